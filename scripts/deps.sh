@@ -1,0 +1,43 @@
+#!/bin/sh
+# Install every Debian package netjes needs to build, run and test.
+# Idempotent and quick when everything is present: it asks dpkg first and
+# calls apt-get only for what is missing.
+set -eu
+
+# Build
+PKGS="build-essential pkg-config meson ninja-build
+libevent-dev libssl-dev libunbound-dev libinih-dev libidn2-dev
+openssl ca-certificates"
+# Tests: unit framework, fuzzing, pytest and the real peers it drives
+PKGS="$PKGS libcmocka-dev clang libclang-rt-14-dev
+python3 python3-pytest python3-dnslib nsd knot-dnsutils swaks"
+# SPF interop: pyspf (with dnspython) and the YAML test-suite reader
+PKGS="$PKGS python3-spf python3-dnspython python3-yaml"
+# DKIM interop peers: dkimpy (Ed25519 through python3-nacl) and OpenDKIM
+PKGS="$PKGS python3-dkim python3-nacl opendkim opendkim-tools"
+
+missing=""
+for p in $PKGS; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	else
+		echo "deps: need root (or sudo) to install:$missing" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

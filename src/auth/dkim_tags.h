@@ -1,0 +1,52 @@
+/*
+ * dkim_tags — the tag=value list of RFC 6376 section 3.2, shared by the
+ * DKIM-Signature header field and the DNS key record (and by ARC).
+ *
+ * A pure parser: no allocation, no I/O; tags point into the input. It is
+ * strict where the grammar is: tag names are ALPHA *(ALPHA / DIGIT / "_"),
+ * compared case-sensitively; values hold only VALCHAR and folding white
+ * space; a tag named twice is an error (3.2: "Tags with duplicate names
+ * MUST NOT occur"). Values are returned with their surrounding white space
+ * removed; white space inside a value is kept (callers whose values may
+ * be folded, like b= and h=, skip it themselves). One deliberate
+ * tolerance: an empty tag-spec ("a=1;;b=2", or a final ";") is skipped,
+ * since it cannot change the meaning of the list.
+ */
+#ifndef NETJES_AUTH_DKIM_TAGS_H
+#define NETJES_AUTH_DKIM_TAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DKIM_TAGS_MAX	64
+
+struct dkim_tag {
+	const char	*name;
+	size_t		 name_len;
+	const char	*value;		/* trimmed; may be empty */
+	size_t		 value_len;
+	size_t		 spec_value_start;	/* offset just after '=' */
+	size_t		 spec_value_end;	/* offset of ';' or the end */
+};
+
+struct dkim_tags {
+	struct dkim_tag	 tag[DKIM_TAGS_MAX];
+	size_t		 n;
+};
+
+/*
+ * Parse p[0..n). 0 on success; -1 on a syntax error, with a reason such
+ * as "duplicate tag 'b'" written to why (at most whylen bytes, always
+ * NUL-terminated when whylen > 0).
+ */
+int	dkim_tags_parse(const char *p, size_t n, struct dkim_tags *out,
+	    char *why, size_t whylen);
+
+/* The tag with that exact name, or NULL. */
+const struct dkim_tag	*dkim_tags_get(const struct dkim_tags *,
+			    const char *name);
+
+/* Is the value exactly s (case-sensitive, whole value)? */
+bool	dkim_tag_value_is(const struct dkim_tag *, const char *s);
+
+#endif

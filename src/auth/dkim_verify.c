@@ -1,0 +1,826 @@
+/*
+ * dkim_verify — DKIM signature verification (RFC 6376 6.1, RFC 8301,
+ * RFC 8463). See dkim_verify.h.
+ *
+ * Each signature lives through three steps: its tags are checked when
+ * the header arrives (a signature that is already hopeless is decided
+ * there and needs neither key nor body); its key record is checked when
+ * the lookup answers; its body hash and header signature are checked at
+ * finish. The first verdict reached is final and carries its reason.
+ *
+ * The header hash is computed once per signature as SHA-256 over the
+ * canonical fields; RSA checks PKCS#1 v1.5 over that digest and Ed25519
+ * signs the digest itself (RFC 8463 3), so both paths share it.
+ */
+#include "auth/dkim_verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+
+#include "core/arena.h"
+#include "core/base64.h"
+#include "core/buf.h"
+#include "msg/header.h"
+
+#define DKIM_DEFAULT_MAX_SIGS	8
+#define DKIM_SHA256_LEN		32
+
+struct dkim_sig {
+	struct dkim_verify	*v;
+	size_t			 index;
+	struct dkim_sig_result	 r;
+	bool			 decided;
+	size_t			 field;		/* index into the header */
+	enum dkim_alg		 alg;
+	enum dkim_canon		 hc, bc;
+	size_t			 b_start, b_end; /* b= value, offsets into
+						 * the field value */
+	struct dkim_hname	*h;
+	size_t			 nh;
+	unsigned char		*bh, *b;
+	size_t			 bh_len, b_len;
+	const char		*i_domain;	/* NULL when no i= */
+	char			*key_name;
+	bool			 key_in;
+	EVP_PKEY		*pkey;
+	struct dkim_body_hash	 body;
+	bool			 body_on;
+	struct dns_query	*q;
+};
+
+struct dkim_verify {
+	struct dkim_verify_options	 o;
+	struct arena			*arena;
+	char				*hdr;
+	size_t				 hdr_len;
+	struct hdr_section		 hs;
+	bool				 header_done;
+	struct dkim_sig			*sigs;
+	size_t				 nsigs;
+	struct dkim_sig_result		*results;
+	size_t				 pending;
+	dkim_verify_cb			*cb;
+	void				*cb_arg;
+};
+
+static void
+sig_decide(struct dkim_sig *s, enum dkim_result r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+sig_decide(struct dkim_sig *s, enum dkim_result r, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	if (s->decided)
+		return;
+	s->decided = true;
+	s->r.result = r;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(reason, sizeof(reason), fmt, ap);
+		va_end(ap);
+		s->r.reason = arena_strdup(s->v->arena, reason);
+	}
+	if (s->body_on) {
+		dkim_body_hash_free(&s->body);
+		s->body_on = false;
+	}
+}
+
+struct dkim_verify *
+dkim_verify_new(const struct dkim_verify_options *o)
+{
+	struct dkim_verify *v;
+
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		abort();
+	if (o != NULL)
+		v->o = *o;
+	else
+		v->o.clock_skew = -1;
+	if (v->o.now == 0)
+		v->o.now = time(NULL);
+	if (v->o.max_signatures == 0)
+		v->o.max_signatures = DKIM_DEFAULT_MAX_SIGS;
+	if (v->o.min_rsa_bits <= 0)
+		v->o.min_rsa_bits = 1024;
+	if (v->o.clock_skew < 0)
+		v->o.clock_skew = 300;
+	v->arena = arena_new(0);
+	return v;
+}
+
+void
+dkim_verify_free(struct dkim_verify *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->nsigs; i++) {
+		if (v->sigs[i].q != NULL)
+			dns_cancel(v->sigs[i].q);
+		if (v->sigs[i].body_on)
+			dkim_body_hash_free(&v->sigs[i].body);
+		EVP_PKEY_free(v->sigs[i].pkey);
+	}
+	arena_free(v->arena);
+	free(v);
+}
+
+/* --- tag checks ----------------------------------------------------- */
+
+static bool
+is_fws_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* A domain name or selector: dot-separated labels of letters, digits,
+ * '-' and '_' (selectors and some d= use underscores). */
+static bool
+domain_ok(const char *p, size_t n)
+{
+	size_t i, label = 0;
+	unsigned char c;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+static char *
+lower_dup(struct arena *a, const char *p, size_t n)
+{
+	char *s = arena_strndup(a, p, n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] + ('a' - 'A'));
+	return s;
+}
+
+/* Decimal digits only, at most maxdigits of them; saturates at INT64_MAX
+ * when saturate is set, else more digits are an error. */
+static int
+parse_decimal(const char *p, size_t n, size_t maxdigits, bool saturate,
+    int64_t *out)
+{
+	size_t i;
+	int64_t x = 0;
+
+	if (n == 0 || n > maxdigits)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		if (x > (INT64_MAX - 9) / 10) {
+			if (!saturate)
+				return -1;
+			x = INT64_MAX;
+			continue;
+		}
+		x = x * 10 + (p[i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+/* Is domain sub equal to, or a subdomain of, parent (case-insensitive)? */
+static bool
+domain_within(const char *sub, size_t sn, const char *parent, size_t pn)
+{
+	if (sn < pn)
+		return false;
+	if (!hdr_name_eq(sub + sn - pn, pn, parent, pn))
+		return false;
+	return sn == pn || sub[sn - pn - 1] == '.';
+}
+
+static int
+parse_h_list(struct dkim_sig *s, const struct dkim_tag *t)
+{
+	const char *p = t->value, *end = t->value + t->value_len, *c, *a, *b;
+	size_t n = 1, i;
+	bool from = false;
+
+	for (i = 0; i < t->value_len; i++)
+		if (p[i] == ':')
+			n++;
+	s->h = arena_calloc(s->v->arena, n, sizeof(*s->h));
+	for (;;) {
+		c = memchr(p, ':', (size_t)(end - p));
+		if (c == NULL)
+			c = end;
+		a = p;
+		b = c;
+		while (a < b && is_fws_byte(*a))
+			a++;
+		while (b > a && is_fws_byte(b[-1]))
+			b--;
+		if (a == b)
+			return -1;
+		for (i = 0; i < (size_t)(b - a); i++)
+			if ((unsigned char)a[i] < 33 ||
+			    (unsigned char)a[i] > 126)
+				return -1;
+		s->h[s->nh].p = a;
+		s->h[s->nh].len = (size_t)(b - a);
+		if (hdr_name_eq(a, (size_t)(b - a), "from", 4))
+			from = true;
+		s->nh++;
+		if (c == end)
+			break;
+		p = c + 1;
+	}
+	return from ? 0 : 1;
+}
+
+static bool
+list_has(const struct dkim_tag *t, const char *item)
+{
+	const char *p = t->value, *end = t->value + t->value_len, *c, *a, *b;
+	size_t len = strlen(item);
+
+	for (;;) {
+		c = memchr(p, ':', (size_t)(end - p));
+		if (c == NULL)
+			c = end;
+		a = p;
+		b = c;
+		while (a < b && is_fws_byte(*a))
+			a++;
+		while (b > a && is_fws_byte(b[-1]))
+			b--;
+		if ((size_t)(b - a) == len && memcmp(a, item, len) == 0)
+			return true;
+		if (c == end)
+			return false;
+		p = c + 1;
+	}
+}
+
+static int
+decode_b64_tag(struct arena *a, const struct dkim_tag *t,
+    unsigned char **out, size_t *outlen)
+{
+	struct buf b = BUF_INIT;
+
+	if (base64_decode(t->value, t->value_len, BASE64_IGNORE_WS, &b) != 0 ||
+	    b.len == 0) {
+		buf_free(&b);
+		return -1;
+	}
+	*out = arena_memdup(a, b.data, b.len);
+	*outlen = b.len;
+	buf_free(&b);
+	return 0;
+}
+
+static const char *
+b_prefix(struct arena *a, const struct dkim_tag *t)
+{
+	char pre[13];
+	size_t i, k = 0;
+
+	for (i = 0; i < t->value_len && k < sizeof(pre) - 1; i++)
+		if (!is_fws_byte(t->value[i]))
+			pre[k++] = t->value[i];
+	pre[k] = '\0';
+	return arena_strdup(a, pre);
+}
+
+static void
+sig_parse(struct dkim_sig *s, const struct hdr_field *f)
+{
+	struct arena *a = s->v->arena;
+	struct dkim_tags tags;
+	const struct dkim_tag *t, *tb, *tbh, *td, *ts, *th;
+	static const char *required[] = { "v", "a", "b", "bh", "d", "h", "s" };
+	char why[200];
+	const char *at;
+	int64_t ts_val = -1, x_val = -1, l_val;
+	size_t i;
+	int rc;
+
+	if (dkim_tags_parse(f->value, f->value_len, &tags, why,
+	    sizeof(why)) != 0) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "signature syntax: %s",
+		    why);
+		return;
+	}
+	/* Name what we can first, so even a broken signature is reported
+	 * with its domain and selector. */
+	if ((td = dkim_tags_get(&tags, "d")) != NULL)
+		s->r.domain = lower_dup(a, td->value, td->value_len);
+	if ((ts = dkim_tags_get(&tags, "s")) != NULL)
+		s->r.selector = arena_strndup(a, ts->value, ts->value_len);
+	if ((t = dkim_tags_get(&tags, "a")) != NULL) {
+		s->r.algorithm = arena_strndup(a, t->value, t->value_len);
+		s->alg = dkim_alg_parse(t->value, t->value_len);
+	}
+	if ((tb = dkim_tags_get(&tags, "b")) != NULL) {
+		s->r.b_prefix = b_prefix(a, tb);
+		s->b_start = tb->spec_value_start;
+		s->b_end = tb->spec_value_end;
+	}
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (dkim_tags_get(&tags, required[i]) == NULL) {
+			sig_decide(s, DKIM_RESULT_PERMERROR,
+			    "signature has no %s= tag", required[i]);
+			return;
+		}
+	t = dkim_tags_get(&tags, "v");
+	if (!dkim_tag_value_is(t, "1")) {
+		sig_decide(s, DKIM_RESULT_PERMERROR,
+		    "unsupported signature version v=%.20s",
+		    arena_strndup(a, t->value, t->value_len));
+		return;
+	}
+	if (!domain_ok(td->value, td->value_len)) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "d= is not a domain name");
+		return;
+	}
+	if (!domain_ok(ts->value, ts->value_len)) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "s= is not a selector");
+		return;
+	}
+	th = dkim_tags_get(&tags, "h");
+	rc = parse_h_list(s, th);
+	if (rc < 0) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "h= has an empty or "
+		    "invalid header field name");
+		return;
+	}
+	if (rc > 0) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "h= does not include "
+		    "From (RFC 6376 5.4)");
+		return;
+	}
+	if (decode_b64_tag(a, tb, &s->b, &s->b_len) != 0) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "b= is not valid base64");
+		return;
+	}
+	tbh = dkim_tags_get(&tags, "bh");
+	if (decode_b64_tag(a, tbh, &s->bh, &s->bh_len) != 0) {
+		sig_decide(s, DKIM_RESULT_PERMERROR,
+		    "bh= is not valid base64");
+		return;
+	}
+	if ((t = dkim_tags_get(&tags, "i")) != NULL) {
+		s->r.identity = arena_strndup(a, t->value, t->value_len);
+		at = memrchr(t->value, '@', t->value_len);
+		if (at == NULL) {
+			sig_decide(s, DKIM_RESULT_PERMERROR,
+			    "i= has no '@'");
+			return;
+		}
+		s->i_domain = at + 1;
+		if (!domain_within(at + 1,
+		    (size_t)(t->value + t->value_len - at - 1),
+		    td->value, td->value_len)) {
+			sig_decide(s, DKIM_RESULT_PERMERROR, "i= domain is "
+			    "neither d= nor a subdomain of it");
+			return;
+		}
+	}
+	s->r.body_limit = -1;
+	if ((t = dkim_tags_get(&tags, "l")) != NULL) {
+		if (parse_decimal(t->value, t->value_len, 76, true,
+		    &l_val) != 0) {
+			sig_decide(s, DKIM_RESULT_PERMERROR,
+			    "l= is not a decimal number");
+			return;
+		}
+		s->r.body_limit = l_val;
+	}
+	if ((t = dkim_tags_get(&tags, "t")) != NULL &&
+	    parse_decimal(t->value, t->value_len, 12, false, &ts_val) != 0) {
+		sig_decide(s, DKIM_RESULT_PERMERROR,
+		    "t= is not a timestamp");
+		return;
+	}
+	if ((t = dkim_tags_get(&tags, "x")) != NULL &&
+	    parse_decimal(t->value, t->value_len, 12, false, &x_val) != 0) {
+		sig_decide(s, DKIM_RESULT_PERMERROR,
+		    "x= is not a timestamp");
+		return;
+	}
+	if (ts_val >= 0 && x_val >= 0 && x_val < ts_val) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "x= is before t=");
+		return;
+	}
+	/* Not processable: neutral (RFC 8601 2.7.1). */
+	if ((t = dkim_tags_get(&tags, "c")) != NULL &&
+	    dkim_canon_parse(t->value, t->value_len, &s->hc, &s->bc) != 0) {
+		sig_decide(s, DKIM_RESULT_NEUTRAL,
+		    "unsupported canonicalization c=%.40s",
+		    arena_strndup(a, t->value, t->value_len));
+		return;
+	}
+	if ((t = dkim_tags_get(&tags, "q")) != NULL &&
+	    !list_has(t, "dns/txt")) {
+		sig_decide(s, DKIM_RESULT_NEUTRAL,
+		    "unsupported query method q=%.40s",
+		    arena_strndup(a, t->value, t->value_len));
+		return;
+	}
+	switch (s->alg) {
+	case DKIM_ALG_RSA_SHA1:
+		sig_decide(s, DKIM_RESULT_FAIL, "rsa-sha1 is not accepted "
+		    "(RFC 8301)");
+		return;
+	case DKIM_ALG_UNKNOWN:
+		sig_decide(s, DKIM_RESULT_NEUTRAL, "unsupported algorithm "
+		    "a=%.40s", s->r.algorithm);
+		return;
+	case DKIM_ALG_RSA_SHA256:
+	case DKIM_ALG_ED25519_SHA256:
+		break;
+	}
+	if (x_val >= 0 && x_val < (int64_t)s->v->o.now) {
+		sig_decide(s, DKIM_RESULT_FAIL, "signature expired "
+		    "(x=%lld)", (long long)x_val);
+		return;
+	}
+	if (ts_val > (int64_t)s->v->o.now + s->v->o.clock_skew) {
+		sig_decide(s, DKIM_RESULT_POLICY, "signature timestamp t=%lld "
+		    "is in the future", (long long)ts_val);
+		return;
+	}
+	s->key_name = arena_printf(a, "%s._domainkey.%s", s->r.selector,
+	    s->r.domain);
+	if (dkim_body_hash_init(&s->body, s->bc, EVP_sha256(),
+	    s->r.body_limit) != 0) {
+		sig_decide(s, DKIM_RESULT_TEMPERROR, "digest unavailable");
+		return;
+	}
+	s->body_on = true;
+}
+
+void
+dkim_verify_header(struct dkim_verify *v, const char *p, size_t n)
+{
+	const struct hdr_field *f;
+	struct dkim_sig *s;
+	size_t i, count = 0;
+
+	if (v->header_done)
+		return;
+	v->header_done = true;
+	v->hdr = arena_memdup(v->arena, p, n ? n : 1);
+	v->hdr_len = n;
+	hdr_parse(v->hdr, n, v->arena, &v->hs);
+	for (i = 0; i < v->hs.n; i++)
+		if (hdr_name_is(&v->hs.fields[i], "DKIM-Signature"))
+			count++;
+	if (count == 0)
+		return;
+	v->sigs = arena_calloc(v->arena, count, sizeof(*v->sigs));
+	for (i = 0; i < v->hs.n; i++) {
+		f = &v->hs.fields[i];
+		if (!hdr_name_is(f, "DKIM-Signature"))
+			continue;
+		s = &v->sigs[v->nsigs];
+		s->v = v;
+		s->index = v->nsigs++;
+		s->field = i;
+		s->r.domain = s->r.selector = s->r.algorithm = "";
+		s->r.body_limit = -1;
+		if (s->index >= v->o.max_signatures) {
+			sig_decide(s, DKIM_RESULT_NEUTRAL, "not checked: more "
+			    "than %u signatures", v->o.max_signatures);
+			continue;
+		}
+		sig_parse(s, f);
+	}
+}
+
+void
+dkim_verify_body(struct dkim_verify *v, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < v->nsigs; i++)
+		if (v->sigs[i].body_on)
+			dkim_body_hash_update(&v->sigs[i].body, p, n);
+}
+
+void
+dkim_verify_message(struct dkim_verify *v, const char *p, size_t n)
+{
+	struct arena *a = arena_new(0);
+	struct hdr_section hs;
+
+	hdr_parse(p, n, a, &hs);
+	dkim_verify_header(v, p, hs.body_offset);
+	dkim_verify_body(v, p + hs.body_offset, n - hs.body_offset);
+	arena_free(a);
+}
+
+size_t
+dkim_verify_count(const struct dkim_verify *v)
+{
+	return v->nsigs;
+}
+
+const char *
+dkim_verify_key_name(const struct dkim_verify *v, size_t i)
+{
+	if (i >= v->nsigs || v->sigs[i].decided || v->sigs[i].key_in)
+		return NULL;
+	return v->sigs[i].key_name;
+}
+
+/* --- keys ----------------------------------------------------------- */
+
+static void
+sig_use_key(struct dkim_sig *s, const struct dkim_key_record *k)
+{
+	char why[200];
+	int bits;
+
+	s->r.testing = k->testing;
+	if (k->revoked) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "key %s is revoked "
+		    "(empty p=)", s->key_name);
+		return;
+	}
+	if ((s->alg == DKIM_ALG_ED25519_SHA256) !=
+	    (k->type == DKIM_KEY_ED25519)) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "key type k=%s does not "
+		    "match a=%s", dkim_key_type_name(k->type),
+		    dkim_alg_name(s->alg));
+		return;
+	}
+	if (!k->allow_sha256) {
+		sig_decide(s, DKIM_RESULT_PERMERROR,
+		    "key h= does not allow sha256");
+		return;
+	}
+	if (k->strict && s->i_domain != NULL &&
+	    !hdr_name_eq(s->i_domain, strlen(s->i_domain), s->r.domain,
+	    strlen(s->r.domain))) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "key has t=s but the "
+		    "i= domain is a subdomain of d=");
+		return;
+	}
+	s->pkey = dkim_key_public(k, &bits, why, sizeof(why));
+	if (s->pkey == NULL) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "%s", why);
+		return;
+	}
+	s->r.key_bits = bits;
+	if (k->type == DKIM_KEY_RSA && bits < s->v->o.min_rsa_bits)
+		sig_decide(s, DKIM_RESULT_FAIL, "RSA key of %d bits is too "
+		    "short (RFC 8301 wants at least %d)", bits,
+		    s->v->o.min_rsa_bits);
+}
+
+void
+dkim_verify_key(struct dkim_verify *v, size_t i, enum dns_status st,
+    const char *const *txt, const size_t *len, size_t ntxt, const char *why)
+{
+	struct dkim_key_record k;
+	struct dkim_sig *s;
+	char first[200], cur[200];
+	size_t j;
+
+	if (i >= v->nsigs)
+		return;
+	s = &v->sigs[i];
+	if (s->decided || s->key_in)
+		return;
+	s->key_in = true;
+	if (st == DNS_OK && ntxt == 0)
+		st = DNS_NODATA;
+	switch (st) {
+	case DNS_OK:
+		first[0] = '\0';
+		for (j = 0; j < ntxt; j++) {
+			if (dkim_key_parse(txt[j], len[j], &k, cur,
+			    sizeof(cur)) == 0) {
+				sig_use_key(s, &k);
+				return;
+			}
+			if (first[0] == '\0')
+				memcpy(first, cur, sizeof(first));
+		}
+		sig_decide(s, DKIM_RESULT_PERMERROR, "%s: %s", s->key_name,
+		    first);
+		return;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+		sig_decide(s, DKIM_RESULT_PERMERROR, "no key record at %s "
+		    "(%s)", s->key_name, dns_status_name(st));
+		return;
+	case DNS_SERVFAIL:
+	case DNS_TIMEOUT:
+	case DNS_ERROR:
+		sig_decide(s, DKIM_RESULT_TEMPERROR, "key lookup for %s: %s%s%s",
+		    s->key_name, dns_status_name(st), why ? ": " : "",
+		    why ? why : "");
+		return;
+	}
+}
+
+static void
+verify_dns_cb(struct dns_answer *ans, void *arg)
+{
+	struct dkim_sig *s = arg;
+	struct dkim_verify *v = s->v;
+	const char **txt;
+	size_t *len, i, n = 0;
+
+	s->q = NULL;
+	txt = calloc(ans->n ? ans->n : 1, sizeof(*txt));
+	len = calloc(ans->n ? ans->n : 1, sizeof(*len));
+	if (txt == NULL || len == NULL)
+		abort();
+	if (ans->status == DNS_OK)
+		for (i = 0; i < ans->n; i++)
+			if (ans->rr[i].type == DNS_T_TXT) {
+				txt[n] = ans->rr[i].u.txt.joined;
+				len[n++] = ans->rr[i].u.txt.joined_len;
+			}
+	dkim_verify_key(v, s->index, ans->status, txt, len, n, ans->why);
+	free(txt);
+	free(len);
+	dns_answer_free(ans);
+	if (v->pending > 0 && --v->pending == 0 && v->cb != NULL)
+		v->cb(v, v->cb_arg);
+}
+
+size_t
+dkim_verify_lookup(struct dkim_verify *v, struct dns_resolver *r,
+    dkim_verify_cb *cb, void *arg)
+{
+	size_t i, started = 0;
+
+	v->cb = cb;
+	v->cb_arg = arg;
+	for (i = 0; i < v->nsigs; i++)
+		if (dkim_verify_key_name(v, i) != NULL && v->sigs[i].q == NULL)
+			started++;
+	v->pending = started;
+	for (i = 0; i < v->nsigs; i++)
+		if (dkim_verify_key_name(v, i) != NULL && v->sigs[i].q == NULL)
+			v->sigs[i].q = dns_query(r, v->sigs[i].key_name,
+			    DNS_T_TXT, verify_dns_cb, &v->sigs[i]);
+	return started;
+}
+
+bool
+dkim_verify_keys_done(const struct dkim_verify *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nsigs; i++)
+		if (!v->sigs[i].decided && !v->sigs[i].key_in)
+			return false;
+	return true;
+}
+
+/* --- finish --------------------------------------------------------- */
+
+static bool
+sig_check_header(struct dkim_sig *s, const struct hdr_field *f)
+{
+	struct buf data = BUF_INIT, raw = BUF_INIT;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	size_t vstart = (size_t)(f->value - f->name);
+	bool ok = false;
+
+	dkim_canon_headers(s->hc, &s->v->hs, s->h, s->nh, s->field, &data);
+	/* The signature field itself, with the b= value emptied (3.7). */
+	buf_append(&raw, f->name, vstart + s->b_start);
+	buf_append(&raw, f->value + s->b_end, f->value_len - s->b_end);
+	dkim_canon_header(s->hc, raw.data, raw.len, false, &data);
+	if (EVP_Digest(data.data, data.len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1)
+		goto out;
+	if (s->alg == DKIM_ALG_ED25519_SHA256) {
+		mctx = EVP_MD_CTX_new();
+		ok = mctx != NULL &&
+		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, s->pkey) == 1 &&
+		    EVP_DigestVerify(mctx, s->b, s->b_len, md, mdlen) == 1;
+	} else {
+		pctx = EVP_PKEY_CTX_new(s->pkey, NULL);
+		ok = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		    EVP_PKEY_verify(pctx, s->b, s->b_len, md, mdlen) == 1;
+	}
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_CTX_free(pctx);
+	buf_free(&data);
+	buf_free(&raw);
+	return ok;
+}
+
+static void
+sig_finish(struct dkim_sig *s)
+{
+	unsigned char bh[EVP_MAX_MD_SIZE];
+	int bhlen;
+	const char *why = NULL;
+	enum dkim_result r = DKIM_RESULT_PASS;
+	struct dkim_verify *v = s->v;
+
+	if (s->decided)
+		return;
+	if (!s->key_in) {
+		sig_decide(s, DKIM_RESULT_TEMPERROR,
+		    "the key for %s was not looked up", s->key_name);
+		return;
+	}
+	bhlen = dkim_body_hash_final(&s->body, bh);
+	s->r.body_length = s->body.length;
+	dkim_body_hash_free(&s->body);
+	s->body_on = false;
+	if (bhlen < 0) {
+		sig_decide(s, DKIM_RESULT_TEMPERROR, "digest failed");
+		return;
+	}
+	if (s->r.body_limit >= 0 &&
+	    (uint64_t)s->r.body_limit > s->r.body_length) {
+		r = DKIM_RESULT_FAIL;
+		why = "l= is longer than the body";
+	} else if ((size_t)bhlen != s->bh_len ||
+	    memcmp(bh, s->bh, s->bh_len) != 0) {
+		r = DKIM_RESULT_FAIL;
+		why = "body hash mismatch";
+	} else if (!sig_check_header(s, &v->hs.fields[s->field])) {
+		r = DKIM_RESULT_FAIL;
+		why = "signature mismatch";
+	}
+	if (r == DKIM_RESULT_FAIL && s->r.testing) {
+		sig_decide(s, DKIM_RESULT_NEUTRAL, "%s (key in testing mode "
+		    "t=y)", why);
+		return;
+	}
+	if (r == DKIM_RESULT_FAIL) {
+		sig_decide(s, r, "%s", why);
+		return;
+	}
+	if (s->r.body_limit >= 0 &&
+	    (uint64_t)s->r.body_limit < s->r.body_length) {
+		s->r.partial_body = true;
+		sig_decide(s, v->o.partial_body_is_policy ?
+		    DKIM_RESULT_POLICY : DKIM_RESULT_PASS,
+		    "l=%lld covers only part of the %llu-octet body",
+		    (long long)s->r.body_limit,
+		    (unsigned long long)s->r.body_length);
+		return;
+	}
+	if (s->r.testing)
+		sig_decide(s, DKIM_RESULT_PASS, "key in testing mode (t=y)");
+	else
+		sig_decide(s, DKIM_RESULT_PASS, NULL);
+}
+
+size_t
+dkim_verify_finish(struct dkim_verify *v,
+    const struct dkim_sig_result **out)
+{
+	size_t i;
+
+	if (v->results == NULL && v->nsigs > 0) {
+		v->results = arena_calloc(v->arena, v->nsigs,
+		    sizeof(*v->results));
+		for (i = 0; i < v->nsigs; i++) {
+			sig_finish(&v->sigs[i]);
+			v->results[i] = v->sigs[i].r;
+		}
+	}
+	*out = v->results;
+	return v->nsigs;
+}

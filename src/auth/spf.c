@@ -1,0 +1,1236 @@
+/*
+ * spf — check_host() of RFC 7208 as a non-blocking state machine.
+ *
+ * The evaluation keeps a stack of frames, one per record being evaluated:
+ * the checked domain's record at the bottom, one frame more for every
+ * include: in progress (a redirect= replaces its frame, 6.1). Each frame
+ * remembers its record and the index of its next mechanism. The machine
+ * runs mechanisms that need no DNS (all, ip4, ip6) straight through and
+ * stops at the first one that does: it sends exactly one query, records
+ * in `state` what the answer is for, and continues in on_answer(). So at
+ * most one lookup is ever outstanding; MX hosts and PTR names are looked
+ * up one after the other.
+ *
+ * Limits (4.6.4): 10 DNS-querying terms over the whole evaluation, 10 MX
+ * names per mx (more is permerror), 10 PTR names (the rest ignored),
+ * more than 2 void lookups (NXDOMAIN or no records) is permerror. DNS
+ * trouble (timeout, SERVFAIL) is temperror, never anything permanent,
+ * except inside the PTR lookups, where 5.5 says to skip the name.
+ *
+ * %{p} (7.3) needs the client's validated PTR names: the machine works
+ * them out once, when the first mechanism, redirect or explanation that
+ * uses p is reached, and hands them to the macro expander.
+ *
+ * Memory: the check owns an arena for everything it parses and expands;
+ * DNS answers are freed as soon as they are read. The outcome is written
+ * into the caller's arena, and the check frees itself after the callback.
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "auth/spf.h"
+#include "auth/spf_macro.h"
+#include "auth/spf_record.h"
+
+/* What the outstanding lookup is for. */
+enum spf_state {
+	SPF_ST_IDLE,		/* no lookup outstanding */
+	SPF_ST_RECORD,		/* TXT of the top frame's domain */
+	SPF_ST_A,		/* A/AAAA of an a mechanism's target */
+	SPF_ST_MX,		/* MX of an mx mechanism's target */
+	SPF_ST_MX_ADDR,		/* A/AAAA of one MX host */
+	SPF_ST_PTR,		/* PTR of the client address */
+	SPF_ST_PTR_ADDR,	/* A/AAAA of one PTR name */
+	SPF_ST_EXISTS,		/* A of an exists mechanism's target */
+	SPF_ST_EXP,		/* TXT of the explanation's target */
+};
+
+/* Where to go on once the PTR names are validated. */
+enum spf_after_ptr {
+	SPF_AFTER_PTR_TERMS,	/* back into the mechanisms */
+	SPF_AFTER_PTR_EXP,	/* expand the exp= domain-spec */
+	SPF_AFTER_PTR_EXP_TEXT,	/* expand the explanation text */
+};
+
+struct spf_frame {
+	const char		*domain;	/* <domain> of this record */
+	struct spf_record	 rec;
+	size_t			 next;		/* next mechanism to run */
+	bool			 included;	/* answers an include: */
+};
+
+#define SPF_MAX_FRAMES	(SPF_LOOKUP_LIMIT + 2)
+
+struct spf_check {
+	struct event_base	*base;
+	struct dns_resolver	*resolver;
+	struct arena		*a;		/* the check's own memory */
+	struct arena		*out;		/* the caller's, for the outcome */
+	spf_done_cb		*cb;
+	void			*cb_arg;
+	struct event		*kick;		/* first step, from the loop */
+	struct dns_query	*q;		/* the outstanding lookup */
+	enum spf_state		 state;
+
+	enum spf_identity	 identity;
+	const char		*record_override;
+	const char		*domain;	/* the checked domain */
+	struct spf_macro_vars	 vars;
+
+	struct spf_frame	 frames[SPF_MAX_FRAMES];
+	size_t			 depth;
+	bool			 redirecting;	/* RECORD replaces a frame */
+
+	unsigned		 lookups;
+	unsigned		 voids;
+
+	/* The DNS mechanism being evaluated. */
+	const struct spf_mech	*mech;
+	const char		*target;
+	char			**mx_hosts;
+	size_t			 mx_n, mx_next;
+
+	/* PTR validation, at most once per check. */
+	bool			 ptr_done;
+	bool			 ptr_for_mech;	/* the ptr mechanism asked */
+	enum spf_after_ptr	 after_ptr;
+	char			**ptr_names;
+	size_t			 ptr_n, ptr_next;
+	const char		*validated[SPF_PTR_NAMES_MAX];
+	const char		*exp_text;	/* waiting for %{p} */
+
+	/* The outcome so far. */
+	enum spf_result		 result;
+	const char		*mechanism;
+	const char		*explanation;
+	const char		*reason;
+};
+
+static const char spf_default_exp_text[] =
+    "%{d} does not designate %{c} as a permitted sender for %{s}";
+
+static void	 spf_run(struct spf_check *);
+static void	 spf_ptr_start(struct spf_check *, enum spf_after_ptr);
+static void	 spf_exp_start(struct spf_check *);
+static void	 spf_on_answer(struct dns_answer *, void *);
+
+const char *
+spf_result_name(enum spf_result r)
+{
+	switch (r) {
+	case SPF_RESULT_NONE: return "none";
+	case SPF_RESULT_NEUTRAL: return "neutral";
+	case SPF_RESULT_PASS: return "pass";
+	case SPF_RESULT_FAIL: return "fail";
+	case SPF_RESULT_SOFTFAIL: return "softfail";
+	case SPF_RESULT_TEMPERROR: return "temperror";
+	case SPF_RESULT_PERMERROR: return "permerror";
+	}
+	return "?";
+}
+
+static enum spf_result
+qual_result(enum spf_qualifier q)
+{
+	switch (q) {
+	case SPF_QUAL_PASS: return SPF_RESULT_PASS;
+	case SPF_QUAL_FAIL: return SPF_RESULT_FAIL;
+	case SPF_QUAL_SOFTFAIL: return SPF_RESULT_SOFTFAIL;
+	case SPF_QUAL_NEUTRAL: return SPF_RESULT_NEUTRAL;
+	}
+	return SPF_RESULT_NEUTRAL;
+}
+
+static struct spf_frame *
+top(struct spf_check *c)
+{
+	return &c->frames[c->depth - 1];
+}
+
+/*
+ * A domain check_host() can start with (4.3): at least two labels of 1
+ * to 63 letters, digits, hyphens or underscores, at most 253 bytes, and
+ * not an IPv4 address.
+ */
+static bool
+domain_checkable(const char *d)
+{
+	size_t len = strlen(d), label = 0, labels = 0, i;
+	bool top_alpha = false;
+
+	if (len > 0 && d[len - 1] == '.')
+		len--;
+	if (len == 0 || len > SPF_DOMAIN_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = d[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			top_alpha = false;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return false;
+		if (!(ch >= '0' && ch <= '9'))
+			top_alpha = true;
+		if (label++ == 0)
+			labels++;
+		if (label > 63)
+			return false;
+	}
+	return label > 0 && labels >= 2 && top_alpha;
+}
+
+/* A name a query can be sent for: 1..253 bytes, labels 1..63. */
+static bool
+name_queryable(const char *d)
+{
+	size_t len = strlen(d), label = 0, i;
+
+	if (len == 0 || len > SPF_DOMAIN_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (d[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (++label > 63) {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+/*
+ * The presentation form of a name whose labels may hold any byte (a
+ * macro can put spaces or '%' there): bytes a zone file would misread
+ * are written as \DDD (RFC 1035 5.1).
+ */
+static const char *
+name_presentation(struct arena *a, const char *name)
+{
+	size_t n = strlen(name), i, extra = 0;
+	char *out, *p;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '\\' || ch == '"' ||
+		    ch == '(' || ch == ')' || ch == ';')
+			extra += 3;
+	}
+	if (extra == 0)
+		return name;
+	out = p = arena_alloc(a, n + extra + 1);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '\\' || ch == '"' ||
+		    ch == '(' || ch == ')' || ch == ';') {
+			snprintf(p, 5, "\\%03u", ch);
+			p += 4;
+		} else {
+			*p++ = (char)ch;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+/* ---- ending ------------------------------------------------------ */
+
+static void
+spf_free(struct spf_check *c)
+{
+	if (c->q != NULL)
+		dns_cancel(c->q);
+	if (c->kick != NULL)
+		event_free(c->kick);
+	arena_free(c->a);
+	free(c);
+}
+
+void
+spf_check_cancel(struct spf_check *c)
+{
+	if (c != NULL)
+		spf_free(c);
+}
+
+static const char *
+out_str(struct arena *a, const char *s)
+{
+	return s != NULL ? arena_strdup(a, s) : NULL;
+}
+
+static void
+spf_complete(struct spf_check *c)
+{
+	struct spf_outcome o;
+	struct buf b = BUF_INIT;
+
+	memset(&o, 0, sizeof(o));
+	o.result = c->result;
+	o.identity = c->identity;
+	o.ip = c->vars.ip;
+	o.domain = out_str(c->out, c->domain);
+	o.sender = out_str(c->out, c->vars.sender);
+	o.helo = out_str(c->out, c->vars.helo);
+	o.receiver = out_str(c->out, c->vars.receiver);
+	o.mechanism = out_str(c->out, c->mechanism);
+	o.explanation = out_str(c->out, c->explanation);
+	o.reason = out_str(c->out, c->reason);
+	o.lookups = c->lookups > SPF_LOOKUP_LIMIT ? SPF_LOOKUP_LIMIT + 1 :
+	    c->lookups;
+	o.void_lookups = c->voids;
+	spf_render_received_spf(&o, &b);
+	o.received_spf = arena_strndup(c->out, buf_cstr(&b), b.len);
+	buf_reset(&b);
+	spf_render_authres(&o, &b);
+	o.authres = arena_strndup(c->out, buf_cstr(&b), b.len);
+	buf_free(&b);
+
+	c->cb(&o, c->cb_arg);
+	spf_free(c);
+}
+
+/* An error ends the whole evaluation, however deep (5.2, 6.1). */
+static void
+spf_error(struct spf_check *c, enum spf_result r, const char *reason)
+{
+	c->result = r;
+	c->reason = reason;
+	spf_complete(c);
+}
+
+static void
+spf_temperror_dns(struct spf_check *c, const struct dns_answer *ans)
+{
+	spf_error(c, SPF_RESULT_TEMPERROR, arena_printf(c->a,
+	    "DNS %s for %s %s%s%s", dns_status_name(ans->status), ans->qname,
+	    dns_type_name(ans->type), ans->why ? ": " : "",
+	    ans->why ? ans->why : ""));
+}
+
+static bool
+dns_trouble(const struct dns_answer *ans)
+{
+	return ans->status == DNS_TIMEOUT || ans->status == DNS_SERVFAIL ||
+	    ans->status == DNS_ERROR;
+}
+
+/* Count one void lookup; false (and the check is over) past the limit. */
+static bool
+spf_void(struct spf_check *c, const char *name)
+{
+	if (++c->voids <= SPF_VOID_LIMIT)
+		return true;
+	spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+	    "more than %d void lookups (the last for %s)", SPF_VOID_LIMIT,
+	    name));
+	return false;
+}
+
+/* The bottom frame decided. */
+static void
+spf_final(struct spf_check *c, enum spf_result r, const char *mech)
+{
+	c->result = r;
+	c->mechanism = mech;
+	if (r == SPF_RESULT_FAIL) {
+		spf_exp_start(c);
+		return;
+	}
+	spf_complete(c);
+}
+
+/*
+ * The top frame produced result r (a mechanism matched, or none did and
+ * r is neutral). Returns true when the check is over; false when an
+ * include: in the parent did not match and the parent goes on.
+ */
+static bool
+spf_frame_done(struct spf_check *c, enum spf_result r, const char *mech)
+{
+	for (;;) {
+		struct spf_frame *parent;
+		const struct spf_mech *inc;
+
+		if (c->depth == 1) {
+			spf_final(c, r, mech);
+			return true;
+		}
+		c->depth--;
+		parent = top(c);
+		inc = &parent->rec.mechs[parent->next - 1];
+		/* 5.2: only pass matches; fail, softfail, neutral do not. */
+		if (r != SPF_RESULT_PASS)
+			return false;
+		r = qual_result(inc->qual);
+		mech = inc->text;
+	}
+}
+
+/* ---- lookups ----------------------------------------------------- */
+
+static void
+spf_query(struct spf_check *c, enum spf_state st, const char *name,
+    uint16_t type)
+{
+	c->state = st;
+	c->q = dns_query(c->resolver, name_presentation(c->a, name), type,
+	    spf_on_answer, c);
+}
+
+static uint16_t
+addr_type(const struct spf_check *c)
+{
+	return c->vars.ip.family == AF_INET6 ? DNS_T_AAAA : DNS_T_A;
+}
+
+/* Does an A/AAAA answer hold an address within prefix of the client? */
+static bool
+answer_matches(const struct spf_check *c, const struct dns_answer *ans,
+    unsigned prefix, bool *any)
+{
+	size_t i;
+
+	*any = false;
+	if (ans->status != DNS_OK)
+		return false;
+	for (i = 0; i < ans->n; i++) {
+		if (ans->rr[i].type != ans->type)
+			continue;
+		*any = true;
+		if (ip_prefix_equal(&ans->rr[i].u.ip, &c->vars.ip, prefix))
+			return true;
+	}
+	return false;
+}
+
+/* ---- records ------------------------------------------------------- */
+
+/* Parse text as the top frame's record and run it. */
+static void
+spf_install(struct spf_check *c, const char *text, size_t n)
+{
+	struct spf_frame *f = top(c);
+	const char *why = NULL;
+
+	c->redirecting = false;
+	f->next = 0;
+	switch (spf_record_parse(c->a, text, n, &f->rec, &why)) {
+	case SPF_PARSE_OK:
+		spf_run(c);
+		return;
+	case SPF_PARSE_NOT_SPF:
+		why = "the record does not start with v=spf1";
+		break;
+	case SPF_PARSE_ERROR:
+		break;
+	}
+	spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+	    "syntax error in the record of %s: %s", f->domain, why));
+}
+
+static void
+spf_no_record(struct spf_check *c, const char *what)
+{
+	struct spf_frame *f = top(c);
+
+	if (c->depth == 1 && !c->redirecting) {
+		c->result = SPF_RESULT_NONE;
+		c->reason = arena_printf(c->a, "%s publishes %s", f->domain,
+		    what);
+		spf_complete(c);
+		return;
+	}
+	spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+	    "%s target %s publishes %s", f->included && !c->redirecting ?
+	    "include" : "redirect", f->domain, what));
+}
+
+static void
+spf_on_record(struct spf_check *c, struct dns_answer *ans)
+{
+	const struct dns_rr *found = NULL;
+	size_t i, nspf = 0;
+
+	if (dns_trouble(ans)) {
+		spf_temperror_dns(c, ans);
+		return;
+	}
+	for (i = 0; ans->status == DNS_OK && i < ans->n; i++) {
+		const struct dns_rr *rr = &ans->rr[i];
+
+		if (rr->type != DNS_T_TXT)
+			continue;
+		if (spf_record_is_spf(rr->u.txt.joined, rr->u.txt.joined_len)) {
+			nspf++;
+			found = rr;
+		}
+	}
+	if (nspf == 0) {
+		spf_no_record(c, ans->status == DNS_NXDOMAIN ?
+		    "nothing (NXDOMAIN)" : "no SPF record");
+		return;
+	}
+	if (nspf > 1) {
+		spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+		    "%s publishes %zu SPF records", top(c)->domain, nspf));
+		return;
+	}
+	spf_install(c, arena_memdup(c->a, found->u.txt.joined,
+	    found->u.txt.joined_len), found->u.txt.joined_len);
+}
+
+/* ---- mechanisms -------------------------------------------------- */
+
+/* Expand a domain-spec for the top frame; NULL spec means <domain>. */
+static const char *
+spf_target(struct spf_check *c, const char *spec)
+{
+	char *out = NULL;
+	const char *why = NULL;
+
+	c->vars.domain = top(c)->domain;
+	if (spec == NULL)
+		return top(c)->domain;
+	/* The parser checked the syntax; this cannot fail. */
+	if (spf_macro_expand(c->a, spec, strlen(spec), SPF_MACRO_DOMAIN,
+	    &c->vars, &out, &why) != 0)
+		return "";
+	return out;
+}
+
+/* Start the redirect= of the top frame (6.1). */
+static void
+spf_redirect(struct spf_check *c)
+{
+	struct spf_frame *f = top(c);
+	const char *target;
+
+	if (spf_macro_uses_p(f->rec.redirect, strlen(f->rec.redirect)) &&
+	    !c->ptr_done) {
+		f->next = f->rec.nmechs + 1;	/* resume at the redirect */
+		spf_ptr_start(c, SPF_AFTER_PTR_TERMS);
+		return;
+	}
+	if (++c->lookups > SPF_LOOKUP_LIMIT) {
+		spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+		    "more than %d DNS-querying terms (at redirect=%s)",
+		    SPF_LOOKUP_LIMIT, f->rec.redirect));
+		return;
+	}
+	target = spf_target(c, f->rec.redirect);
+	if (!name_queryable(target)) {
+		spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+		    "redirect target '%s' is not a domain name", target));
+		return;
+	}
+	c->redirecting = true;
+	memset(&f->rec, 0, sizeof(f->rec));
+	f->domain = target;
+	f->next = 0;
+	spf_query(c, SPF_ST_RECORD, target, DNS_T_TXT);
+}
+
+/* Start one DNS-querying mechanism; the lookup has been counted. */
+static void
+spf_mech_start(struct spf_check *c, const struct spf_mech *m)
+{
+	const char *target = spf_target(c, m->domain_spec);
+
+	c->mech = m;
+	c->target = target;
+	switch (m->kind) {
+	case SPF_MECH_INCLUDE:
+		if (!name_queryable(target)) {
+			spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+			    "include target '%s' is not a domain name",
+			    target));
+			return;
+		}
+		c->frames[c->depth].domain = target;
+		c->frames[c->depth].next = 0;
+		c->frames[c->depth].included = true;
+		memset(&c->frames[c->depth].rec, 0, sizeof(struct spf_record));
+		c->depth++;
+		spf_query(c, SPF_ST_RECORD, target, DNS_T_TXT);
+		return;
+	case SPF_MECH_PTR:
+		c->ptr_for_mech = true;
+		spf_ptr_start(c, SPF_AFTER_PTR_TERMS);
+		return;
+	default:
+		break;
+	}
+	/* a, mx, exists: a name that cannot be asked for finds nothing. */
+	if (!name_queryable(target)) {
+		if (spf_void(c, target))
+			spf_run(c);
+		return;
+	}
+	if (m->kind == SPF_MECH_A)
+		spf_query(c, SPF_ST_A, target, addr_type(c));
+	else if (m->kind == SPF_MECH_MX)
+		spf_query(c, SPF_ST_MX, target, DNS_T_MX);
+	else
+		spf_query(c, SPF_ST_EXISTS, target, DNS_T_A);
+}
+
+/* A mechanism of the top frame matched. true: the check is over. */
+static bool
+spf_matched(struct spf_check *c, const struct spf_mech *m)
+{
+	return spf_frame_done(c, qual_result(m->qual), m->text);
+}
+
+/* The next mechanism that matches no address and needs a term. */
+static void
+spf_run(struct spf_check *c)
+{
+	c->state = SPF_ST_IDLE;
+	for (;;) {
+		struct spf_frame *f = top(c);
+		const struct spf_mech *m;
+
+		if (f->next > f->rec.nmechs) {
+			/* resuming the redirect after %{p} validation */
+			spf_redirect(c);
+			return;
+		}
+		if (f->next == f->rec.nmechs) {
+			if (f->rec.redirect != NULL && !f->rec.has_all) {
+				spf_redirect(c);
+				return;
+			}
+			if (spf_frame_done(c, SPF_RESULT_NEUTRAL, "default"))
+				return;
+			continue;
+		}
+		m = &f->rec.mechs[f->next];
+		switch (m->kind) {
+		case SPF_MECH_ALL:
+			f->next++;
+			if (spf_matched(c, m))
+				return;
+			continue;
+		case SPF_MECH_IP4:
+		case SPF_MECH_IP6:
+			f->next++;
+			if (cidr_match(&m->net, &c->vars.ip) &&
+			    spf_matched(c, m))
+				return;
+			continue;
+		default:
+			break;
+		}
+		if (m->domain_spec != NULL && !c->ptr_done &&
+		    spf_macro_uses_p(m->domain_spec, strlen(m->domain_spec))) {
+			spf_ptr_start(c, SPF_AFTER_PTR_TERMS);
+			return;
+		}
+		f->next++;
+		if (++c->lookups > SPF_LOOKUP_LIMIT) {
+			spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+			    "more than %d DNS-querying terms (at %s)",
+			    SPF_LOOKUP_LIMIT, m->text));
+			return;
+		}
+		spf_mech_start(c, m);
+		return;
+	}
+}
+
+/* The current mechanism did not match: on to the next. */
+static void
+spf_no_match(struct spf_check *c)
+{
+	spf_run(c);
+}
+
+static void
+spf_on_a(struct spf_check *c, struct dns_answer *ans)
+{
+	const struct spf_mech *m = c->mech;
+	bool any;
+	unsigned prefix = c->vars.ip.family == AF_INET6 ? m->cidr6 : m->cidr4;
+
+	if (dns_trouble(ans)) {
+		spf_temperror_dns(c, ans);
+		return;
+	}
+	if (answer_matches(c, ans, prefix, &any)) {
+		spf_matched(c, m);
+		return;
+	}
+	if (!any && !spf_void(c, c->target))
+		return;
+	spf_no_match(c);
+}
+
+static void
+spf_on_exists(struct spf_check *c, struct dns_answer *ans)
+{
+	size_t i;
+
+	if (dns_trouble(ans)) {
+		spf_temperror_dns(c, ans);
+		return;
+	}
+	for (i = 0; ans->status == DNS_OK && i < ans->n; i++) {
+		if (ans->rr[i].type == DNS_T_A) {
+			spf_matched(c, c->mech);
+			return;
+		}
+	}
+	if (spf_void(c, c->target))
+		spf_no_match(c);
+}
+
+/* Ask for the addresses of the next MX host, or give up matching. */
+static void
+spf_mx_next(struct spf_check *c)
+{
+	while (c->mx_next < c->mx_n) {
+		const char *host = c->mx_hosts[c->mx_next++];
+
+		if (!name_queryable(host))
+			continue;	/* "." (RFC 7505) and the like */
+		spf_query(c, SPF_ST_MX_ADDR, host, addr_type(c));
+		return;
+	}
+	spf_no_match(c);
+}
+
+static void
+spf_on_mx(struct spf_check *c, struct dns_answer *ans)
+{
+	size_t i, n = 0;
+
+	if (dns_trouble(ans)) {
+		spf_temperror_dns(c, ans);
+		return;
+	}
+	for (i = 0; ans->status == DNS_OK && i < ans->n; i++)
+		if (ans->rr[i].type == DNS_T_MX)
+			n++;
+	if (n == 0) {
+		if (spf_void(c, c->target))
+			spf_no_match(c);
+		return;
+	}
+	if (n > SPF_MX_LIMIT) {
+		spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
+		    "%s has %zu MX records, more than %d (at %s)", c->target,
+		    n, SPF_MX_LIMIT, c->mech->text));
+		return;
+	}
+	c->mx_hosts = arena_calloc(c->a, n, sizeof(char *));
+	c->mx_n = 0;
+	c->mx_next = 0;
+	for (i = 0; i < ans->n; i++)
+		if (ans->rr[i].type == DNS_T_MX)
+			c->mx_hosts[c->mx_n++] = arena_strdup(c->a,
+			    ans->rr[i].u.mx.host);
+	spf_mx_next(c);
+}
+
+static void
+spf_on_mx_addr(struct spf_check *c, struct dns_answer *ans)
+{
+	const struct spf_mech *m = c->mech;
+	unsigned prefix = c->vars.ip.family == AF_INET6 ? m->cidr6 : m->cidr4;
+	bool any;
+
+	if (dns_trouble(ans)) {
+		spf_temperror_dns(c, ans);
+		return;
+	}
+	if (answer_matches(c, ans, prefix, &any)) {
+		spf_matched(c, m);
+		return;
+	}
+	if (!any && !spf_void(c, ans->qname))
+		return;
+	spf_mx_next(c);
+}
+
+/* ---- PTR: the ptr mechanism and %{p} ------------------------------ */
+
+static void
+spf_ptr_done(struct spf_check *c)
+{
+	c->ptr_done = true;
+	c->vars.validated = c->validated;
+	switch (c->after_ptr) {
+	case SPF_AFTER_PTR_TERMS:
+		if (c->ptr_for_mech) {
+			/* the ptr mechanism itself (5.5) */
+			size_t i;
+
+			c->ptr_for_mech = false;
+			for (i = 0; i < c->vars.nvalidated; i++) {
+				if (spf_domain_within(c->validated[i],
+				    c->target)) {
+					spf_matched(c, c->mech);
+					return;
+				}
+			}
+		}
+		spf_run(c);
+		return;
+	case SPF_AFTER_PTR_EXP:
+		spf_exp_start(c);
+		return;
+	case SPF_AFTER_PTR_EXP_TEXT:
+		spf_exp_start(c);
+		return;
+	}
+}
+
+static void
+spf_ptr_next(struct spf_check *c)
+{
+	while (c->ptr_next < c->ptr_n) {
+		const char *name = c->ptr_names[c->ptr_next++];
+
+		if (!name_queryable(name))
+			continue;
+		spf_query(c, SPF_ST_PTR_ADDR, name, addr_type(c));
+		return;
+	}
+	spf_ptr_done(c);
+}
+
+static void
+spf_ptr_start(struct spf_check *c, enum spf_after_ptr after)
+{
+	char rev[IP_REVLEN];
+
+	c->after_ptr = after;
+	if (c->ptr_done) {
+		/* Only the ptr mechanism gets here with the names known. */
+		spf_ptr_done(c);
+		return;
+	}
+	spf_query(c, SPF_ST_PTR, ip_reverse_name(&c->vars.ip, rev,
+	    sizeof(rev)), DNS_T_PTR);
+}
+
+static bool
+counting_ptr_voids(const struct spf_check *c)
+{
+	return c->ptr_for_mech;
+}
+
+static void
+spf_on_ptr(struct spf_check *c, struct dns_answer *ans)
+{
+	size_t i, n = 0;
+
+	/* 5.5: a DNS error makes ptr not match; %{p} is then "unknown". */
+	if (ans->status == DNS_NXDOMAIN || ans->status == DNS_NODATA) {
+		if (counting_ptr_voids(c) && !spf_void(c, ans->qname))
+			return;
+	}
+	if (ans->status != DNS_OK) {
+		spf_ptr_done(c);
+		return;
+	}
+	for (i = 0; i < ans->n && n < SPF_PTR_NAMES_MAX; i++)
+		if (ans->rr[i].type == DNS_T_PTR)
+			n++;
+	c->ptr_names = arena_calloc(c->a, n ? n : 1, sizeof(char *));
+	c->ptr_n = 0;
+	c->ptr_next = 0;
+	for (i = 0; i < ans->n && c->ptr_n < n; i++)
+		if (ans->rr[i].type == DNS_T_PTR)
+			c->ptr_names[c->ptr_n++] = arena_strdup(c->a,
+			    ans->rr[i].u.name);
+	spf_ptr_next(c);
+}
+
+static void
+spf_on_ptr_addr(struct spf_check *c, struct dns_answer *ans)
+{
+	bool any;
+	unsigned full = c->vars.ip.family == AF_INET6 ? 128 : 32;
+
+	/* 5.5: a DNS error on one name skips that name. */
+	if (answer_matches(c, ans, full, &any)) {
+		c->validated[c->vars.nvalidated++] =
+		    c->ptr_names[c->ptr_next - 1];
+	} else if (!any && !dns_trouble(ans) && counting_ptr_voids(c) &&
+	    !spf_void(c, ans->qname)) {
+		return;
+	}
+	spf_ptr_next(c);
+}
+
+/* ---- explanation (6.2) -------------------------------------------- */
+
+static void
+spf_default_explanation(struct spf_check *c)
+{
+	char *out = NULL;
+	const char *why = NULL;
+
+	c->vars.domain = top(c)->domain;
+	if (spf_macro_expand(c->a, spf_default_exp_text,
+	    strlen(spf_default_exp_text), SPF_MACRO_EXPLAIN, &c->vars,
+	    &out, &why) == 0)
+		c->explanation = out;
+	spf_complete(c);
+}
+
+/* Expand the explanation text; it needs %{p} validated first. */
+static void
+spf_exp_text(struct spf_check *c, const char *text)
+{
+	char *out = NULL;
+	const char *why = NULL;
+	size_t n = strlen(text);
+
+	if (spf_macro_check(text, n, SPF_MACRO_EXPLAIN, NULL, &why) != 0) {
+		spf_default_explanation(c);
+		return;
+	}
+	if (spf_macro_uses_p(text, n) && !c->ptr_done) {
+		c->exp_text = text;
+		spf_ptr_start(c, SPF_AFTER_PTR_EXP_TEXT);
+		return;
+	}
+	c->vars.domain = top(c)->domain;
+	if (spf_macro_expand(c->a, text, n, SPF_MACRO_EXPLAIN, &c->vars, &out,
+	    &why) != 0) {
+		spf_default_explanation(c);
+		return;
+	}
+	c->explanation = out;
+	spf_complete(c);
+}
+
+static void
+spf_exp_start(struct spf_check *c)
+{
+	struct spf_frame *f = top(c);
+	const char *spec = f->rec.exp, *target;
+
+	c->state = SPF_ST_IDLE;
+	if (c->exp_text != NULL) {
+		spf_exp_text(c, c->exp_text);
+		return;
+	}
+	if (spec == NULL) {
+		spf_default_explanation(c);
+		return;
+	}
+	if (spf_macro_uses_p(spec, strlen(spec)) && !c->ptr_done) {
+		spf_ptr_start(c, SPF_AFTER_PTR_EXP);
+		return;
+	}
+	target = spf_target(c, spec);
+	if (!name_queryable(target)) {
+		spf_default_explanation(c);
+		return;
+	}
+	spf_query(c, SPF_ST_EXP, target, DNS_T_TXT);
+}
+
+static void
+spf_on_exp(struct spf_check *c, struct dns_answer *ans)
+{
+	const struct dns_rr *rr = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; ans->status == DNS_OK && i < ans->n; i++) {
+		if (ans->rr[i].type == DNS_T_TXT) {
+			rr = &ans->rr[i];
+			n++;
+		}
+	}
+	/* Any trouble: as if there were no exp= at all (6.2). */
+	if (n != 1 || memchr(rr->u.txt.joined, '\0', rr->u.txt.joined_len)) {
+		spf_default_explanation(c);
+		return;
+	}
+	spf_exp_text(c, arena_strndup(c->a, rr->u.txt.joined,
+	    rr->u.txt.joined_len));
+}
+
+/* ---- the loop side ------------------------------------------------- */
+
+static void
+spf_on_answer(struct dns_answer *ans, void *arg)
+{
+	struct spf_check *c = arg;
+	enum spf_state st = c->state;
+
+	c->q = NULL;
+	switch (st) {
+	case SPF_ST_RECORD: spf_on_record(c, ans); break;
+	case SPF_ST_A: spf_on_a(c, ans); break;
+	case SPF_ST_MX: spf_on_mx(c, ans); break;
+	case SPF_ST_MX_ADDR: spf_on_mx_addr(c, ans); break;
+	case SPF_ST_PTR: spf_on_ptr(c, ans); break;
+	case SPF_ST_PTR_ADDR: spf_on_ptr_addr(c, ans); break;
+	case SPF_ST_EXISTS: spf_on_exists(c, ans); break;
+	case SPF_ST_EXP: spf_on_exp(c, ans); break;
+	case SPF_ST_IDLE: break;
+	}
+	/* c may be gone now; the answer never belonged to it. */
+	dns_answer_free(ans);
+}
+
+static void
+spf_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct spf_check *c = arg;
+	struct spf_frame *f;
+
+	(void)fd;
+	(void)what;
+	if (!domain_checkable(c->domain)) {
+		c->result = SPF_RESULT_NONE;
+		c->reason = arena_printf(c->a, "'%s' is not a domain name "
+		    "SPF can check", c->domain);
+		spf_complete(c);
+		return;
+	}
+	c->depth = 1;
+	f = top(c);
+	f->domain = c->domain;
+	if (c->record_override != NULL) {
+		spf_install(c, c->record_override,
+		    strlen(c->record_override));
+		return;
+	}
+	spf_query(c, SPF_ST_RECORD, c->domain, DNS_T_TXT);
+}
+
+struct spf_check *
+spf_check_start(struct event_base *base, struct dns_resolver *resolver,
+    const struct spf_request *req, struct arena *out, spf_done_cb *cb,
+    void *arg)
+{
+	struct spf_check *c;
+	const char *sender = req->sender, *helo = req->helo, *at;
+	struct timeval now = { 0, 0 };
+	size_t len;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		abort();
+	c->base = base;
+	c->resolver = resolver;
+	c->a = arena_new(0);
+	c->out = out;
+	c->cb = cb;
+	c->cb_arg = arg;
+	c->identity = req->identity;
+	c->record_override = req->record ? arena_strdup(c->a, req->record) :
+	    NULL;
+	c->result = SPF_RESULT_NEUTRAL;
+
+	helo = arena_strdup(c->a, helo ? helo : "");
+	len = strlen(helo);
+	if (len > 0 && helo[len - 1] == '.')
+		helo = arena_strndup(c->a, helo, len - 1);
+	c->vars.helo = helo;
+	c->vars.receiver = req->receiver ?
+	    arena_strdup(c->a, req->receiver) : NULL;
+	c->vars.ip = req->ip;
+	ip_unmap_v4(&c->vars.ip);
+	c->vars.now = req->now ? req->now : (long long)time(NULL);
+
+	/* 2.3, 2.4, 4.3: the <sender> and the domain it names. */
+	if (c->identity == SPF_IDENTITY_HELO || sender == NULL ||
+	    sender[0] == '\0')
+		sender = arena_printf(c->a, "postmaster@%s", helo);
+	at = strrchr(sender, '@');
+	if (at == NULL) {
+		c->vars.local = "postmaster";
+		c->vars.sender_domain = arena_strdup(c->a, sender);
+	} else {
+		c->vars.local = at == sender ? "postmaster" :
+		    arena_strndup(c->a, sender, (size_t)(at - sender));
+		c->vars.sender_domain = arena_strdup(c->a, at + 1);
+	}
+	len = strlen(c->vars.sender_domain);
+	if (len > 0 && c->vars.sender_domain[len - 1] == '.')
+		c->vars.sender_domain = arena_strndup(c->a,
+		    c->vars.sender_domain, len - 1);
+	c->vars.sender = arena_printf(c->a, "%s@%s", c->vars.local,
+	    c->vars.sender_domain);
+	c->domain = c->identity == SPF_IDENTITY_HELO ? helo :
+	    c->vars.sender_domain;
+	c->vars.domain = c->domain;
+
+	c->kick = evtimer_new(base, spf_kick, c);
+	if (c->kick == NULL)
+		abort();
+	evtimer_add(c->kick, &now);
+	return c;
+}
+
+/* ---- rendering ----------------------------------------------------- */
+
+/* Text for inside a header comment: printable ASCII, ( ) \ escaped. */
+static void
+put_comment_text(struct buf *b, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch >= 0x7f)
+			buf_append_char(b, '?');
+		else {
+			if (ch == '(' || ch == ')' || ch == '\\')
+				buf_append_char(b, '\\');
+			buf_append_char(b, (char)ch);
+		}
+	}
+}
+
+static bool
+is_atext(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", ch);
+}
+
+/* A dot-atom when it is one, else a quoted-string (RFC 5322 3.2). */
+static void
+put_value(struct buf *b, const char *s, bool allow_at)
+{
+	const char *p;
+	bool atom = s[0] != '\0' && s[0] != '.';
+
+	for (p = s; *p && atom; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '.')
+			atom = p[1] != '\0' && p[1] != '.';
+		else if (!(is_atext(ch) || (allow_at && ch == '@')))
+			atom = false;
+	}
+	if (atom && (p = strchr(s, '@')) != NULL && strchr(p + 1, '@'))
+		atom = false;
+	if (atom) {
+		buf_append_str(b, s);
+		return;
+	}
+	buf_append_char(b, '"');
+	for (p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f)
+			continue;
+		if (ch == '"' || ch == '\\')
+			buf_append_char(b, '\\');
+		buf_append_char(b, (char)ch);
+	}
+	buf_append_char(b, '"');
+}
+
+void
+spf_render_received_spf(const struct spf_outcome *o, struct buf *b)
+{
+	char ip[IP_STRLEN];
+	const char *who = o->sender ? o->sender : "";
+
+	ip_format(&o->ip, ip, sizeof(ip));
+	buf_printf(b, "Received-SPF: %s (", spf_result_name(o->result));
+	if (o->receiver != NULL) {
+		put_comment_text(b, o->receiver);
+		buf_append_str(b, ": ");
+	}
+	switch (o->result) {
+	case SPF_RESULT_PASS:
+		buf_append_str(b, "domain of ");
+		put_comment_text(b, who);
+		buf_printf(b, " designates %s as permitted sender", ip);
+		break;
+	case SPF_RESULT_FAIL:
+		buf_append_str(b, "domain of ");
+		put_comment_text(b, who);
+		buf_printf(b, " does not designate %s as permitted sender", ip);
+		break;
+	case SPF_RESULT_SOFTFAIL:
+		buf_append_str(b, "domain of transitioning ");
+		put_comment_text(b, who);
+		buf_printf(b, " does not designate %s as permitted sender", ip);
+		break;
+	case SPF_RESULT_NEUTRAL:
+		buf_printf(b, "%s is neither permitted nor denied by domain "
+		    "of ", ip);
+		put_comment_text(b, who);
+		break;
+	case SPF_RESULT_NONE:
+		buf_append_str(b, "domain of ");
+		put_comment_text(b, who);
+		buf_append_str(b, " does not publish an SPF record");
+		break;
+	case SPF_RESULT_TEMPERROR:
+	case SPF_RESULT_PERMERROR:
+		buf_append_str(b, o->result == SPF_RESULT_TEMPERROR ?
+		    "temporary" : "permanent");
+		buf_append_str(b, " error evaluating the domain of ");
+		put_comment_text(b, who);
+		break;
+	}
+	buf_printf(b, ") client-ip=%s;", ip);
+	if (o->identity == SPF_IDENTITY_MAILFROM && o->sender != NULL) {
+		buf_append_str(b, " envelope-from=");
+		put_value(b, o->sender, true);
+		buf_append_char(b, ';');
+	}
+	if (o->helo != NULL && o->helo[0] != '\0') {
+		buf_append_str(b, " helo=");
+		put_value(b, o->helo, false);
+		buf_append_char(b, ';');
+	}
+	if (o->receiver != NULL) {
+		buf_append_str(b, " receiver=");
+		put_value(b, o->receiver, false);
+		buf_append_char(b, ';');
+	}
+	buf_printf(b, " identity=%s;", o->identity == SPF_IDENTITY_HELO ?
+	    "helo" : "mailfrom");
+	if (o->mechanism != NULL) {
+		buf_append_str(b, " mechanism=");
+		put_value(b, o->mechanism, false);
+		buf_append_char(b, ';');
+	}
+	if ((o->result == SPF_RESULT_PERMERROR ||
+	    o->result == SPF_RESULT_TEMPERROR) && o->reason != NULL) {
+		buf_append_str(b, " problem=");
+		put_value(b, o->reason, false);
+		buf_append_char(b, ';');
+	}
+	/* no trailing ';' after the last pair */
+	if (b->len > 0 && b->data[b->len - 1] == ';')
+		b->data[--b->len] = '\0';
+}
+
+void
+spf_render_authres(const struct spf_outcome *o, struct buf *b)
+{
+	buf_printf(b, "spf=%s", spf_result_name(o->result));
+	if (o->identity == SPF_IDENTITY_HELO) {
+		buf_append_str(b, " smtp.helo=");
+		put_value(b, o->helo ? o->helo : "", false);
+	} else {
+		buf_append_str(b, " smtp.mailfrom=");
+		put_value(b, o->sender ? o->sender : "", true);
+	}
+}

@@ -1,0 +1,151 @@
+/*
+ * netjes — one binary, many subcommands. This file holds the table of
+ * subcommands and the dispatch; each subcommand lives in cmd_NAME.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "netjes_version.h"
+
+const struct cli_cmd cli_commands[] = {
+	{ "serve", cmd_serve, "run the mail server",
+	  "usage: netjes serve [-c FILE] [--foreground]\n"
+	  "\n"
+	  "Run the mail server. Without -c, the embedded default: listeners on\n"
+	  "127.0.0.1 ports 2525 (smtp), 2587 (submission) and 2465 (smtps), data\n"
+	  "under ./var (or $NETJES_DATA), local domain example.test, and a\n"
+	  "self-signed certificate made on first start. SIGHUP reloads the\n"
+	  "certificate; SIGINT and SIGTERM stop the server. netjes never\n"
+	  "daemonizes: --foreground is accepted for service files and changes\n"
+	  "nothing.\n" },
+	{ "config", cmd_config, "check a configuration file",
+	  "usage: netjes config check -c FILE [--json]\n"
+	  "       netjes config show [-c FILE] [--json]\n"
+	  "\n"
+	  "check: report every error in FILE as FILE:LINE: reason; exit 1 if any.\n"
+	  "show:  print the effective configuration (defaults plus FILE).\n" },
+	{ "dns", cmd_dns, "look up a DNS record the way netjes sees it",
+	  "usage: netjes dns TYPE NAME [--nameserver HOST:PORT] [--dns-timeout S] [--json]\n"
+	  "\n"
+	  "TYPE is A, AAAA, MX, TXT, PTR, CNAME, NS, SOA, TLSA or SPF. For PTR, NAME\n"
+	  "may be an IP address. Prints the records in zone-file syntax, or one\n"
+	  "line ';; NXDOMAIN' / NODATA / SERVFAIL / TIMEOUT; exit 0 when the\n"
+	  "lookup had an outcome, 1 on a local error, 2 on a usage error.\n" },
+	{ "spf", cmd_spf, "evaluate SPF for a client IP and sender (RFC 7208)",
+	  "usage: netjes spf --ip IP --sender MAILFROM [--helo NAME]\n"
+	  "           [--nameserver HOST:PORT] [--dns-timeout S] [--json]\n"
+	  "       netjes spf --ip IP --sender MAILFROM --record 'v=spf1 ...'\n"
+	  "       netjes spf --ip IP --sender MAILFROM --zone FILE\n"
+	  "\n"
+	  "Run check_host() for the domain of MAILFROM (\"\" is the null sender:\n"
+	  "postmaster@NAME of --helo is checked). --record evaluates the given\n"
+	  "record in place of the published one; --zone answers every lookup\n"
+	  "from a zone file: \"what if I publish this?\". --receiver NAME sets\n"
+	  "%{r}. The first output line is the result (pass fail softfail neutral\n"
+	  "none permerror temperror), then mechanism:, explanation: (if any),\n"
+	  "lookups: and reason:. --json prints one object with result,\n"
+	  "mechanism, explanation, lookups and received_spf. Exit 0 when a\n"
+	  "result was computed, 1 on a local error, 2 on a usage error.\n" },
+	{ "dkim", cmd_dkim, "sign and verify DKIM, make DKIM keys (RFC 6376, 8463)",
+	  "usage: netjes dkim keygen --domain D --selector S [--algorithm rsa|ed25519]\n"
+	  "           [--bits N] [--out KEYFILE] [--json]\n"
+	  "       netjes dkim sign --domain D --selector S --key KEYFILE\n"
+	  "           [--algorithm rsa-sha256|ed25519-sha256] [--canon relaxed/relaxed]\n"
+	  "           [--headers from:to:subject] [--identity I] [--expire SECONDS]\n"
+	  "           < in.eml > out.eml\n"
+	  "       netjes dkim verify [--nameserver HOST:PORT | --zone FILE]\n"
+	  "           [--dns-timeout S] [--json] < message.eml\n"
+	  "\n"
+	  "keygen: make a key pair (RSA 2048 bits by default), write the private key\n"
+	  "  as PEM to KEYFILE (default DOMAIN.SELECTOR.key, mode 0600, never over an\n"
+	  "  existing file) and print the TXT record as a zone-file line, split into\n"
+	  "  strings of at most 255 bytes.\n"
+	  "sign: write the message with a new DKIM-Signature field on top. Default:\n"
+	  "  the key's algorithm, relaxed/relaxed, the usual header set with From\n"
+	  "  oversigned, t= now. KEYFILE is PEM, or a base64 Ed25519 seed.\n"
+	  "verify: one line per signature, 'RESULT d=D s=S a=A', with the reason in\n"
+	  "  parentheses for anything but a plain pass (pass, fail, neutral, policy,\n"
+	  "  permerror, temperror), or 'none' for an unsigned message. --json\n"
+	  "  prints an array of objects with result, domain, selector, algorithm and\n"
+	  "  reason. --zone FILE answers key lookups from a zone file.\n"
+	  "\n"
+	  "Bare LF line ends are read as CRLF. Exit 0 when results were computed,\n"
+	  "1 on a local error, 2 on a usage error.\n" },
+	{ "help", cmd_help, "show help for netjes or for one command",
+	  "usage: netjes help [COMMAND]\n" },
+	{ "version", cmd_version, "print the version",
+	  "usage: netjes version   (or netjes --version)\n" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct cli_cmd *
+cli_find(const char *name)
+{
+	const struct cli_cmd *c;
+
+	for (c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static void
+cli_overview(FILE *f)
+{
+	const struct cli_cmd *c;
+
+	fprintf(f, "usage: netjes COMMAND [ARGS]\n\ncommands:\n");
+	for (c = cli_commands; c->name != NULL; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\n'netjes help COMMAND' tells more about one.\n");
+}
+
+int
+cmd_help(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+
+	if (argc < 2) {
+		cli_overview(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc > 2)
+		return cli_usage("help", "too many arguments");
+	if ((c = cli_find(argv[1])) == NULL)
+		return cli_usage("help", "unknown command '%s'", argv[1]);
+	fputs(c->usage, stdout);
+	return CLI_EXIT_OK;
+}
+
+int
+cmd_version(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1)
+		return cli_usage("version", "takes no arguments");
+	printf("netjes %s\n", NETJES_VERSION);
+	return CLI_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+
+	if (argc < 2) {
+		cli_overview(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+		return cmd_version(1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(1, argv + 1);
+	if ((c = cli_find(argv[1])) == NULL) {
+		fprintf(stderr, "netjes: unknown command '%s'. "
+		    "Try 'netjes help'.\n", argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	return c->run(argc - 1, argv + 1);
+}

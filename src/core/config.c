@@ -1,0 +1,1356 @@
+/*
+ * config — the embedded default, then an INI file on top of it.
+ *
+ * libinih splits each key line into key and value and strips comments.
+ * It reads the text through config_read_line(), our own line reader, and
+ * that reader is what keeps the messages exact: Debian builds inih
+ * without line numbers for the handler, so the reader counts lines; it
+ * reports lines longer than inih's 200-byte buffer instead of letting
+ * them be cut in two; and it parses section headers itself, because inih
+ * keeps only 50 bytes of a section name and never reports a section that
+ * has no keys (a bare [domain "NAME"] is exactly that).
+ *
+ * The rules, shown to users in etc/netjes.conf.example:
+ * - keys may be indented; there are no continuation lines and no quoting
+ *   of values; a line starting with '#' or ';' is a comment, and so is
+ *   the rest of a line after whitespace and ';';
+ * - a key line holds at most 199 bytes after its indentation;
+ * - unknown sections and keys, bad values and a key given twice are
+ *   errors; all of them are collected (up to CONFIG_MAX_ERRORS), each
+ *   with its line; values may not hold control characters;
+ * - a listener needs address, port and mode: where a mail server listens
+ *   is never guessed;
+ * - domain names (and the hostname) are lowercased; a non-ASCII name is
+ *   converted to its A-label with libidn2 (IDNA 2008, non-transitional);
+ * - a file that names any listener replaces the default listeners, a
+ *   file that names any domain replaces the default domains;
+ * - a load applies completely, or on any error leaves the config as it
+ *   was.
+ * Nothing here logs or exits: problems are returned as config_errors.
+ */
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <idn2.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes in a config file */
+#define CONFIG_KEY_LINE_MAX	(INI_MAX_LINE - 1)
+#define CONFIG_SECTION_MAX	32	/* "listener" and friends */
+#define CONFIG_SUB_MAX		1024	/* a quoted name, before checks */
+#define CONFIG_LABEL_MAX	(CONFIG_HOST_MAX + 32)
+#define CONFIG_SHOWN_MAX	64	/* bytes of user text quoted back */
+#define CONFIG_TIMEOUT_MAX	3600.0
+
+/*
+ * The embedded default's domain list. config_defaults() points at it
+ * rather than allocating, so a caller that never loads a file owes
+ * nothing to config_free(); config_free() knows not to free it.
+ */
+static struct config_domain config_default_domains[] = {
+	{ "example.test" },
+};
+
+static const char *const config_mode_names[] = {
+	[LISTENER_SMTP] = "smtp",
+	[LISTENER_SUBMISSION] = "submission",
+	[LISTENER_SMTPS] = "smtps",
+};
+
+enum config_section {
+	SECTION_NONE = 0,	/* before the first header */
+	SECTION_SKIP,		/* after a bad header: its keys are ignored */
+	SECTION_SERVER,
+	SECTION_TLS,
+	SECTION_DNS,
+	SECTION_LISTENER,
+	SECTION_DOMAIN,
+};
+
+struct config_section_kind {
+	const char		*name;
+	enum config_section	 id;
+	bool			 named;		/* [NAME "SUB"] rather than [NAME] */
+};
+
+static const struct config_section_kind config_sections[] = {
+	{ "server",	SECTION_SERVER,		false },
+	{ "tls",	SECTION_TLS,		false },
+	{ "dns",	SECTION_DNS,		false },
+	{ "listener",	SECTION_LISTENER,	true },
+	{ "domain",	SECTION_DOMAIN,		true },
+};
+
+struct config_parse;
+typedef int config_setter(struct config_parse *, const char *value,
+    char *why, size_t whysz);
+
+enum config_key_id {
+	KEY_HOSTNAME,
+	KEY_DATA_DIR,
+	KEY_LOG_LEVEL,
+	KEY_LOG_TARGET,
+	KEY_TLS_CERT,
+	KEY_TLS_KEY,
+	KEY_DNS_NAMESERVER,
+	KEY_DNS_TIMEOUT,
+	KEY_LISTENER_ADDRESS,
+	KEY_LISTENER_PORT,
+	KEY_LISTENER_MODE,
+	KEY_COUNT
+};
+
+struct config_key {
+	enum config_section	 section;
+	const char		*name;
+	config_setter		*set;
+};
+
+/* One [listener "NAME"] as read, with where each of its keys was. */
+struct config_pending_listener {
+	struct config_listener	 l;
+	int			 line;		/* of its header */
+	int			 seen[KEY_COUNT];	/* line per key, 0 = absent */
+	bool			 bad;		/* a value was rejected */
+};
+
+struct config_pending_domain {
+	char	 name[CONFIG_HOST_MAX];
+	int	 line;
+};
+
+/* Everything one load needs; heap-allocated (it is a few dozen KiB). */
+struct config_parse {
+	struct config		 work;		/* committed on success */
+	const char		*name;		/* file name for messages */
+	struct config_errors	*errs;		/* NULL: count only */
+	int			 nerrs;
+	bool			 stop;		/* too many errors */
+	/* the line reader */
+	const char		*p, *end;
+	int			 lineno;
+	int			 key_line;	/* key line given to inih, or 0 */
+	bool			 handled;	/* inih called back for it */
+	/* the section being read */
+	enum config_section	 section;
+	char			 label[CONFIG_LABEL_MAX];	/* for messages */
+	struct config_pending_listener *listener;	/* in [listener "..."] */
+	int			 seen[KEY_COUNT];	/* [server] [tls] [dns] */
+	/* what the file names */
+	struct config_pending_listener listeners[CONFIG_MAX_LISTENERS];
+	size_t			 nlisteners;
+	struct config_pending_domain *domains;
+	size_t			 ndomains;
+	size_t			 domains_cap;
+};
+
+static void	config_error(struct config_parse *, int line, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* Copy user text into out for a message: control bytes become '?', and
+ * more than CONFIG_SHOWN_MAX bytes end in "...". */
+static const char *
+config_shown(char *out, size_t n, const char *s)
+{
+	size_t i, max = n - 1 < CONFIG_SHOWN_MAX ? n - 1 : CONFIG_SHOWN_MAX;
+
+	for (i = 0; s[i] != '\0' && i < max; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ?
+		    '?' : s[i];
+	out[i] = '\0';
+	if (s[i] != '\0' && i >= 3)
+		memcpy(out + i - 3, "...", 3);
+	return out;
+}
+
+static bool
+config_has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Copy s into out when it fits: 0, or -1 with a reason. */
+static int
+config_copy(char *out, size_t n, const char *s, char *why, size_t whysz)
+{
+	size_t len = strlen(s);
+
+	if (len >= n) {
+		snprintf(why, whysz, "too long (at most %zu bytes)", n - 1);
+		return -1;
+	}
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+static void *
+config_xrealloc(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		abort();
+	if ((p = realloc(p, n * size)) == NULL)
+		abort();	/* as buf does: no half-built config */
+	return p;
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Append one error. Capacity is implied by n: the array grows whenever n
+ * reaches a power of two (at least 8), so appends stay amortised O(1)
+ * without a capacity field in the public struct. */
+static void
+config_errors_push(struct config_errors *e, const char *file, int line,
+    const char *reason)
+{
+	struct config_error *err;
+
+	if (e == NULL)
+		return;
+	if (e->n == 0 || ((e->n & (e->n - 1)) == 0 && e->n >= 8))
+		e->v = config_xrealloc(e->v, e->n < 8 ? 8 : e->n * 2,
+		    sizeof(*e->v));
+	err = &e->v[e->n++];
+	snprintf(err->file, sizeof(err->file), "%s", file);
+	err->line = line;
+	snprintf(err->reason, sizeof(err->reason), "%s", reason);
+}
+
+static void
+config_error(struct config_parse *p, int line, const char *fmt, ...)
+{
+	char reason[sizeof(((struct config_error *)NULL)->reason)];
+	va_list ap;
+
+	p->nerrs++;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	config_errors_push(p->errs, p->name, line, reason);
+}
+
+/* Stop collecting after CONFIG_MAX_ERRORS: a file that bad is likely not
+ * a config file at all, and the first hundred errors say enough. */
+static void
+config_error_limit(struct config_parse *p)
+{
+	if (p->nerrs < CONFIG_MAX_ERRORS || p->stop)
+		return;
+	config_error(p, p->lineno, "too many errors, stopped reading here");
+	p->stop = true;
+}
+
+/* Sort the errors this load appended by line, keeping their order within
+ * a line (insertion sort: stable, and there are at most a hundred). */
+static void
+config_errors_sort(struct config_errors *e, size_t from)
+{
+	struct config_error tmp;
+	size_t i, j;
+
+	if (e == NULL)
+		return;
+	for (i = from + 1; i < e->n; i++) {
+		if (e->v[i - 1].line <= e->v[i].line)
+			continue;
+		tmp = e->v[i];
+		for (j = i; j > from && e->v[j - 1].line > tmp.line; j--)
+			e->v[j] = e->v[j - 1];
+		e->v[j] = tmp;
+	}
+}
+
+/* ---- value checks, shared by the setters ------------------------------- */
+
+/* Seconds to whole milliseconds, for t >= 0 (no libm needed). */
+static long long
+config_ms(double t)
+{
+	return (long long)(t * 1000.0 + 0.5);
+}
+
+/* A port: 1 to 65535, decimal digits only. */
+static int
+config_parse_port(const char *s, uint16_t *out, char *why, size_t whysz)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			snprintf(why, whysz, "not a number");
+			return -1;
+		}
+		if (v <= 65535)
+			v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (i == 0) {
+		snprintf(why, whysz, "empty");
+		return -1;
+	}
+	if (v < 1 || v > 65535) {
+		snprintf(why, whysz, "out of range (1-65535)");
+		return -1;
+	}
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* One DNS label: 1-63 letters, digits and hyphens, no hyphen at an end. */
+static int
+config_check_label(const char *s, size_t len, char *why, size_t whysz)
+{
+	size_t i;
+
+	if (len == 0) {
+		snprintf(why, whysz, "empty label");
+		return -1;
+	}
+	if (len > 63) {
+		snprintf(why, whysz, "label longer than 63 bytes");
+		return -1;
+	}
+	if (s[0] == '-' || s[len - 1] == '-') {
+		snprintf(why, whysz, "label starts or ends with '-'");
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' && s[i] <= '9')
+		    && s[i] != '-') {
+			snprintf(why, whysz, "'%c' is not allowed (letters, "
+			    "digits, '-' and '.' only)", s[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* Check a lowercase ASCII name label by label; the last must not be all
+ * digits (that is an IP address, not a domain; RFC 3696 section 2). */
+static int
+config_check_ldh(const char *s, char *why, size_t whysz)
+{
+	const char *label = s, *dot;
+	size_t len;
+
+	for (;;) {
+		dot = strchr(label, '.');
+		len = dot ? (size_t)(dot - label) : strlen(label);
+		if (config_check_label(label, len, why, whysz) != 0)
+			return -1;
+		if (dot == NULL)
+			break;
+		label = dot + 1;
+	}
+	if (strspn(label, "0123456789") == len) {
+		snprintf(why, whysz, "an IP address is not a domain name");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Turn a domain name as written into the form netjes keeps: the A-label
+ * (via libidn2 when it is not ASCII), lowercase, no trailing dot, at
+ * most 253 bytes. 0, or -1 with a reason.
+ */
+static int
+config_domain_normalize(const char *in, char *out, size_t n, char *why,
+    size_t whysz)
+{
+	char *ascii = NULL;
+	const char *s = in;
+	size_t i, len;
+	int rc;
+
+	for (i = 0; in[i] != '\0'; i++)
+		if ((unsigned char)in[i] >= 0x80)
+			break;
+	if (in[i] != '\0') {
+		rc = idn2_to_ascii_8z(in, &ascii,
+		    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+		if (rc != IDN2_OK) {
+			snprintf(why, whysz, "not a valid international "
+			    "domain name: %s", idn2_strerror(rc));
+			return -1;
+		}
+		s = ascii;
+	}
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	rc = -1;
+	if (len == 0)
+		snprintf(why, whysz, "empty");
+	else if (len > 253 || len >= n)
+		snprintf(why, whysz, "longer than 253 bytes");
+	else {
+		for (i = 0; i < len; i++)
+			out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ?
+			    s[i] - 'A' + 'a' : s[i]);
+		out[len] = '\0';
+		rc = config_check_ldh(out, why, whysz);
+	}
+	idn2_free(ascii);
+	return rc;
+}
+
+/* A host name for HELO and the banner: a domain with at least one dot
+ * (RFC 5321 section 4.1.1.1 wants a fully-qualified name). */
+static int
+config_hostname_normalize(const char *in, char *out, size_t n, char *why,
+    size_t whysz)
+{
+	if (config_domain_normalize(in, out, n, why, whysz) != 0)
+		return -1;
+	if (strchr(out, '.') == NULL) {
+		snprintf(why, whysz, "not a fully-qualified domain name");
+		return -1;
+	}
+	return 0;
+}
+
+/* An IP literal, written back in its canonical form. */
+static int
+config_parse_ip(const char *s, char *out, size_t n, char *why, size_t whysz)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	int af = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (inet_pton(af, s, bin) != 1) {
+		snprintf(why, whysz, "not an IPv4 or IPv6 address");
+		return -1;
+	}
+	if (inet_ntop(af, bin, out, (socklen_t)n) == NULL) {
+		snprintf(why, whysz, "too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* HOST, HOST:PORT, V6 or [V6]:PORT, where HOST is an IP address: the
+ * resolver has to reach its server before it can resolve names. */
+static int
+config_check_nameserver(const char *s, char *why, size_t whysz)
+{
+	char host[CONFIG_HOST_MAX], ip[INET6_ADDRSTRLEN];
+	const char *colon, *close, *port = NULL;
+	uint16_t p16;
+	size_t len;
+
+	if (s[0] == '[') {
+		if ((close = strchr(s, ']')) == NULL)
+			goto bad;
+		len = (size_t)(close - s - 1);
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			goto bad;
+		if (len >= sizeof(host) || memchr(s + 1, ':', len) == NULL)
+			goto bad;
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+	} else if ((colon = strchr(s, ':')) != NULL &&
+	    strchr(colon + 1, ':') == NULL) {
+		len = (size_t)(colon - s);
+		if (len >= sizeof(host))
+			goto bad;
+		memcpy(host, s, len);
+		host[len] = '\0';
+		port = colon + 1;
+	} else if (config_copy(host, sizeof(host), s, why, whysz) != 0)
+		return -1;
+	if (config_parse_ip(host, ip, sizeof(ip), why, whysz) != 0)
+		return -1;
+	if (port != NULL && config_parse_port(port, &p16, why, whysz) != 0)
+		return -1;
+	return 0;
+bad:
+	snprintf(why, whysz, "expected IP, IP:PORT or [IPv6]:PORT");
+	return -1;
+}
+
+/* Seconds, more than 0 and at most an hour, kept to the millisecond. */
+static int
+config_parse_timeout(const char *s, double *out, char *why, size_t whysz)
+{
+	char *end;
+	double t;
+
+	if (s[0] == '\0' || strspn(s, "0123456789.") != strlen(s)) {
+		snprintf(why, whysz, "expected seconds, such as 5 or 2.5");
+		return -1;
+	}
+	errno = 0;
+	t = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(t)) {
+		snprintf(why, whysz, "expected seconds, such as 5 or 2.5");
+		return -1;
+	}
+	if (t > CONFIG_TIMEOUT_MAX || config_ms(t) < 1) {
+		snprintf(why, whysz, "out of range (0.001-%g seconds)",
+		    CONFIG_TIMEOUT_MAX);
+		return -1;
+	}
+	*out = (double)config_ms(t) / 1000.0;
+	return 0;
+}
+
+/* ---- setters: one per key, in the table below ------------------------- */
+
+static int
+config_set_hostname(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_hostname_normalize(v, p->work.hostname,
+	    sizeof(p->work.hostname), why, n);
+}
+
+static int
+config_set_data_dir(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (v[0] == '\0') {
+		snprintf(why, n, "empty");
+		return -1;
+	}
+	return config_copy(p->work.data_dir, sizeof(p->work.data_dir), v,
+	    why, n);
+}
+
+static int
+config_set_log_level(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (log_level_parse(v, &p->work.log_level) == 0)
+		return 0;
+	snprintf(why, n, "expected error, warn, info or debug");
+	return -1;
+}
+
+static int
+config_set_log_target(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (log_target_parse(v, &p->work.log_target) == 0)
+		return 0;
+	snprintf(why, n, "expected stderr or syslog");
+	return -1;
+}
+
+static int
+config_set_tls_cert(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_copy(p->work.tls_cert, sizeof(p->work.tls_cert), v,
+	    why, n);
+}
+
+static int
+config_set_tls_key(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_copy(p->work.tls_key, sizeof(p->work.tls_key), v,
+	    why, n);
+}
+
+static int
+config_set_dns_nameserver(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (v[0] != '\0' && config_check_nameserver(v, why, n) != 0)
+		return -1;
+	return config_copy(p->work.dns_nameserver,
+	    sizeof(p->work.dns_nameserver), v, why, n);
+}
+
+static int
+config_set_dns_timeout(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_timeout(v, &p->work.dns_timeout, why, n);
+}
+
+static int
+config_set_listener_address(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	return config_parse_ip(v, p->listener->l.address,
+	    sizeof(p->listener->l.address), why, n);
+}
+
+static int
+config_set_listener_port(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_port(v, &p->listener->l.port, why, n);
+}
+
+static int
+config_set_listener_mode(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_mode_names) / sizeof(*config_mode_names);
+	    i++)
+		if (strcasecmp(v, config_mode_names[i]) == 0) {
+			p->listener->l.mode = (enum listener_mode)i;
+			return 0;
+		}
+	snprintf(why, n, "expected smtp, submission or smtps");
+	return -1;
+}
+
+static const struct config_key config_keys[KEY_COUNT] = {
+	[KEY_HOSTNAME] = { SECTION_SERVER, "hostname", config_set_hostname },
+	[KEY_DATA_DIR] = { SECTION_SERVER, "data_dir", config_set_data_dir },
+	[KEY_LOG_LEVEL] = { SECTION_SERVER, "log_level",
+	    config_set_log_level },
+	[KEY_LOG_TARGET] = { SECTION_SERVER, "log_target",
+	    config_set_log_target },
+	[KEY_TLS_CERT] = { SECTION_TLS, "cert", config_set_tls_cert },
+	[KEY_TLS_KEY] = { SECTION_TLS, "key", config_set_tls_key },
+	[KEY_DNS_NAMESERVER] = { SECTION_DNS, "nameserver",
+	    config_set_dns_nameserver },
+	[KEY_DNS_TIMEOUT] = { SECTION_DNS, "timeout", config_set_dns_timeout },
+	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
+	    config_set_listener_address },
+	[KEY_LISTENER_PORT] = { SECTION_LISTENER, "port",
+	    config_set_listener_port },
+	[KEY_LISTENER_MODE] = { SECTION_LISTENER, "mode",
+	    config_set_listener_mode },
+};
+
+/* ---- keys: the inih handler -------------------------------------------- */
+
+static int
+config_key_find(enum config_section section, const char *name)
+{
+	int i;
+
+	for (i = 0; i < KEY_COUNT; i++)
+		if (config_keys[i].section == section &&
+		    strcasecmp(config_keys[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+config_set_key(struct config_parse *p, const char *key, const char *value)
+{
+	char why[160], k[CONFIG_SHOWN_MAX + 1], v[CONFIG_SHOWN_MAX + 1];
+	int *seen, i;
+
+	config_shown(k, sizeof(k), key);
+	if (key[0] == '\0') {
+		config_error(p, p->lineno, "missing key name before '='");
+		return;
+	}
+	if (p->section == SECTION_NONE) {
+		config_error(p, p->lineno, "key '%s' outside any section", k);
+		return;
+	}
+	if ((i = config_key_find(p->section, key)) < 0) {
+		config_error(p, p->lineno, "unknown key '%s' in %s", k,
+		    p->label);
+		return;
+	}
+	seen = p->listener != NULL ? p->listener->seen : p->seen;
+	if (seen[i] != 0) {
+		config_error(p, p->lineno, "duplicate key '%s' in %s "
+		    "(first on line %d)", config_keys[i].name, p->label,
+		    seen[i]);
+		return;
+	}
+	seen[i] = p->lineno;
+	why[0] = '\0';
+	if (config_has_control(value))
+		snprintf(why, sizeof(why), "holds a control character");
+	else if (config_keys[i].set(p, value, why, sizeof(why)) == 0)
+		return;
+	if (p->listener != NULL)
+		p->listener->bad = true;
+	config_error(p, p->lineno, "bad %s '%s' in %s: %s",
+	    config_keys[i].name, config_shown(v, sizeof(v), value), p->label,
+	    why);
+}
+
+/* inih calls this for every key line; the section comes from our reader,
+ * which saw the header (see the top comment), so inih's is not used. */
+static int
+config_ini_handler(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct config_parse *p = user;
+
+	(void)section;
+	p->handled = true;
+	if (p->section != SECTION_SKIP && !p->stop) {
+		config_set_key(p, key, value);
+		config_error_limit(p);
+	}
+	return 1;	/* never stop inih: we collect every error */
+}
+
+/* ---- section headers ----------------------------------------------------- */
+
+struct config_header {
+	char	 name[CONFIG_SECTION_MAX];
+	char	 sub[CONFIG_SUB_MAX];
+	bool	 has_sub;
+};
+
+static bool
+config_is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool
+config_is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+/* The quoted part of [NAME "SUB"], from the opening quote at s[*i]. */
+static int
+config_header_sub(const char *s, size_t n, size_t *i, struct config_header *h,
+    char *why, size_t whysz)
+{
+	const char *close = memchr(s + *i + 1, '"', n - *i - 1);
+	size_t len;
+
+	if (close == NULL) {
+		snprintf(why, whysz, "missing closing '\"'");
+		return -1;
+	}
+	len = (size_t)(close - (s + *i + 1));
+	if (len >= sizeof(h->sub)) {
+		snprintf(why, whysz, "name too long");
+		return -1;
+	}
+	memcpy(h->sub, s + *i + 1, len);
+	h->sub[len] = '\0';
+	h->has_sub = true;
+	*i = (size_t)(close - s) + 1;
+	return 0;
+}
+
+/*
+ * Parse "[NAME]" or "[NAME "SUB"]" (git-config's subsection syntax; no
+ * escapes, since no name we accept could use one), then only blanks or
+ * a comment. s[0] is '['. 0, or -1 with a reason.
+ */
+static int
+config_header_parse(const char *s, size_t n, struct config_header *h,
+    char *why, size_t whysz)
+{
+	size_t i = 1, start;
+
+	memset(h, 0, sizeof(*h));
+	while (i < n && config_is_blank(s[i]))
+		i++;
+	for (start = i; i < n && config_is_name_char(s[i]); i++)
+		;
+	if (i == start) {
+		snprintf(why, whysz, i < n && s[i] != ']' && s[i] != '"' ?
+		    "bad character in section name" : "empty section name");
+		return -1;
+	}
+	if (i - start >= sizeof(h->name)) {
+		snprintf(why, whysz, "section name too long");
+		return -1;
+	}
+	memcpy(h->name, s + start, i - start);
+	while (i < n && config_is_blank(s[i]))
+		i++;
+	if (i < n && s[i] == '"') {
+		if (config_header_sub(s, n, &i, h, why, whysz) != 0)
+			return -1;
+		while (i < n && config_is_blank(s[i]))
+			i++;
+	}
+	if (i >= n || s[i] != ']') {
+		if (i >= n)
+			snprintf(why, whysz, "missing ']'");
+		else if (!h->has_sub && config_is_name_char(s[i]))
+			snprintf(why, whysz, "a name in a section header goes "
+			    "in double quotes: [%s \"NAME\"]", h->name);
+		else
+			snprintf(why, whysz, "unexpected '%c' in section "
+			    "header", s[i]);
+		return -1;
+	}
+	for (i++; i < n && config_is_blank(s[i]); i++)
+		;
+	if (i < n && s[i] != '#' && s[i] != ';') {
+		snprintf(why, whysz, "text after ']'");
+		return -1;
+	}
+	return 0;
+}
+
+/* Listener names: what shows in logs, so a short plain word. */
+static int
+config_check_listener_name(const char *s, char *why, size_t whysz)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len >= CONFIG_NAME_MAX) {
+		snprintf(why, whysz, "a listener name has 1 to %d bytes",
+		    CONFIG_NAME_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		if (!config_is_name_char(s[i])) {
+			snprintf(why, whysz, "a listener name has only "
+			    "letters, digits, '-', '_' and '.'");
+			return -1;
+		}
+	return 0;
+}
+
+static void
+config_enter_listener(struct config_parse *p, const char *name)
+{
+	struct config_pending_listener *l;
+	char why[160], shown[CONFIG_SHOWN_MAX + 1];
+	size_t i;
+
+	if (config_check_listener_name(name, why, sizeof(why)) != 0) {
+		config_error(p, p->lineno, "bad listener name '%s': %s",
+		    config_shown(shown, sizeof(shown), name), why);
+		return;
+	}
+	for (i = 0; i < p->nlisteners; i++)
+		if (strcmp(p->listeners[i].l.name, name) == 0) {
+			config_error(p, p->lineno, "duplicate listener '%s' "
+			    "(first on line %d)", name, p->listeners[i].line);
+			return;
+		}
+	if (p->nlisteners == CONFIG_MAX_LISTENERS) {
+		config_error(p, p->lineno, "too many listeners (at most %d)",
+		    CONFIG_MAX_LISTENERS);
+		return;
+	}
+	l = &p->listeners[p->nlisteners++];
+	memset(l, 0, sizeof(*l));
+	memcpy(l->l.name, name, strlen(name) + 1);
+	l->line = p->lineno;
+	p->listener = l;
+	p->section = SECTION_LISTENER;
+	snprintf(p->label, sizeof(p->label), "[listener \"%s\"]", name);
+}
+
+static void
+config_enter_domain(struct config_parse *p, const char *name)
+{
+	struct config_pending_domain *d;
+	char norm[CONFIG_HOST_MAX], why[160], shown[CONFIG_SHOWN_MAX + 1];
+	size_t i;
+
+	if (config_domain_normalize(name, norm, sizeof(norm), why,
+	    sizeof(why)) != 0) {
+		config_error(p, p->lineno, "bad domain name '%s': %s",
+		    config_shown(shown, sizeof(shown), name), why);
+		return;
+	}
+	for (i = 0; i < p->ndomains; i++)
+		if (strcmp(p->domains[i].name, norm) == 0) {
+			config_error(p, p->lineno, "duplicate domain '%s' "
+			    "(first on line %d)", norm, p->domains[i].line);
+			return;
+		}
+	if (p->ndomains == p->domains_cap) {
+		p->domains_cap = p->domains_cap ? p->domains_cap * 2 : 8;
+		p->domains = config_xrealloc(p->domains, p->domains_cap,
+		    sizeof(*p->domains));
+	}
+	d = &p->domains[p->ndomains++];
+	memcpy(d->name, norm, strlen(norm) + 1);
+	d->line = p->lineno;
+	p->section = SECTION_DOMAIN;
+	snprintf(p->label, sizeof(p->label), "[domain \"%s\"]", norm);
+}
+
+static const struct config_section_kind *
+config_section_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_sections) / sizeof(*config_sections);
+	    i++)
+		if (strcasecmp(config_sections[i].name, name) == 0)
+			return &config_sections[i];
+	return NULL;
+}
+
+/* A header line: parse it and make its section the current one. Any
+ * problem makes it SECTION_SKIP, so its keys add no further noise. */
+static void
+config_section_line(struct config_parse *p, const char *s, size_t n)
+{
+	const struct config_section_kind *kind;
+	struct config_header h;
+	char why[160];
+
+	p->section = SECTION_SKIP;
+	p->listener = NULL;
+	if (config_header_parse(s, n, &h, why, sizeof(why)) != 0) {
+		config_error(p, p->lineno, "bad section header: %s", why);
+		return;
+	}
+	if ((kind = config_section_find(h.name)) == NULL) {
+		config_error(p, p->lineno, "unknown section [%s]", h.name);
+		return;
+	}
+	if (kind->named && !h.has_sub) {
+		config_error(p, p->lineno, "[%s] needs a name: [%s \"NAME\"]",
+		    kind->name, kind->name);
+		return;
+	}
+	if (!kind->named && h.has_sub) {
+		config_error(p, p->lineno, "[%s] takes no name", kind->name);
+		return;
+	}
+	if (kind->id == SECTION_LISTENER)
+		config_enter_listener(p, h.sub);
+	else if (kind->id == SECTION_DOMAIN)
+		config_enter_domain(p, h.sub);
+	else {
+		p->section = kind->id;
+		snprintf(p->label, sizeof(p->label), "[%s]", kind->name);
+	}
+}
+
+/* ---- the line reader inih reads through -------------------------------- */
+
+/* The previous line was a key line; if inih found no '=' in it, it did
+ * not call the handler, and that is the one error inih alone sees. */
+static void
+config_check_key_line(struct config_parse *p)
+{
+	if (p->key_line != 0 && !p->handled && !p->stop) {
+		config_error(p, p->key_line, "expected 'key = value'");
+		config_error_limit(p);
+	}
+	p->key_line = 0;
+}
+
+/* Sort one physical line: what inih should see goes into str (size num),
+ * everything else becomes an empty line so inih's count stays ours. */
+static void
+config_take_line(struct config_parse *p, const char *s, size_t n, char *str,
+    int num)
+{
+	if (memchr(s, '\0', n) != NULL) {
+		config_error(p, p->lineno, "NUL byte in line");
+		return;
+	}
+	if (p->lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+		s += 3;		/* a UTF-8 byte order mark */
+		n -= 3;
+	}
+	while (n > 0 && config_is_blank(*s)) {
+		s++;
+		n--;
+	}
+	if (n == 0 || *s == '#' || *s == ';')
+		return;
+	if (*s == '[') {
+		config_section_line(p, s, n);
+		return;
+	}
+	if (num <= 0 || n >= (size_t)num) {
+		config_error(p, p->lineno, "line too long (%zu bytes; a key "
+		    "line holds at most %d)", n, num > 0 ? num - 1 : 0);
+		return;
+	}
+	memcpy(str, s, n);
+	str[n] = '\0';
+	p->key_line = p->lineno;
+	p->handled = false;
+}
+
+/* ini_reader: hand inih one line per call, as fgets would. */
+static char *
+config_read_line(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	const char *line, *eol;
+	size_t n;
+
+	config_check_key_line(p);
+	if (p->stop || p->p >= p->end)
+		return NULL;
+	line = p->p;
+	eol = memchr(line, '\n', (size_t)(p->end - line));
+	n = eol != NULL ? (size_t)(eol - line) : (size_t)(p->end - line);
+	p->p = eol != NULL ? eol + 1 : p->end;
+	p->lineno++;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (num > 0)
+		str[0] = '\0';
+	config_take_line(p, line, n, str, num);
+	config_error_limit(p);
+	return str;
+}
+
+/* ---- after the last line ------------------------------------------------- */
+
+static void
+config_finish_tls(struct config_parse *p)
+{
+	const struct config *w = &p->work;
+
+	if ((w->tls_cert[0] != '\0') == (w->tls_key[0] != '\0'))
+		return;
+	if (w->tls_cert[0] != '\0')
+		config_error(p, p->seen[KEY_TLS_CERT], "[tls] cert is set "
+		    "but key is not: give both, or neither for a self-signed "
+		    "certificate");
+	else
+		config_error(p, p->seen[KEY_TLS_KEY], "[tls] key is set but "
+		    "cert is not: give both, or neither for a self-signed "
+		    "certificate");
+}
+
+/* Two listeners on one address and port cannot both bind; a wildcard
+ * address (0.0.0.0, ::) takes the port on every address of its family. */
+static bool
+config_listeners_clash(const struct config_listener *a,
+    const struct config_listener *b)
+{
+	bool v6a = strchr(a->address, ':') != NULL;
+	bool v6b = strchr(b->address, ':') != NULL;
+
+	if (a->port != b->port || v6a != v6b)
+		return false;
+	return strcmp(a->address, b->address) == 0 ||
+	    strcmp(a->address, v6a ? "::" : "0.0.0.0") == 0 ||
+	    strcmp(b->address, v6b ? "::" : "0.0.0.0") == 0;
+}
+
+static void
+config_finish_listener(struct config_parse *p, size_t i)
+{
+	static const enum config_key_id need[] = {
+		KEY_LISTENER_ADDRESS, KEY_LISTENER_PORT, KEY_LISTENER_MODE,
+	};
+	struct config_pending_listener *l = &p->listeners[i];
+	size_t k, j;
+
+	for (k = 0; k < sizeof(need) / sizeof(*need); k++)
+		if (l->seen[need[k]] == 0) {
+			config_error(p, l->line, "[listener \"%s\"] has no %s",
+			    l->l.name, config_keys[need[k]].name);
+			l->bad = true;
+		}
+	if (l->bad)
+		return;
+	for (j = 0; j < i; j++)
+		if (!p->listeners[j].bad &&
+		    config_listeners_clash(&p->listeners[j].l, &l->l)) {
+			config_error(p, l->seen[KEY_LISTENER_PORT],
+			    "listener '%s' on %s port %u clashes with "
+			    "listener '%s' on %s (line %d)", l->l.name,
+			    l->l.address, l->l.port, p->listeners[j].l.name,
+			    p->listeners[j].l.address, p->listeners[j].line);
+			return;
+		}
+}
+
+static void
+config_finish(struct config_parse *p)
+{
+	size_t i;
+
+	config_finish_tls(p);
+	for (i = 0; i < p->nlisteners; i++)
+		config_finish_listener(p, i);
+	if (p->nlisteners > 0) {
+		for (i = 0; i < p->nlisteners; i++)
+			p->work.listeners[i] = p->listeners[i].l;
+		p->work.nlisteners = p->nlisteners;
+	}
+	if (p->work.nlisteners == 0)
+		config_error(p, 0, "no listener: name at least one "
+		    "[listener \"NAME\"]");
+}
+
+/* Make the load visible: the parse's work becomes the config. */
+static void
+config_commit(struct config_parse *p, struct config *c)
+{
+	struct config_domain *d;
+	size_t i;
+
+	if (p->ndomains > 0) {
+		d = config_xrealloc(NULL, p->ndomains, sizeof(*d));
+		for (i = 0; i < p->ndomains; i++)
+			memcpy(d[i].name, p->domains[i].name,
+			    sizeof(d[i].name));
+		config_free(c);
+		p->work.domains = d;
+		p->work.ndomains = p->ndomains;
+	}
+	snprintf(p->work.path, sizeof(p->work.path), "%s", p->name);
+	*c = p->work;
+}
+
+/* ---- the interface -------------------------------------------------------- */
+
+/* The machine's name when it looks like a mail server's FQDN, else
+ * localhost.localdomain; no DNS lookup, so this is quick and quiet. */
+static void
+config_default_hostname(char *out, size_t n)
+{
+	char host[CONFIG_HOST_MAX], why[160];
+
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		if (config_hostname_normalize(host, out, n, why,
+		    sizeof(why)) == 0)
+			return;
+	}
+	snprintf(out, n, "localhost.localdomain");
+}
+
+void
+config_defaults(struct config *c)
+{
+	static const struct config_listener listeners[] = {
+		{ "smtp", "127.0.0.1", 2525, LISTENER_SMTP },
+		{ "submission", "127.0.0.1", 2587, LISTENER_SUBMISSION },
+		{ "smtps", "127.0.0.1", 2465, LISTENER_SMTPS },
+	};
+	const char *data = getenv("NETJES_DATA");
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	config_default_hostname(c->hostname, sizeof(c->hostname));
+	if (data == NULL || data[0] == '\0' ||
+	    strlen(data) >= sizeof(c->data_dir) || config_has_control(data))
+		data = "./var";
+	snprintf(c->data_dir, sizeof(c->data_dir), "%s", data);
+	c->log_level = LOG_LEVEL_INFO;
+	c->log_target = LOG_TARGET_STDERR;
+	c->dns_timeout = 5.0;
+	for (i = 0; i < sizeof(listeners) / sizeof(*listeners); i++)
+		c->listeners[i] = listeners[i];
+	c->nlisteners = i;
+	c->domains = config_default_domains;
+	c->ndomains = sizeof(config_default_domains) /
+	    sizeof(*config_default_domains);
+}
+
+int
+config_load_string(struct config *c, const char *text, size_t n,
+    const char *name, struct config_errors *errs)
+{
+	struct config_parse *p;
+	size_t first = errs != NULL ? errs->n : 0;
+	int nerrs;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		abort();
+	p->work = *c;
+	p->name = name != NULL ? name : "<string>";
+	p->errs = errs;
+	p->p = text;
+	p->end = text + n;
+	(void)ini_parse_stream(config_read_line, p, config_ini_handler, p);
+	if (!p->stop) {
+		config_finish(p);
+		config_errors_sort(errs, first);
+	}
+	if (p->nerrs == 0)
+		config_commit(p, c);
+	nerrs = p->nerrs;
+	free(p->domains);
+	free(p);
+	return nerrs;
+}
+
+/* Read a whole file into b: 0, or -1 with a reason. */
+static int
+config_read_file(const char *path, struct buf *b, char *why, size_t whysz)
+{
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(why, whysz, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		buf_reserve(b, 65536);
+		r = read(fd, b->data + b->len, 65536);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		b->len += (size_t)r;
+		b->data[b->len] = '\0';
+		if (b->len > CONFIG_FILE_MAX)
+			break;
+	}
+	close(fd);
+	if (r < 0) {
+		snprintf(why, whysz, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	if (b->len > CONFIG_FILE_MAX) {
+		snprintf(why, whysz, "larger than %d bytes", CONFIG_FILE_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *path, struct config_errors *errs)
+{
+	struct buf text = BUF_INIT;
+	char why[200];
+	int nerrs;
+
+	if (config_read_file(path, &text, why, sizeof(why)) != 0) {
+		config_errors_push(errs, path, 0, why);
+		buf_free(&text);
+		return 1;
+	}
+	nerrs = config_load_string(c, buf_cstr(&text), text.len, path, errs);
+	buf_free(&text);
+	return nerrs;
+}
+
+void
+config_free(struct config *c)
+{
+	if (c->domains != config_default_domains)
+		free(c->domains);
+	c->domains = NULL;
+	c->ndomains = 0;
+}
+
+void
+config_errors_free(struct config_errors *e)
+{
+	free(e->v);
+	e->v = NULL;
+	e->n = 0;
+}
+
+const char *
+config_listener_mode_name(enum listener_mode mode)
+{
+	if ((size_t)mode >= sizeof(config_mode_names) /
+	    sizeof(*config_mode_names))
+		return "unknown";
+	return config_mode_names[mode];
+}
+
+bool
+config_is_local_domain(const struct config *c, const char *domain)
+{
+	char norm[CONFIG_HOST_MAX], why[160];
+	size_t i;
+
+	if (domain == NULL || config_domain_normalize(domain, norm,
+	    sizeof(norm), why, sizeof(why)) != 0)
+		return false;
+	for (i = 0; i < c->ndomains; i++)
+		if (strcmp(c->domains[i].name, norm) == 0)
+			return true;
+	return false;
+}
+
+/* ---- writing it back ------------------------------------------------------ */
+
+/* Seconds with up to three decimals and no trailing zeros. */
+static void
+config_write_timeout(struct buf *b, double t)
+{
+	long long ms = config_ms(t);
+	int frac = (int)(ms % 1000), digits = 3;
+
+	buf_printf(b, "%lld", ms / 1000);
+	if (frac == 0)
+		return;
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	buf_printf(b, ".%0*d", digits, frac);
+}
+
+/* "key = value", or "key =" when the value is empty. */
+static void
+config_write_kv(struct buf *b, const char *key, const char *value)
+{
+	buf_printf(b, "%s =%s%s\n", key, value[0] != '\0' ? " " : "", value);
+}
+
+void
+config_write_ini(const struct config *c, struct buf *b)
+{
+	size_t i;
+
+	buf_append_str(b, "[server]\n");
+	config_write_kv(b, "hostname", c->hostname);
+	config_write_kv(b, "data_dir", c->data_dir);
+	config_write_kv(b, "log_level", config_log_level_name(c->log_level));
+	config_write_kv(b, "log_target",
+	    config_log_target_name(c->log_target));
+	buf_append_str(b, "\n[tls]\n");
+	config_write_kv(b, "cert", c->tls_cert);
+	config_write_kv(b, "key", c->tls_key);
+	buf_append_str(b, "\n[dns]\n");
+	config_write_kv(b, "nameserver", c->dns_nameserver);
+	buf_append_str(b, "timeout = ");
+	config_write_timeout(b, c->dns_timeout);
+	buf_append_str(b, "\n");
+	for (i = 0; i < c->nlisteners; i++)
+		buf_printf(b, "\n[listener \"%s\"]\naddress = %s\n"
+		    "port = %u\nmode = %s\n", c->listeners[i].name,
+		    c->listeners[i].address, c->listeners[i].port,
+		    config_listener_mode_name(c->listeners[i].mode));
+	for (i = 0; i < c->ndomains; i++)
+		buf_printf(b, "\n[domain \"%s\"]\n", c->domains[i].name);
+}
+
+const char *
+config_log_level_name(enum log_level level)
+{
+	static const char *const names[] = {
+		[LOG_LEVEL_ERROR] = "error",
+		[LOG_LEVEL_WARN] = "warn",
+		[LOG_LEVEL_INFO] = "info",
+		[LOG_LEVEL_DEBUG] = "debug",
+	};
+
+	if ((size_t)level >= sizeof(names) / sizeof(*names))
+		return "info";
+	return names[level];
+}
+
+const char *
+config_log_target_name(enum log_target target)
+{
+	return target == LOG_TARGET_SYSLOG ? "syslog" : "stderr";
+}

@@ -1,0 +1,114 @@
+/*
+ * config — the daemon's and the CLI's configuration.
+ *
+ * INI with git-config style named sections, parsed by libinih:
+ *
+ *	[server]		hostname, data_dir, log_level, log_target
+ *	[tls]			cert, key (empty: self-signed, made on first start)
+ *	[dns]			nameserver, timeout
+ *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
+ *	[domain "NAME"]		a local domain (its keys come with later issues)
+ *
+ * config_defaults() is the embedded default: loopback listeners on 2525
+ * (smtp), 2587 (submission) and 2465 (smtps), data under ./var (or
+ * $NETJES_DATA), local domain example.test. A config file replaces the
+ * listener and domain lists when it names any. Unknown sections and keys
+ * are errors with file:line, never silently ignored.
+ *
+ * The hostname default is gethostname() when that is a fully-qualified
+ * name, else localhost.localdomain (no DNS lookup). A listener needs all
+ * of address, port and mode. Domain names and the hostname are kept as
+ * lowercase A-labels (non-ASCII names are converted with libidn2). A load
+ * applies completely or, on any error, leaves the config untouched.
+ * config_defaults() does not allocate; after any config_load*() that
+ * succeeded, config_free() releases the domain list.
+ */
+#ifndef NETJES_CORE_CONFIG_H
+#define NETJES_CORE_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+#define CONFIG_MAX_LISTENERS	16
+#define CONFIG_NAME_MAX		64
+#define CONFIG_HOST_MAX		256
+#define CONFIG_MAX_ERRORS	100	/* a load stops collecting after these */
+
+enum listener_mode {
+	LISTENER_SMTP = 0,	/* port 25: MX, STARTTLS offered */
+	LISTENER_SUBMISSION,	/* port 587: RFC 6409, AUTH after STARTTLS */
+	LISTENER_SMTPS,		/* port 465: implicit TLS, RFC 8314 */
+};
+
+struct config_listener {
+	char			 name[CONFIG_NAME_MAX];
+	char			 address[CONFIG_HOST_MAX];	/* IPv4 or IPv6 literal */
+	uint16_t		 port;
+	enum listener_mode	 mode;
+};
+
+struct config_domain {
+	char			 name[CONFIG_HOST_MAX];		/* A-label, lowercase */
+};
+
+struct config {
+	/* [server] */
+	char			 hostname[CONFIG_HOST_MAX];
+	char			 data_dir[PATH_MAX];
+	enum log_level		 log_level;
+	enum log_target		 log_target;
+	/* [tls] */
+	char			 tls_cert[PATH_MAX];	/* "" = self-signed in data_dir */
+	char			 tls_key[PATH_MAX];
+	/* [dns] */
+	char			 dns_nameserver[CONFIG_HOST_MAX];	/* "" = system */
+	double			 dns_timeout;
+	/* [listener "..."] */
+	struct config_listener	 listeners[CONFIG_MAX_LISTENERS];
+	size_t			 nlisteners;
+	/* [domain "..."] */
+	struct config_domain	*domains;
+	size_t			 ndomains;
+	/* where it came from, for messages; "" for the embedded default */
+	char			 path[PATH_MAX];
+};
+
+/* One problem found while loading; a load collects all of them. */
+struct config_error {
+	char		 file[PATH_MAX];
+	int		 line;		/* 0 when not tied to a line */
+	char		 reason[256];
+};
+
+struct config_errors {
+	struct config_error	*v;
+	size_t			 n;
+};
+
+void	 config_defaults(struct config *);
+/* Load path over the defaults. Returns the number of errors (0 = ok);
+ * errors are appended to errs when it is not NULL. */
+int	 config_load(struct config *, const char *path, struct config_errors *);
+/* Same, from text already in memory (tests, fuzzing). name is used in
+ * error messages. */
+int	 config_load_string(struct config *, const char *text, size_t n,
+	    const char *name, struct config_errors *);
+void	 config_free(struct config *);
+void	 config_errors_free(struct config_errors *);
+
+const char *config_listener_mode_name(enum listener_mode);
+const char *config_log_level_name(enum log_level);
+const char *config_log_target_name(enum log_target);
+/* Case-insensitive; a trailing dot and a U-label are accepted too. */
+bool	 config_is_local_domain(const struct config *, const char *domain);
+
+/* Append c to b in the file syntax config_load() reads, every key shown:
+ * `netjes config show`, and a round-trip check in the tests. */
+void	 config_write_ini(const struct config *, struct buf *);
+
+#endif

@@ -1,0 +1,286 @@
+/* Unit tests for auth/spf: check_host() over the in-memory zone backend,
+ * on a real libevent loop: results, limits, DNS failures, identities,
+ * cancellation, concurrency and the rendered headers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/spf.h"
+#include "core/arena.h"
+
+static const char zone_text[] =
+    "$ORIGIN example.com.\n"
+    "$TTL 300\n"
+    "@        TXT \"v=spf1 ip4:192.0.2.0/24 include:_i.example.com mx -all "
+    "exp=why.%{d}\"\n"
+    "why      TXT \"%{c} may not send for %{d}\"\n"
+    "_i       TXT \"v=spf1 ip6:2001:db8::/32 ?all\"\n"
+    "@        MX 10 mail\n"
+    "mail     A 198.51.100.25\n"
+    "soft     TXT \"v=spf1 redirect=_r.example.com\"\n"
+    "_r       TXT \"v=spf1 ~all\"\n"
+    "two      TXT \"v=spf1 -all\"\n"
+    "two      TXT \"v=spf1 +all\"\n"
+    "loop     TXT \"v=spf1 include:loop.example.com\"\n"
+    "voids    TXT \"v=spf1 a:n1.example.com a:n2.example.com "
+    "a:n3.example.com +all\"\n"
+    "inc-nx   TXT \"v=spf1 include:nowhere.example.com +all\"\n"
+    "broken   TXT \"v=spf1 ip4:1.2.3.4/33 +all\"\n"
+    "fails    TXT \"v=spf1 a:dead.example.com +all\"\n"
+    "helo     TXT \"v=spf1 a -all\"\n"
+    "helo     A 203.0.113.7\n"
+    "ptr      TXT \"v=spf1 ptr -all\"\n"
+    "h.ptr    A 203.0.113.9\n"
+    "9.113.0.203.in-addr.arpa. PTR h.ptr.example.com.\n";
+
+struct run {
+	struct arena		*out;
+	const struct spf_outcome *o;
+	int			 calls;
+	enum spf_result		 result;
+	char			 mechanism[128];
+	char			 explanation[256];
+	char			 received[512];
+	char			 authres[256];
+	unsigned		 lookups;
+};
+
+static struct event_base *base;
+static struct dns_resolver *zone;
+
+static int
+setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	base = event_base_new();
+	zone = dns_zone_new(base);
+	if (dns_zone_load(zone, zone_text, strlen(zone_text), NULL, err,
+	    sizeof(err)) != 0)
+		fail_msg("zone: %s", err);
+	dns_zone_set_failure(zone, "dead.example.com", 0, DNS_SERVFAIL);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	dns_resolver_free(zone);
+	event_base_free(base);
+	return 0;
+}
+
+static void
+done(const struct spf_outcome *o, void *arg)
+{
+	struct run *r = arg;
+
+	r->calls++;
+	r->result = o->result;
+	snprintf(r->mechanism, sizeof(r->mechanism), "%s",
+	    o->mechanism ? o->mechanism : "");
+	snprintf(r->explanation, sizeof(r->explanation), "%s",
+	    o->explanation ? o->explanation : "");
+	snprintf(r->received, sizeof(r->received), "%s", o->received_spf);
+	snprintf(r->authres, sizeof(r->authres), "%s", o->authres);
+	r->lookups = o->lookups;
+}
+
+static void
+check(const char *ip, const char *sender, const char *helo,
+    enum spf_identity id, struct run *r)
+{
+	struct spf_request req;
+
+	memset(&req, 0, sizeof(req));
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(ip_parse(ip, strlen(ip), &req.ip), 0);
+	req.sender = sender;
+	req.helo = helo;
+	req.identity = id;
+	req.receiver = "mx.example.net";
+	r->out = arena_new(0);
+	spf_check_start(base, zone, &req, r->out, done, r);
+	assert_int_equal(r->calls, 0);	/* never from inside start */
+	event_base_dispatch(base);
+	assert_int_equal(r->calls, 1);
+	arena_free(r->out);
+}
+
+static void
+test_results(void **state)
+{
+	struct run r;
+
+	(void)state;
+	check("192.0.2.9", "a@example.com", "h.example.org",
+	    SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_PASS);
+	assert_string_equal(r.mechanism, "ip4:192.0.2.0/24");
+	assert_int_equal(r.lookups, 0);
+
+	check("2001:db8::1", "a@example.com", "h.example.org",
+	    SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_PASS);
+	assert_string_equal(r.mechanism, "include:_i.example.com");
+
+	check("198.51.100.25", "a@example.com", "h.example.org",
+	    SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_PASS);
+	assert_string_equal(r.mechanism, "mx");
+	assert_int_equal(r.lookups, 2);
+
+	/* an include's neutral does not match; -all then fails, exp= */
+	check("::ffff:10.1.2.3", "a@example.com", "h.example.org",
+	    SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_FAIL);
+	assert_string_equal(r.mechanism, "-all");
+	assert_string_equal(r.explanation,
+	    "10.1.2.3 may not send for example.com");
+	assert_string_equal(r.authres, "spf=fail smtp.mailfrom=a@example.com");
+	assert_non_null(strstr(r.received, "Received-SPF: fail (mx.example.net:"
+	    " domain of a@example.com does not designate 10.1.2.3 as "
+	    "permitted sender) client-ip=10.1.2.3;"));
+	assert_non_null(strstr(r.received, "mechanism=-all"));
+
+	check("10.1.2.3", "a@soft.example.com", "h.example.org",
+	    SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_SOFTFAIL);
+
+	check("10.1.2.3", "a@nothing.example.com", "h.example.org",
+	    SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_NONE);
+}
+
+static void
+test_errors(void **state)
+{
+	struct run r;
+
+	(void)state;
+	check("10.1.2.3", "a@two.example.com", "h", SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_PERMERROR);
+	check("10.1.2.3", "a@loop.example.com", "h", SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_PERMERROR);
+	assert_int_equal(r.lookups, SPF_LOOKUP_LIMIT + 1);
+	check("10.1.2.3", "a@voids.example.com", "h", SPF_IDENTITY_MAILFROM,
+	    &r);
+	assert_int_equal(r.result, SPF_RESULT_PERMERROR);
+	check("10.1.2.3", "a@inc-nx.example.com", "h", SPF_IDENTITY_MAILFROM,
+	    &r);
+	assert_int_equal(r.result, SPF_RESULT_PERMERROR);
+	check("10.1.2.3", "a@broken.example.com", "h", SPF_IDENTITY_MAILFROM,
+	    &r);
+	assert_int_equal(r.result, SPF_RESULT_PERMERROR);
+	assert_non_null(strstr(r.received, "problem="));
+	/* DNS trouble is temporary, never permanent */
+	check("10.1.2.3", "a@fails.example.com", "h", SPF_IDENTITY_MAILFROM,
+	    &r);
+	assert_int_equal(r.result, SPF_RESULT_TEMPERROR);
+}
+
+static void
+test_identities(void **state)
+{
+	struct run r;
+
+	(void)state;
+	/* null sender: postmaster@helo */
+	check("203.0.113.7", "", "helo.example.com", SPF_IDENTITY_MAILFROM,
+	    &r);
+	assert_int_equal(r.result, SPF_RESULT_PASS);
+	assert_string_equal(r.authres,
+	    "spf=pass smtp.mailfrom=postmaster@helo.example.com");
+	/* HELO identity */
+	check("203.0.113.8", "a@example.com", "helo.example.com",
+	    SPF_IDENTITY_HELO, &r);
+	assert_int_equal(r.result, SPF_RESULT_FAIL);
+	assert_string_equal(r.authres, "spf=fail smtp.helo=helo.example.com");
+	assert_non_null(strstr(r.received, "identity=helo"));
+	/* a single-label HELO cannot be checked */
+	check("203.0.113.8", "", "localhost", SPF_IDENTITY_MAILFROM, &r);
+	assert_int_equal(r.result, SPF_RESULT_NONE);
+}
+
+static void
+test_ptr(void **state)
+{
+	struct run r;
+
+	(void)state;
+	check("203.0.113.9", "a@ptr.example.com", "h", SPF_IDENTITY_MAILFROM,
+	    &r);
+	assert_int_equal(r.result, SPF_RESULT_PASS);
+	assert_string_equal(r.mechanism, "ptr");
+	check("203.0.113.10", "a@ptr.example.com", "h", SPF_IDENTITY_MAILFROM,
+	    &r);
+	assert_int_equal(r.result, SPF_RESULT_FAIL);
+}
+
+static void
+test_many_at_once_and_cancel(void **state)
+{
+	struct run runs[8], cancelled;
+	struct spf_check *c;
+	struct spf_request req;
+	struct arena *out = arena_new(0);
+	int i;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	memset(runs, 0, sizeof(runs));
+	memset(&cancelled, 0, sizeof(cancelled));
+	req.helo = "h.example.org";
+	for (i = 0; i < 8; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "198.51.100.%d", 20 + i);
+		assert_int_equal(ip_parse(ip, strlen(ip), &req.ip), 0);
+		req.sender = "someone@example.com";
+		spf_check_start(base, zone, &req, out, done, &runs[i]);
+	}
+	c = spf_check_start(base, zone, &req, out, done, &cancelled);
+	event_base_loop(base, EVLOOP_ONCE);	/* let it get going */
+	spf_check_cancel(c);
+	event_base_dispatch(base);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(runs[i].calls, 1);
+		assert_int_equal(runs[i].result, i == 5 ? SPF_RESULT_PASS :
+		    SPF_RESULT_FAIL);
+	}
+	assert_int_equal(cancelled.calls, 0);
+	arena_free(out);
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(spf_result_name(SPF_RESULT_NONE), "none");
+	assert_string_equal(spf_result_name(SPF_RESULT_TEMPERROR),
+	    "temperror");
+	assert_string_equal(spf_result_name(SPF_RESULT_PERMERROR),
+	    "permerror");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_results),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_identities),
+		cmocka_unit_test(test_ptr),
+		cmocka_unit_test(test_many_at_once_and_cancel),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
