@@ -70,13 +70,14 @@ def parse_tap(text):
     passed = failed = skipped = 0
     for line in text.splitlines():
         s = line.strip()
-        if s.startswith("not ok"):
+        if not (s.startswith("ok") or s.startswith("not ok")):
+            continue
+        if "# SKIP" in s:
+            skipped += 1
+        elif s.startswith("not ok"):
             failed += 1
-        elif s.startswith("ok"):
-            if "# SKIP" in s:
-                skipped += 1
-            else:
-                passed += 1
+        else:
+            passed += 1
     return passed, failed, skipped
 
 

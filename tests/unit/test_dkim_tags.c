@@ -201,10 +201,12 @@ suite_file(const char *name, size_t *len)
 	if (dir != NULL)
 		snprintf(path, sizeof(path), "%s/dkimpy-data/%s", dir, name);
 	else
-		snprintf(path, sizeof(path), "%s/../../../shared/testsuites/"
-		    "dkimpy-data/%s", NETJES_TESTDATA, name);
+		snprintf(path, sizeof(path), "%s/dkimpy-data/%s",
+		    NETJES_TESTSUITES_DEFAULT, name);
+	/* The shared vectors are part of the test run: missing is a
+	 * failure, not a skip. */
 	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
+		fail_msg("cannot open %s (set NETJES_TESTSUITES)", path);
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	fseek(f, 0, SEEK_SET);

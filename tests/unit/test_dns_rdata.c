@@ -290,7 +290,13 @@ test_name_valid(void **state)
 	assert_false(dns_name_valid("a..b"));
 	assert_false(dns_name_valid(".a"));
 	assert_false(dns_name_valid("a b"));
-	assert_false(dns_name_valid("a\\.b"));
+	/* RFC 1035 escapes: an SPF macro may expand to a space */
+	assert_true(dns_name_valid("a\\.b"));
+	assert_true(dns_name_valid("a\\032b.example"));
+	assert_false(dns_name_valid("a\\256b"));
+	assert_false(dns_name_valid("a\\03"));
+	assert_false(dns_name_valid("a\\"));
+	assert_false(dns_name_valid("a\\ b"));
 	memset(longname, 'a', sizeof(longname));
 	longname[64] = '\0';
 	assert_false(dns_name_valid(longname));
