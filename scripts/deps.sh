@@ -6,7 +6,8 @@ set -eu
 
 # Build
 PKGS="build-essential pkg-config meson ninja-build
-libevent-dev libssl-dev libunbound-dev libinih-dev libidn2-dev
+libevent-dev libssl-dev libunbound-dev libinih-dev libidn2-dev libcrypt-dev
+libpsl-dev publicsuffix
 openssl ca-certificates"
 # Tests: unit framework, fuzzing, pytest and the real peers it drives
 PKGS="$PKGS libcmocka-dev clang libclang-rt-14-dev
@@ -15,6 +16,11 @@ python3 python3-pytest python3-dnslib nsd knot-dnsutils swaks"
 PKGS="$PKGS python3-spf python3-dnspython python3-yaml"
 # DKIM interop peers: dkimpy (Ed25519 through python3-nacl) and OpenDKIM
 PKGS="$PKGS python3-dkim python3-nacl opendkim opendkim-tools"
+# Benchmarks only (make bench): the incumbents' C libraries and CLI, and
+# the caching DNS server bench/spf puts in front of nsd
+PKGS="$PKGS libspf2-dev spfquery libopendkim-dev unbound"
+# Authentication-Results interop: the RFC 8601 parser of python3-authres
+PKGS="$PKGS python3-authres"
 
 missing=""
 for p in $PKGS; do
@@ -38,6 +44,22 @@ if [ "$(id -u)" != 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+# nsd, unbound and opendkim are test peers that the tests start on their
+# own ports; their packages would start system services on port 53 and a
+# milter socket. Ask invoke-rc.d not to (policy-rc.d exit 101 = "not now")
+# for the length of the install, unless the machine has its own policy.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+	own_policy=1
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$own_policy" ]; then
+	$SUDO rm -f "$policy"
+	trap - EXIT
+fi

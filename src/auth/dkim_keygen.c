@@ -2,6 +2,7 @@
  * dkim_keygen — DKIM key generation, storage and publication. See
  * dkim_keygen.h.
  */
+#include "core/reason.h"
 #include "auth/dkim_keygen.h"
 
 #include <errno.h>
@@ -22,22 +23,6 @@
 
 #define KEYFILE_MAX	(64 * 1024)
 
-static void
-kg_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-kg_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 EVP_PKEY *
 dkim_keygen_new(enum dkim_key_type type, int bits, char *why, size_t whylen)
 {
@@ -49,14 +34,14 @@ dkim_keygen_new(enum dkim_key_type type, int bits, char *why, size_t whylen)
 		if (bits == 0)
 			bits = 2048;
 		if (bits < 1024 || bits > 8192) {
-			kg_why(why, whylen, "RSA keys must have 1024 to 8192 "
+			reason_set(why, whylen, "RSA keys must have 1024 to 8192 "
 			    "bits (2048 or more recommended)");
 			return NULL;
 		}
 		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 	}
 	if (pk == NULL)
-		kg_why(why, whylen, "key generation failed");
+		reason_set(why, whylen, "key generation failed");
 	ERR_clear_error();
 	return pk;
 }
@@ -74,7 +59,7 @@ dkim_keygen_write(EVP_PKEY *pk, const char *path, char *why, size_t whylen)
 	mem = BIO_new(BIO_s_mem());
 	if (mem == NULL || PEM_write_bio_PrivateKey(mem, pk, NULL, NULL, 0,
 	    NULL, NULL) != 1) {
-		kg_why(why, whylen, "cannot encode the private key");
+		reason_set(why, whylen, "cannot encode the private key");
 		BIO_free(mem);
 		ERR_clear_error();
 		return -1;
@@ -83,7 +68,7 @@ dkim_keygen_write(EVP_PKEY *pk, const char *path, char *why, size_t whylen)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd < 0) {
-		kg_why(why, whylen, "%s: %s", path, strerror(errno));
+		reason_set(why, whylen, "%s: %s", path, strerror(errno));
 		BIO_free(mem);
 		return -1;
 	}
@@ -107,7 +92,7 @@ dkim_keygen_write(EVP_PKEY *pk, const char *path, char *why, size_t whylen)
 	BIO_free(mem);
 	return 0;
 fail:
-	kg_why(why, whylen, "%s: %s", path, strerror(errno));
+	reason_set(why, whylen, "%s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	unlink(path);
@@ -136,7 +121,7 @@ dkim_keygen_load_mem(const char *p, size_t n, char *why, size_t whylen)
 	buf_free(&raw);
 	ERR_clear_error();
 	if (pk == NULL)
-		kg_why(why, whylen, "not a PEM private key nor a base64 "
+		reason_set(why, whylen, "not a PEM private key nor a base64 "
 		    "Ed25519 seed");
 	return pk;
 }
@@ -152,7 +137,7 @@ dkim_keygen_load(const char *path, char *why, size_t whylen)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		kg_why(why, whylen, "%s: %s", path, strerror(errno));
+		reason_set(why, whylen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	while (n < sizeof(buf)) {
@@ -165,7 +150,7 @@ dkim_keygen_load(const char *path, char *why, size_t whylen)
 	}
 	close(fd);
 	if (n == sizeof(buf)) {
-		kg_why(why, whylen, "%s: too large for a key file", path);
+		reason_set(why, whylen, "%s: too large for a key file", path);
 		return NULL;
 	}
 	pk = dkim_keygen_load_mem(buf, n, why, whylen);

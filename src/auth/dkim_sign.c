@@ -6,6 +6,7 @@
  * (RFC 6376 3.7). The b= value is then appended with folding white space,
  * which a verifier removes together with the value.
  */
+#include "core/reason.h"
 #include "auth/dkim_sign.h"
 
 #include <stdarg.h>
@@ -41,22 +42,6 @@ struct dkim_signer {
 	bool				 body_on;
 };
 
-static void
-sign_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-sign_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 void
 dkim_sign_options_init(struct dkim_sign_options *o)
 {
@@ -74,7 +59,7 @@ dkim_sign_new(const struct dkim_sign_options *o, char *why, size_t whylen)
 
 	if (o->key == NULL || o->domain == NULL || o->domain[0] == '\0' ||
 	    o->selector == NULL || o->selector[0] == '\0') {
-		sign_why(why, whylen, "a key, a domain and a selector are "
+		reason_set(why, whylen, "a key, a domain and a selector are "
 		    "needed");
 		return NULL;
 	}
@@ -83,12 +68,12 @@ dkim_sign_new(const struct dkim_sign_options *o, char *why, size_t whylen)
 		alg = id == EVP_PKEY_ED25519 ? DKIM_ALG_ED25519_SHA256 :
 		    DKIM_ALG_RSA_SHA256;
 	if (alg == DKIM_ALG_RSA_SHA1) {
-		sign_why(why, whylen, "rsa-sha1 is obsolete (RFC 8301)");
+		reason_set(why, whylen, "rsa-sha1 is obsolete (RFC 8301)");
 		return NULL;
 	}
 	if ((alg == DKIM_ALG_RSA_SHA256 && id != EVP_PKEY_RSA) ||
 	    (alg == DKIM_ALG_ED25519_SHA256 && id != EVP_PKEY_ED25519)) {
-		sign_why(why, whylen, "the key does not fit %s",
+		reason_set(why, whylen, "the key does not fit %s",
 		    dkim_alg_name(alg));
 		return NULL;
 	}
@@ -108,7 +93,7 @@ dkim_sign_new(const struct dkim_sign_options *o, char *why, size_t whylen)
 		s->o.now = time(NULL);
 	if (dkim_body_hash_init(&s->body, s->o.body_canon, EVP_sha256(),
 	    -1) != 0) {
-		sign_why(why, whylen, "SHA-256 is unavailable");
+		reason_set(why, whylen, "SHA-256 is unavailable");
 		dkim_sign_free(s);
 		return NULL;
 	}
@@ -204,7 +189,7 @@ sign_hlist(struct dkim_signer *s, struct hlist *h, char *why, size_t whylen)
 				    (unsigned char)a[k] > 126)
 					break;
 			if (a == b || k < (size_t)(b - a)) {
-				sign_why(why, whylen, "bad header name in "
+				reason_set(why, whylen, "bad header name in "
 				    "the header list");
 				return -1;
 			}
@@ -216,7 +201,7 @@ sign_hlist(struct dkim_signer *s, struct hlist *h, char *why, size_t whylen)
 			p = c + 1;
 		}
 		if (!from) {
-			sign_why(why, whylen, "the header list must include "
+			reason_set(why, whylen, "the header list must include "
 			    "From (RFC 6376 5.4)");
 			return -1;
 		}
@@ -279,26 +264,26 @@ fold_tag(struct folder *f, struct dkim_signer *s, const char *fmt, ...)
 	buf_free(&t);
 }
 
-static int
-sign_digest(struct dkim_signer *s, const unsigned char *md, size_t mdlen,
-    struct buf *sig)
+int
+dkim_sign_digest(EVP_PKEY *key, enum dkim_alg alg, const unsigned char *md,
+    size_t mdlen, struct buf *sig)
 {
 	EVP_PKEY_CTX *pctx = NULL;
 	EVP_MD_CTX *mctx = NULL;
 	size_t len = 0;
 	int ok = 0;
 
-	if (s->o.alg == DKIM_ALG_ED25519_SHA256) {
+	if (alg == DKIM_ALG_ED25519_SHA256) {
 		mctx = EVP_MD_CTX_new();
 		if (mctx != NULL &&
-		    EVP_DigestSignInit(mctx, NULL, NULL, NULL, s->o.key) == 1 &&
+		    EVP_DigestSignInit(mctx, NULL, NULL, NULL, key) == 1 &&
 		    EVP_DigestSign(mctx, NULL, &len, md, mdlen) == 1) {
 			buf_reserve(sig, len);
 			ok = EVP_DigestSign(mctx, (unsigned char *)sig->data,
 			    &len, md, mdlen) == 1;
 		}
 	} else {
-		pctx = EVP_PKEY_CTX_new(s->o.key, NULL);
+		pctx = EVP_PKEY_CTX_new(key, NULL);
 		if (pctx != NULL && EVP_PKEY_sign_init(pctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
 		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
@@ -330,14 +315,14 @@ dkim_sign_finish(struct dkim_signer *s, struct buf *out, char *why,
 	int bhlen, rc = -1;
 
 	if (!s->body_on) {
-		sign_why(why, whylen, "already finished");
+		reason_set(why, whylen, "already finished");
 		return -1;
 	}
 	bhlen = dkim_body_hash_final(&s->body, bh);
 	dkim_body_hash_free(&s->body);
 	s->body_on = false;
 	if (bhlen < 0) {
-		sign_why(why, whylen, "body digest failed");
+		reason_set(why, whylen, "body digest failed");
 		return -1;
 	}
 	if (sign_hlist(s, &h, why, whylen) != 0)
@@ -379,8 +364,9 @@ dkim_sign_finish(struct dkim_signer *s, struct buf *out, char *why,
 	dkim_canon_header(s->o.header_canon, field.data, field.len, false,
 	    &data);
 	if (EVP_Digest(data.data, data.len, md, &mdlen, EVP_sha256(),
-	    NULL) != 1 || sign_digest(s, md, mdlen, &sig) != 0) {
-		sign_why(why, whylen, "signing failed");
+	    NULL) != 1 || dkim_sign_digest(s->o.key, s->o.alg, md, mdlen,
+	    &sig) != 0) {
+		reason_set(why, whylen, "signing failed");
 		goto out;
 	}
 	buf_reset(&b64);

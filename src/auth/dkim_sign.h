@@ -59,4 +59,13 @@ void	dkim_sign_message(struct dkim_signer *, const char *p, size_t n);
 int	dkim_sign_finish(struct dkim_signer *, struct buf *out, char *why,
 	    size_t whylen);
 
+/*
+ * The signature primitive on its own, for callers that lay out their own
+ * field (ARC): sign the SHA-256 digest md of the canonical header data
+ * with key (RSA PKCS#1 v1.5, or Ed25519 over the digest as RFC 8463 3
+ * says). sig is replaced by the raw signature. 0, or -1.
+ */
+int	dkim_sign_digest(EVP_PKEY *key, enum dkim_alg, const unsigned char *md,
+	    size_t mdlen, struct buf *sig);
+
 #endif

@@ -7,27 +7,12 @@
  *   tag-value = [ tval *( 1*(WSP / FWS) tval ) ]
  *   tval      = 1*VALCHAR            VALCHAR = %x21-3A / %x3C-7E
  */
+#include "core/reason.h"
 #include "auth/dkim_tags.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void
-tags_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-tags_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 static bool
 is_alpha(unsigned char c)
@@ -99,7 +84,7 @@ dkim_tags_parse(const char *p, size_t n, struct dkim_tags *out, char *why,
 		}
 		name_start = i;
 		if (!is_alpha((unsigned char)p[i])) {
-			tags_why(why, whylen, "invalid tag name at offset %zu "
+			reason_set(why, whylen, "invalid tag name at offset %zu "
 			    "(byte 0x%02x)", i, (unsigned char)p[i]);
 			return -1;
 		}
@@ -111,14 +96,14 @@ dkim_tags_parse(const char *p, size_t n, struct dkim_tags *out, char *why,
 		    i - name_start);
 		i += fws_len(p, i, n);
 		if (i >= n || p[i] != '=') {
-			tags_why(why, whylen, i >= n || p[i] == ';' ?
+			reason_set(why, whylen, i >= n || p[i] == ';' ?
 			    "tag '%s' has no '='" :
 			    "invalid character in tag name '%s'", name);
 			return -1;
 		}
 		i++;
 		if (out->n == DKIM_TAGS_MAX) {
-			tags_why(why, whylen, "more than %d tags",
+			reason_set(why, whylen, "more than %d tags",
 			    DKIM_TAGS_MAX);
 			return -1;
 		}
@@ -137,7 +122,7 @@ dkim_tags_parse(const char *p, size_t n, struct dkim_tags *out, char *why,
 			}
 			c = (unsigned char)p[i];
 			if (c < 0x21 || c > 0x7e) {
-				tags_why(why, whylen, "invalid byte 0x%02x in "
+				reason_set(why, whylen, "invalid byte 0x%02x in "
 				    "the value of tag '%s'", c, name);
 				return -1;
 			}
@@ -151,7 +136,7 @@ dkim_tags_parse(const char *p, size_t n, struct dkim_tags *out, char *why,
 			if (out->tag[k].name_len == t->name_len &&
 			    memcmp(out->tag[k].name, t->name,
 			    t->name_len) == 0) {
-				tags_why(why, whylen, "duplicate tag '%s'",
+				reason_set(why, whylen, "duplicate tag '%s'",
 				    name);
 				return -1;
 			}

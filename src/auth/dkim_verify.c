@@ -712,8 +712,6 @@ sig_check_header(struct dkim_sig *s, const struct hdr_field *f)
 	struct buf data = BUF_INIT, raw = BUF_INIT;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_MD_CTX *mctx = NULL;
 	size_t vstart = (size_t)(f->value - f->name);
 	bool ok = false;
 
@@ -723,26 +721,38 @@ sig_check_header(struct dkim_sig *s, const struct hdr_field *f)
 	buf_append(&raw, f->value + s->b_end, f->value_len - s->b_end);
 	dkim_canon_header(s->hc, raw.data, raw.len, false, &data);
 	if (EVP_Digest(data.data, data.len, md, &mdlen, EVP_sha256(),
-	    NULL) != 1)
-		goto out;
-	if (s->alg == DKIM_ALG_ED25519_SHA256) {
+	    NULL) == 1)
+		ok = dkim_verify_digest(s->pkey, s->alg, md, mdlen, s->b,
+		    s->b_len);
+	ERR_clear_error();
+	buf_free(&data);
+	buf_free(&raw);
+	return ok;
+}
+
+bool
+dkim_verify_digest(EVP_PKEY *pkey, enum dkim_alg alg, const unsigned char *md,
+    size_t mdlen, const unsigned char *sig, size_t siglen)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	bool ok;
+
+	if (alg == DKIM_ALG_ED25519_SHA256) {
 		mctx = EVP_MD_CTX_new();
 		ok = mctx != NULL &&
-		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, s->pkey) == 1 &&
-		    EVP_DigestVerify(mctx, s->b, s->b_len, md, mdlen) == 1;
+		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) == 1 &&
+		    EVP_DigestVerify(mctx, sig, siglen, md, mdlen) == 1;
 	} else {
-		pctx = EVP_PKEY_CTX_new(s->pkey, NULL);
+		pctx = EVP_PKEY_CTX_new(pkey, NULL);
 		ok = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
 		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
-		    EVP_PKEY_verify(pctx, s->b, s->b_len, md, mdlen) == 1;
+		    EVP_PKEY_verify(pctx, sig, siglen, md, mdlen) == 1;
 	}
-out:
 	ERR_clear_error();
 	EVP_MD_CTX_free(mctx);
 	EVP_PKEY_CTX_free(pctx);
-	buf_free(&data);
-	buf_free(&raw);
 	return ok;
 }
 

@@ -21,11 +21,20 @@
  * them out once, when the first mechanism, redirect or explanation that
  * uses p is reached, and hands them to the macro expander.
  *
- * Memory: the check owns an arena for everything it parses and expands;
- * DNS answers are freed as soon as they are read. The outcome is written
- * into the caller's arena, and the check frees itself after the callback.
+ * Memory: the check owns an arena for everything it expands; DNS answers
+ * are freed as soon as they are read. The outcome is written into the
+ * caller's arena, and the check frees itself after the callback.
+ *
+ * Parsed records are shared: the parse of a record's text is a pure
+ * function of that text, so the result is kept in a small cache keyed by
+ * the exact bytes (see "parsed records" below) and every check that meets
+ * the same text uses the same immutable parse, holding a reference until
+ * it ends. Nothing about DNS is cached here; the TXT lookup still happens
+ * on every evaluation, so a changed record is seen as soon as the DNS
+ * cache lets it be.
  */
 #include <event2/event.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +73,11 @@ struct spf_frame {
 };
 
 #define SPF_MAX_FRAMES	(SPF_LOOKUP_LIMIT + 2)
+/* Records one check parses: the first, then one per counted include: or
+ * redirect=; a few spare for safety (more are parsed privately). */
+#define SPF_MAX_HELD	(SPF_LOOKUP_LIMIT + 4)
+
+struct spf_parsed;
 
 struct spf_check {
 	struct event_base	*base;
@@ -87,6 +101,10 @@ struct spf_check {
 
 	unsigned		 lookups;
 	unsigned		 voids;
+
+	/* The shared parses the frames point into, released at the end. */
+	struct spf_parsed	*held[SPF_MAX_HELD];
+	size_t			 nheld;
 
 	/* The DNS mechanism being evaluated. */
 	const struct spf_mech	*mech;
@@ -245,15 +263,165 @@ name_presentation(struct arena *a, const char *name)
 	return out;
 }
 
+/* ---- parsed records ------------------------------------------------
+ *
+ * Text -> parse, shared between checks. A key is the record's exact
+ * bytes (case and spaces included), so a hit is the same parse the text
+ * would give again: errors and their reasons included. An entry is
+ * freed when it has left the cache (least recently used first, when
+ * there are more than SPF_PARSED_ENTRIES entries or SPF_PARSED_BYTES of
+ * them) and no running check holds it. Records longer than
+ * SPF_PARSED_TEXT_MAX are parsed per check and never kept, so a few huge
+ * records cannot push the bound around. The cache belongs to the thread
+ * (the event loop's) that runs the checks.
+ */
+#define SPF_PARSED_ENTRIES	1024
+#define SPF_PARSED_BUCKETS	1024	/* a power of two */
+#define SPF_PARSED_BYTES	((size_t)4 << 20)
+#define SPF_PARSED_TEXT_MAX	4096
+
+struct spf_parsed {
+	struct arena		*a;		/* owns this entry and the parse */
+	uint32_t		 hash;
+	unsigned		 refs;		/* checks holding it */
+	bool			 cached;	/* still findable */
+	size_t			 bytes;		/* arena_used() after parsing */
+	enum spf_parse_result	 result;
+	struct spf_record	 rec;
+	const char		*why;		/* SPF_PARSE_ERROR */
+	const char		*text;
+	size_t			 len;
+	struct spf_parsed	*hnext;
+	struct spf_parsed	*newer, *older;
+};
+
+struct spf_parsed_cache {
+	struct spf_parsed	*buckets[SPF_PARSED_BUCKETS];
+	struct spf_parsed	*newest, *oldest;
+	size_t			 entries, bytes;
+};
+
+static _Thread_local struct spf_parsed_cache spf_parsed_cache;
+
+static uint32_t
+spf_parsed_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+static void
+spf_parsed_lru_unlink(struct spf_parsed_cache *pc, struct spf_parsed *e)
+{
+	if (e->newer != NULL)
+		e->newer->older = e->older;
+	else
+		pc->newest = e->older;
+	if (e->older != NULL)
+		e->older->newer = e->newer;
+	else
+		pc->oldest = e->newer;
+	e->newer = e->older = NULL;
+}
+
+static void
+spf_parsed_lru_push(struct spf_parsed_cache *pc, struct spf_parsed *e)
+{
+	e->newer = NULL;
+	e->older = pc->newest;
+	if (pc->newest != NULL)
+		pc->newest->newer = e;
+	else
+		pc->oldest = e;
+	pc->newest = e;
+}
+
+/* Take e out of the cache; it goes when its last holder lets go. */
+static void
+spf_parsed_evict(struct spf_parsed_cache *pc, struct spf_parsed *e)
+{
+	struct spf_parsed **pp =
+	    &pc->buckets[e->hash & (SPF_PARSED_BUCKETS - 1)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	spf_parsed_lru_unlink(pc, e);
+	pc->entries--;
+	pc->bytes -= e->bytes;
+	e->cached = false;
+	if (e->refs == 0)
+		arena_free(e->a);
+}
+
+static void
+spf_parsed_release(struct spf_parsed *e)
+{
+	if (--e->refs == 0 && !e->cached)
+		arena_free(e->a);
+}
+
+/* The parse of p[0..n), held once more by the caller. */
+static struct spf_parsed *
+spf_parsed_get(const char *p, size_t n)
+{
+	struct spf_parsed_cache *pc = &spf_parsed_cache;
+	uint32_t hash = spf_parsed_hash(p, n);
+	struct spf_parsed *e, **bucket;
+	struct arena *a;
+
+	bucket = &pc->buckets[hash & (SPF_PARSED_BUCKETS - 1)];
+	for (e = *bucket; e != NULL; e = e->hnext) {
+		if (e->hash == hash && e->len == n &&
+		    memcmp(e->text, p, n) == 0) {
+			if (pc->newest != e) {
+				spf_parsed_lru_unlink(pc, e);
+				spf_parsed_lru_push(pc, e);
+			}
+			e->refs++;
+			return e;
+		}
+	}
+	a = arena_new(1024 + 2 * n);
+	e = arena_calloc(a, 1, sizeof(*e));
+	e->a = a;
+	e->hash = hash;
+	e->refs = 1;
+	e->text = arena_memdup(a, p, n);
+	e->len = n;
+	e->result = spf_record_parse(a, p, n, &e->rec, &e->why);
+	e->bytes = arena_used(a);
+	if (n > SPF_PARSED_TEXT_MAX)
+		return e;		/* private: freed on release */
+	e->cached = true;
+	e->hnext = *bucket;
+	*bucket = e;
+	spf_parsed_lru_push(pc, e);
+	pc->entries++;
+	pc->bytes += e->bytes;
+	while (pc->oldest != e && (pc->entries > SPF_PARSED_ENTRIES ||
+	    pc->bytes > SPF_PARSED_BYTES))
+		spf_parsed_evict(pc, pc->oldest);
+	return e;
+}
+
 /* ---- ending ------------------------------------------------------ */
 
 static void
 spf_free(struct spf_check *c)
 {
+	size_t i;
+
 	if (c->q != NULL)
 		dns_cancel(c->q);
 	if (c->kick != NULL)
 		event_free(c->kick);
+	for (i = 0; i < c->nheld; i++)
+		spf_parsed_release(c->held[i]);
 	arena_free(c->a);
 	free(c);
 }
@@ -263,6 +431,19 @@ spf_check_cancel(struct spf_check *c)
 {
 	if (c != NULL)
 		spf_free(c);
+}
+
+/* a, b and c joined, from arena (no printf: this is per check). */
+static char *
+concat3(struct arena *arena, const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char *p = arena_alloc(arena, la + lb + lc + 1);
+
+	memcpy(p, a, la);
+	memcpy(p + la, b, lb);
+	memcpy(p + la + lb, c, lc + 1);
+	return p;
 }
 
 static const char *
@@ -418,16 +599,27 @@ answer_matches(const struct spf_check *c, const struct dns_answer *ans,
 
 /* ---- records ------------------------------------------------------- */
 
-/* Parse text as the top frame's record and run it. */
+/* Parse text as the top frame's record (or find its parse) and run it. */
 static void
 spf_install(struct spf_check *c, const char *text, size_t n)
 {
 	struct spf_frame *f = top(c);
+	struct spf_parsed *p;
+	enum spf_parse_result res;
 	const char *why = NULL;
 
 	c->redirecting = false;
 	f->next = 0;
-	switch (spf_record_parse(c->a, text, n, &f->rec, &why)) {
+	if (c->nheld < SPF_MAX_HELD) {
+		p = spf_parsed_get(text, n);
+		c->held[c->nheld++] = p;
+		f->rec = p->rec;
+		why = p->why;
+		res = p->result;
+	} else {
+		res = spf_record_parse(c->a, text, n, &f->rec, &why);
+	}
+	switch (res) {
 	case SPF_PARSE_OK:
 		spf_run(c);
 		return;
@@ -488,8 +680,8 @@ spf_on_record(struct spf_check *c, struct dns_answer *ans)
 		    "%s publishes %zu SPF records", top(c)->domain, nspf));
 		return;
 	}
-	spf_install(c, arena_memdup(c->a, found->u.txt.joined,
-	    found->u.txt.joined_len), found->u.txt.joined_len);
+	/* the parse keeps copies of what it needs: no copy of the text */
+	spf_install(c, found->u.txt.joined, found->u.txt.joined_len);
 }
 
 /* ---- mechanisms -------------------------------------------------- */
@@ -1055,7 +1247,7 @@ spf_check_start(struct event_base *base, struct dns_resolver *resolver,
 	/* 2.3, 2.4, 4.3: the <sender> and the domain it names. */
 	if (c->identity == SPF_IDENTITY_HELO || sender == NULL ||
 	    sender[0] == '\0')
-		sender = arena_printf(c->a, "postmaster@%s", helo);
+		sender = concat3(c->a, "postmaster", "@", helo);
 	at = strrchr(sender, '@');
 	if (at == NULL) {
 		c->vars.local = "postmaster";
@@ -1069,7 +1261,7 @@ spf_check_start(struct event_base *base, struct dns_resolver *resolver,
 	if (len > 0 && c->vars.sender_domain[len - 1] == '.')
 		c->vars.sender_domain = arena_strndup(c->a,
 		    c->vars.sender_domain, len - 1);
-	c->vars.sender = arena_printf(c->a, "%s@%s", c->vars.local,
+	c->vars.sender = concat3(c->a, c->vars.local, "@",
 	    c->vars.sender_domain);
 	c->domain = c->identity == SPF_IDENTITY_HELO ? helo :
 	    c->vars.sender_domain;
@@ -1084,28 +1276,73 @@ spf_check_start(struct event_base *base, struct dns_resolver *resolver,
 
 /* ---- rendering ----------------------------------------------------- */
 
-/* Text for inside a header comment: printable ASCII, ( ) \ escaped. */
+/* ip_format()'s text, without printf for the common IPv4 case. */
+static void
+spf_ip_format(const struct ip_addr *ip, char out[IP_STRLEN])
+{
+	char *p = out;
+	int i;
+
+	if (ip->family != AF_INET) {
+		ip_format(ip, out, IP_STRLEN);
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		unsigned v = ip->a[i];
+
+		if (i > 0)
+			*p++ = '.';
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+	}
+	*p = '\0';
+}
+
+/* Text for inside a header comment: printable ASCII, ( ) \\ escaped.
+ * Runs of bytes that need nothing go in one append. */
 static void
 put_comment_text(struct buf *b, const char *s)
 {
-	for (; s != NULL && *s; s++) {
+	const char *run;
+
+	if (s == NULL)
+		return;
+	for (run = s; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
+		if (ch >= 0x20 && ch < 0x7f && ch != '(' && ch != ')' &&
+		    ch != '\\')
+			continue;
+		buf_append(b, run, (size_t)(s - run));
+		run = s + 1;
 		if (ch < 0x20 || ch >= 0x7f)
 			buf_append_char(b, '?');
 		else {
-			if (ch == '(' || ch == ')' || ch == '\\')
-				buf_append_char(b, '\\');
+			buf_append_char(b, '\\');
 			buf_append_char(b, (char)ch);
 		}
 	}
+	buf_append(b, run, (size_t)(s - run));
 }
 
 static bool
 is_atext(unsigned char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", ch);
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9'))
+		return true;
+	switch (ch) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '/': case '=': case '?':
+	case '^': case '_': case '`': case '{': case '|': case '}':
+	case '~':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* A dot-atom when it is one, else a quoted-string (RFC 5322 3.2). */
@@ -1148,8 +1385,12 @@ spf_render_received_spf(const struct spf_outcome *o, struct buf *b)
 	char ip[IP_STRLEN];
 	const char *who = o->sender ? o->sender : "";
 
-	ip_format(&o->ip, ip, sizeof(ip));
-	buf_printf(b, "Received-SPF: %s (", spf_result_name(o->result));
+	/* appends, not printf: this runs for every message */
+	spf_ip_format(&o->ip, ip);
+	buf_reserve(b, 256);
+	buf_append_str(b, "Received-SPF: ");
+	buf_append_str(b, spf_result_name(o->result));
+	buf_append_str(b, " (");
 	if (o->receiver != NULL) {
 		put_comment_text(b, o->receiver);
 		buf_append_str(b, ": ");
@@ -1158,21 +1399,23 @@ spf_render_received_spf(const struct spf_outcome *o, struct buf *b)
 	case SPF_RESULT_PASS:
 		buf_append_str(b, "domain of ");
 		put_comment_text(b, who);
-		buf_printf(b, " designates %s as permitted sender", ip);
+		buf_append_str(b, " designates ");
+		buf_append_str(b, ip);
+		buf_append_str(b, " as permitted sender");
 		break;
 	case SPF_RESULT_FAIL:
-		buf_append_str(b, "domain of ");
-		put_comment_text(b, who);
-		buf_printf(b, " does not designate %s as permitted sender", ip);
-		break;
 	case SPF_RESULT_SOFTFAIL:
-		buf_append_str(b, "domain of transitioning ");
+		buf_append_str(b, o->result == SPF_RESULT_FAIL ?
+		    "domain of " : "domain of transitioning ");
 		put_comment_text(b, who);
-		buf_printf(b, " does not designate %s as permitted sender", ip);
+		buf_append_str(b, " does not designate ");
+		buf_append_str(b, ip);
+		buf_append_str(b, " as permitted sender");
 		break;
 	case SPF_RESULT_NEUTRAL:
-		buf_printf(b, "%s is neither permitted nor denied by domain "
-		    "of ", ip);
+		buf_append_str(b, ip);
+		buf_append_str(b, " is neither permitted nor denied by domain "
+		    "of ");
 		put_comment_text(b, who);
 		break;
 	case SPF_RESULT_NONE:
@@ -1188,7 +1431,9 @@ spf_render_received_spf(const struct spf_outcome *o, struct buf *b)
 		put_comment_text(b, who);
 		break;
 	}
-	buf_printf(b, ") client-ip=%s;", ip);
+	buf_append_str(b, ") client-ip=");
+	buf_append_str(b, ip);
+	buf_append_char(b, ';');
 	if (o->identity == SPF_IDENTITY_MAILFROM && o->sender != NULL) {
 		buf_append_str(b, " envelope-from=");
 		put_value(b, o->sender, true);
@@ -1204,8 +1449,8 @@ spf_render_received_spf(const struct spf_outcome *o, struct buf *b)
 		put_value(b, o->receiver, false);
 		buf_append_char(b, ';');
 	}
-	buf_printf(b, " identity=%s;", o->identity == SPF_IDENTITY_HELO ?
-	    "helo" : "mailfrom");
+	buf_append_str(b, o->identity == SPF_IDENTITY_HELO ?
+	    " identity=helo;" : " identity=mailfrom;");
 	if (o->mechanism != NULL) {
 		buf_append_str(b, " mechanism=");
 		put_value(b, o->mechanism, false);
@@ -1225,7 +1470,8 @@ spf_render_received_spf(const struct spf_outcome *o, struct buf *b)
 void
 spf_render_authres(const struct spf_outcome *o, struct buf *b)
 {
-	buf_printf(b, "spf=%s", spf_result_name(o->result));
+	buf_append_str(b, "spf=");
+	buf_append_str(b, spf_result_name(o->result));
 	if (o->identity == SPF_IDENTITY_HELO) {
 		buf_append_str(b, " smtp.helo=");
 		put_value(b, o->helo ? o->helo : "", false);

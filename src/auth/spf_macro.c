@@ -174,6 +174,16 @@ transform(const struct buf *val, const char *delims, size_t ndelims,
 	const char *s = buf_cstr(val);
 	size_t n = val->len, nparts = 0, i, start = 0, first;
 
+	/* Split on dots, keep all, join with dots: the value itself. */
+	if (keep == 0 && !reverse && (ndelims == 0 ||
+	    (ndelims == 1 && delims[0] == '.'))) {
+		if (escape)
+			url_escape(out, s, n);
+		else
+			buf_append(out, s, n);
+		return;
+	}
+
 	/* At most n + 1 parts: one more than the delimiters. */
 	if (n + 1 > sizeof(parts_small) / sizeof(parts_small[0])) {
 		parts = calloc(n + 1, sizeof(*parts));
@@ -235,18 +245,25 @@ spf_macro_walk(const char *s, size_t n, enum spf_macro_kind kind,
 		unsigned char c = (unsigned char)s[i];
 
 		if (c != '%') {
-			if (c == ' ' && kind == SPF_MACRO_EXPLAIN) {
-				/* explain-string allows SP between parts */
-			} else if (c < 0x21 || c > 0x7e) {
-				*reason = c >= 0x80 ? "non-ASCII byte" :
-				    c == ' ' ? "space in a macro-string" :
-				    "control character";
-				return -1;
+			size_t run = i;
+
+			/* a run of literal bytes, appended at once */
+			for (; i < n && (c = (unsigned char)s[i]) != '%';
+			    i++) {
+				if (c == ' ' && kind == SPF_MACRO_EXPLAIN) {
+					/* explain-string allows SP between
+					 * parts */
+				} else if (c < 0x21 || c > 0x7e) {
+					*reason = c >= 0x80 ?
+					    "non-ASCII byte" : c == ' ' ?
+					    "space in a macro-string" :
+					    "control character";
+					return -1;
+				}
 			}
 			if (out != NULL)
-				buf_append_char(out, (char)c);
+				buf_append(out, s + run, i - run);
 			last_macro = false;
-			i++;
 			continue;
 		}
 		if (i + 1 >= n) {
@@ -371,28 +388,29 @@ spf_macro_uses_p(const char *s, size_t n)
 	return false;
 }
 
-/* Drop a final dot; then whole labels from the left until it fits. */
-static void
-truncate_domain(struct buf *b)
+/*
+ * Drop a final dot from p[0..*len); then whole labels from the left until
+ * it fits. Returns how many bytes to cut from the left; *len is the
+ * length before the cut.
+ */
+static size_t
+truncate_domain(const char *p, size_t *len)
 {
-	size_t cut = 0;
+	size_t cut = 0, n = *len;
 
-	if (b->len > 0 && b->data[b->len - 1] == '.')
-		b->data[--b->len] = '\0';
-	while (b->len - cut > SPF_DOMAIN_MAX) {
-		const char *dot = memchr(b->data + cut, '.', b->len - cut);
+	if (n > 0 && p[n - 1] == '.')
+		n--;
+	while (n - cut > SPF_DOMAIN_MAX) {
+		const char *dot = memchr(p + cut, '.', n - cut);
 
 		if (dot == NULL) {
-			cut = b->len;	/* one label longer than a name */
+			cut = n;	/* one label longer than a name */
 			break;
 		}
-		cut = (size_t)(dot - b->data) + 1;
+		cut = (size_t)(dot - p) + 1;
 	}
-	if (cut > 0) {
-		memmove(b->data, b->data + cut, b->len - cut);
-		b->len -= cut;
-		b->data[b->len] = '\0';
-	}
+	*len = n;
+	return cut;
 }
 
 int
@@ -401,17 +419,29 @@ spf_macro_expand(struct arena *a, const char *s, size_t n,
     const char **reason)
 {
 	struct buf b = BUF_INIT;
-	const char *why = NULL;
+	const char *why = NULL, *text = s;
+	size_t len = n, cut = 0;
 
-	if (spf_macro_walk(s, n, kind, vars, &b, NULL, &why) != 0) {
-		buf_free(&b);
-		if (reason != NULL)
-			*reason = why;
-		return -1;
+	/* No '%': the expansion is the text itself (after the check). */
+	if (memchr(s, '%', n) == NULL) {
+		if (spf_macro_walk(s, n, kind, NULL, NULL, NULL, &why) != 0) {
+			if (reason != NULL)
+				*reason = why;
+			return -1;
+		}
+	} else {
+		if (spf_macro_walk(s, n, kind, vars, &b, NULL, &why) != 0) {
+			buf_free(&b);
+			if (reason != NULL)
+				*reason = why;
+			return -1;
+		}
+		text = buf_cstr(&b);
+		len = b.len;
 	}
 	if (kind == SPF_MACRO_DOMAIN)
-		truncate_domain(&b);
-	*out = arena_strndup(a, buf_cstr(&b), b.len);
+		cut = truncate_domain(text, &len);
+	*out = arena_strndup(a, text + cut, len - cut);
 	buf_free(&b);
 	return 0;
 }

@@ -72,6 +72,9 @@ int	cmd_serve(int argc, char **argv);
 int	cmd_config(int argc, char **argv);
 int	cmd_dns(int argc, char **argv);
 int	cmd_dkim(int argc, char **argv);
+int	cmd_arc(int argc, char **argv);
+int	cmd_auth(int argc, char **argv);
 int	cmd_spf(int argc, char **argv);
+int	cmd_user(int argc, char **argv);
 
 #endif

@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <idn2.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@
  * nothing to config_free(); config_free() knows not to free it.
  */
 static struct config_domain config_default_domains[] = {
-	{ "example.test" },
+	{ "example.test", "" },
 };
 
 static const char *const config_mode_names[] = {
@@ -72,8 +73,11 @@ enum config_section {
 	SECTION_SERVER,
 	SECTION_TLS,
 	SECTION_DNS,
+	SECTION_LIMITS,
+	SECTION_DELIVERY,
 	SECTION_LISTENER,
 	SECTION_DOMAIN,
+	SECTION_ALIAS,
 };
 
 struct config_section_kind {
@@ -86,8 +90,11 @@ static const struct config_section_kind config_sections[] = {
 	{ "server",	SECTION_SERVER,		false },
 	{ "tls",	SECTION_TLS,		false },
 	{ "dns",	SECTION_DNS,		false },
+	{ "limits",	SECTION_LIMITS,		false },
+	{ "delivery",	SECTION_DELIVERY,	false },
 	{ "listener",	SECTION_LISTENER,	true },
 	{ "domain",	SECTION_DOMAIN,		true },
+	{ "alias",	SECTION_ALIAS,		true },
 };
 
 struct config_parse;
@@ -99,13 +106,26 @@ enum config_key_id {
 	KEY_DATA_DIR,
 	KEY_LOG_LEVEL,
 	KEY_LOG_TARGET,
+	KEY_USERS_FILE,
+	KEY_TRUSTED_NETWORKS,
 	KEY_TLS_CERT,
 	KEY_TLS_KEY,
 	KEY_DNS_NAMESERVER,
 	KEY_DNS_TIMEOUT,
+	KEY_LIMIT_MESSAGE_SIZE,
+	KEY_LIMIT_RECIPIENTS,
+	KEY_LIMIT_ERRORS,
+	KEY_LIMIT_COMMANDS,
+	KEY_LIMIT_CONNECTIONS_PER_IP,
+	KEY_LIMIT_IDLE_TIMEOUT,
+	KEY_LIMIT_BANNER_DELAY,
+	KEY_MAIL_ROOT,
+	KEY_RECIPIENT_DELIMITER,
 	KEY_LISTENER_ADDRESS,
 	KEY_LISTENER_PORT,
 	KEY_LISTENER_MODE,
+	KEY_DOMAIN_CATCHALL,
+	KEY_ALIAS_TO,
 	KEY_COUNT
 };
 
@@ -124,8 +144,15 @@ struct config_pending_listener {
 };
 
 struct config_pending_domain {
-	char	 name[CONFIG_HOST_MAX];
-	int	 line;
+	struct config_domain	 d;
+	int			 line;
+	int			 seen[KEY_COUNT];
+};
+
+struct config_pending_alias {
+	struct config_alias	 a;
+	int			 line;
+	int			 seen[KEY_COUNT];
 };
 
 /* Everything one load needs; heap-allocated (it is a few dozen KiB). */
@@ -144,13 +171,19 @@ struct config_parse {
 	enum config_section	 section;
 	char			 label[CONFIG_LABEL_MAX];	/* for messages */
 	struct config_pending_listener *listener;	/* in [listener "..."] */
-	int			 seen[KEY_COUNT];	/* [server] [tls] [dns] */
+	struct config_pending_domain *domain;	/* in [domain "..."] */
+	struct config_pending_alias *alias;	/* in [alias "..."] */
+	int			*cur_seen;	/* the section's seen[] */
+	int			 seen[KEY_COUNT];	/* the unnamed sections */
 	/* what the file names */
 	struct config_pending_listener listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;
 	struct config_pending_domain *domains;
 	size_t			 ndomains;
 	size_t			 domains_cap;
+	struct config_pending_alias *aliases;
+	size_t			 naliases;
+	size_t			 aliases_cap;
 };
 
 static void	config_error(struct config_parse *, int line, const char *, ...)
@@ -551,6 +584,45 @@ config_set_log_target(struct config_parse *p, const char *v, char *why,
 }
 
 static int
+config_set_users_file(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_copy(p->work.users_file, sizeof(p->work.users_file), v,
+	    why, n);
+}
+
+/* Networks that may relay: CIDRs or addresses, separated by blanks or
+ * commas; "" for none. */
+static int
+config_set_trusted_networks(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	struct cidr c;
+	size_t len;
+
+	p->work.ntrusted = 0;
+	for (;;) {
+		v += strspn(v, " \t,");
+		if (*v == '\0')
+			return 0;
+		len = strcspn(v, " \t,");
+		if (cidr_parse(v, len, &c) != 0) {
+			snprintf(why, n, "'%.*s' is not an address or network "
+			    "(such as 192.0.2.0/24 or 2001:db8::/32)",
+			    len > 64 ? 64 : (int)len, v);
+			return -1;
+		}
+		if (p->work.ntrusted == CONFIG_MAX_TRUSTED) {
+			snprintf(why, n, "more than %d networks",
+			    CONFIG_MAX_TRUSTED);
+			return -1;
+		}
+		p->work.trusted[p->work.ntrusted++] = c;
+		v += len;
+	}
+}
+
+static int
 config_set_tls_cert(struct config_parse *p, const char *v, char *why,
     size_t n)
 {
@@ -581,6 +653,212 @@ config_set_dns_timeout(struct config_parse *p, const char *v, char *why,
     size_t n)
 {
 	return config_parse_timeout(v, &p->work.dns_timeout, why, n);
+}
+
+/* A whole number from min to max, decimal digits only. */
+static int
+config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+    char *why, size_t whysz)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			snprintf(why, whysz, "not a whole number");
+			return -1;
+		}
+		if (v <= max)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i == 0) {
+		snprintf(why, whysz, "empty");
+		return -1;
+	}
+	if (v < min || v > max) {
+		snprintf(why, whysz, "out of range (%" PRIu64 "-%" PRIu64 ")",
+		    min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+config_set_unsigned(const char *v, unsigned *out, uint64_t max, char *why,
+    size_t n)
+{
+	uint64_t u;
+
+	if (config_parse_uint(v, 1, max, &u, why, n) != 0)
+		return -1;
+	*out = (unsigned)u;
+	return 0;
+}
+
+static int
+config_set_message_size(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	/* at least a small message; at most 2 GiB, far past any sane limit */
+	return config_parse_uint(v, 1024, (uint64_t)1 << 31,
+	    &p->work.limits.message_size, why, n);
+}
+
+static int
+config_set_recipients(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_set_unsigned(v, &p->work.limits.recipients, 10000, why,
+	    n);
+}
+
+static int
+config_set_errors(struct config_parse *p, const char *v, char *why, size_t n)
+{
+	return config_set_unsigned(v, &p->work.limits.errors, 10000, why, n);
+}
+
+static int
+config_set_commands(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_set_unsigned(v, &p->work.limits.commands, 10000000, why,
+	    n);
+}
+
+static int
+config_set_connections_per_ip(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	return config_set_unsigned(v, &p->work.limits.connections_per_ip,
+	    100000, why, n);
+}
+
+static int
+config_set_idle_timeout(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_timeout(v, &p->work.limits.idle_timeout, why, n);
+}
+
+static int
+config_set_banner_delay(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (strcmp(v, "0") == 0) {
+		p->work.limits.banner_delay = 0;
+		return 0;
+	}
+	if (config_parse_timeout(v, &p->work.limits.banner_delay, why, n) != 0)
+		return -1;
+	if (p->work.limits.banner_delay > 60) {
+		snprintf(why, n, "out of range (0-60 seconds)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_set_mail_root(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_copy(p->work.mail_root, sizeof(p->work.mail_root), v,
+	    why, n);
+}
+
+static int
+config_set_recipient_delimiter(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (strchr("+-_=.#~", v[i]) == NULL) {
+			snprintf(why, n, "'%c' cannot be a delimiter (use some "
+			    "of + - _ = . # ~)", v[i]);
+			return -1;
+		}
+	return config_copy(p->work.recipient_delimiter,
+	    sizeof(p->work.recipient_delimiter), v, why, n);
+}
+
+/* An address target as written: local or local@domain, lowercased. */
+static int
+config_addr_normalize(const char *s, size_t len, char *out, size_t n,
+    char *why, size_t whysz)
+{
+	size_t i;
+
+	if (len == 0) {
+		snprintf(why, whysz, "empty address");
+		return -1;
+	}
+	if (len >= n) {
+		snprintf(why, whysz, "address too long");
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] <= ' ' || s[i] == '<' || s[i] == '>' ||
+		    s[i] == '"' || s[i] == ',') {
+			snprintf(why, whysz, "'%.*s' is not an address",
+			    len > 64 ? 64 : (int)len, s);
+			return -1;
+		}
+		out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' :
+		    s[i]);
+	}
+	out[len] = '\0';
+	if (out[0] == '@' || out[len - 1] == '@' ||
+	    strchr(out, '@') != strrchr(out, '@')) {
+		snprintf(why, whysz, "'%s' is not an address", out);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_set_domain_catchall(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (v[0] == '\0') {
+		p->domain->d.catchall[0] = '\0';
+		return 0;
+	}
+	return config_addr_normalize(v, strlen(v), p->domain->d.catchall,
+	    sizeof(p->domain->d.catchall), why, n);
+}
+
+/* Targets separated by commas and/or blanks, kept ", "-joined. */
+static int
+config_set_alias_to(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	char one[CONFIG_ADDR_MAX];
+	struct buf b = BUF_INIT;
+	size_t len;
+	int rc = 0;
+
+	for (;;) {
+		v += strspn(v, " \t,");
+		if (*v == '\0')
+			break;
+		len = strcspn(v, " \t,");
+		if ((rc = config_addr_normalize(v, len, one, sizeof(one), why,
+		    n)) != 0)
+			break;
+		buf_printf(&b, "%s%s", b.len > 0 ? ", " : "", one);
+		v += len;
+	}
+	if (rc == 0 && b.len == 0) {
+		snprintf(why, n, "no target");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = config_copy(p->alias->a.targets,
+		    sizeof(p->alias->a.targets), buf_cstr(&b), why, n);
+	buf_free(&b);
+	return rc;
 }
 
 static int
@@ -621,17 +899,41 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_log_level },
 	[KEY_LOG_TARGET] = { SECTION_SERVER, "log_target",
 	    config_set_log_target },
+	[KEY_USERS_FILE] = { SECTION_SERVER, "users_file",
+	    config_set_users_file },
+	[KEY_TRUSTED_NETWORKS] = { SECTION_SERVER, "trusted_networks",
+	    config_set_trusted_networks },
 	[KEY_TLS_CERT] = { SECTION_TLS, "cert", config_set_tls_cert },
 	[KEY_TLS_KEY] = { SECTION_TLS, "key", config_set_tls_key },
 	[KEY_DNS_NAMESERVER] = { SECTION_DNS, "nameserver",
 	    config_set_dns_nameserver },
 	[KEY_DNS_TIMEOUT] = { SECTION_DNS, "timeout", config_set_dns_timeout },
+	[KEY_LIMIT_MESSAGE_SIZE] = { SECTION_LIMITS, "message_size",
+	    config_set_message_size },
+	[KEY_LIMIT_RECIPIENTS] = { SECTION_LIMITS, "recipients",
+	    config_set_recipients },
+	[KEY_LIMIT_ERRORS] = { SECTION_LIMITS, "errors", config_set_errors },
+	[KEY_LIMIT_COMMANDS] = { SECTION_LIMITS, "commands",
+	    config_set_commands },
+	[KEY_LIMIT_CONNECTIONS_PER_IP] = { SECTION_LIMITS,
+	    "connections_per_ip", config_set_connections_per_ip },
+	[KEY_LIMIT_IDLE_TIMEOUT] = { SECTION_LIMITS, "idle_timeout",
+	    config_set_idle_timeout },
+	[KEY_LIMIT_BANNER_DELAY] = { SECTION_LIMITS, "banner_delay",
+	    config_set_banner_delay },
+	[KEY_MAIL_ROOT] = { SECTION_DELIVERY, "mail_root",
+	    config_set_mail_root },
+	[KEY_RECIPIENT_DELIMITER] = { SECTION_DELIVERY, "recipient_delimiter",
+	    config_set_recipient_delimiter },
 	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
 	    config_set_listener_address },
 	[KEY_LISTENER_PORT] = { SECTION_LISTENER, "port",
 	    config_set_listener_port },
 	[KEY_LISTENER_MODE] = { SECTION_LISTENER, "mode",
 	    config_set_listener_mode },
+	[KEY_DOMAIN_CATCHALL] = { SECTION_DOMAIN, "catchall",
+	    config_set_domain_catchall },
+	[KEY_ALIAS_TO] = { SECTION_ALIAS, "to", config_set_alias_to },
 };
 
 /* ---- keys: the inih handler -------------------------------------------- */
@@ -668,7 +970,7 @@ config_set_key(struct config_parse *p, const char *key, const char *value)
 		    p->label);
 		return;
 	}
-	seen = p->listener != NULL ? p->listener->seen : p->seen;
+	seen = p->cur_seen != NULL ? p->cur_seen : p->seen;
 	if (seen[i] != 0) {
 		config_error(p, p->lineno, "duplicate key '%s' in %s "
 		    "(first on line %d)", config_keys[i].name, p->label,
@@ -852,6 +1154,7 @@ config_enter_listener(struct config_parse *p, const char *name)
 	memcpy(l->l.name, name, strlen(name) + 1);
 	l->line = p->lineno;
 	p->listener = l;
+	p->cur_seen = l->seen;
 	p->section = SECTION_LISTENER;
 	snprintf(p->label, sizeof(p->label), "[listener \"%s\"]", name);
 }
@@ -870,7 +1173,7 @@ config_enter_domain(struct config_parse *p, const char *name)
 		return;
 	}
 	for (i = 0; i < p->ndomains; i++)
-		if (strcmp(p->domains[i].name, norm) == 0) {
+		if (strcmp(p->domains[i].d.name, norm) == 0) {
 			config_error(p, p->lineno, "duplicate domain '%s' "
 			    "(first on line %d)", norm, p->domains[i].line);
 			return;
@@ -881,10 +1184,49 @@ config_enter_domain(struct config_parse *p, const char *name)
 		    sizeof(*p->domains));
 	}
 	d = &p->domains[p->ndomains++];
-	memcpy(d->name, norm, strlen(norm) + 1);
+	memset(d, 0, sizeof(*d));
+	memcpy(d->d.name, norm, strlen(norm) + 1);
 	d->line = p->lineno;
+	p->domain = d;
+	p->cur_seen = d->seen;
 	p->section = SECTION_DOMAIN;
 	snprintf(p->label, sizeof(p->label), "[domain \"%s\"]", norm);
+}
+
+static void
+config_enter_alias(struct config_parse *p, const char *name)
+{
+	struct config_pending_alias *a;
+	char norm[CONFIG_ADDR_MAX], why[160], shown[CONFIG_SHOWN_MAX + 1];
+	size_t i;
+
+	if (config_addr_normalize(name, strlen(name), norm, sizeof(norm), why,
+	    sizeof(why)) != 0 || strchr(norm, '@') == NULL) {
+		if (strchr(norm, '@') == NULL)
+			snprintf(why, sizeof(why), "give local@domain");
+		config_error(p, p->lineno, "bad alias '%s': %s",
+		    config_shown(shown, sizeof(shown), name), why);
+		return;
+	}
+	for (i = 0; i < p->naliases; i++)
+		if (strcmp(p->aliases[i].a.addr, norm) == 0) {
+			config_error(p, p->lineno, "duplicate alias '%s' "
+			    "(first on line %d)", norm, p->aliases[i].line);
+			return;
+		}
+	if (p->naliases == p->aliases_cap) {
+		p->aliases_cap = p->aliases_cap ? p->aliases_cap * 2 : 8;
+		p->aliases = config_xrealloc(p->aliases, p->aliases_cap,
+		    sizeof(*p->aliases));
+	}
+	a = &p->aliases[p->naliases++];
+	memset(a, 0, sizeof(*a));
+	memcpy(a->a.addr, norm, strlen(norm) + 1);
+	a->line = p->lineno;
+	p->alias = a;
+	p->cur_seen = a->seen;
+	p->section = SECTION_ALIAS;
+	snprintf(p->label, sizeof(p->label), "[alias \"%s\"]", norm);
 }
 
 static const struct config_section_kind *
@@ -910,6 +1252,9 @@ config_section_line(struct config_parse *p, const char *s, size_t n)
 
 	p->section = SECTION_SKIP;
 	p->listener = NULL;
+	p->domain = NULL;
+	p->alias = NULL;
+	p->cur_seen = NULL;
 	if (config_header_parse(s, n, &h, why, sizeof(why)) != 0) {
 		config_error(p, p->lineno, "bad section header: %s", why);
 		return;
@@ -931,6 +1276,8 @@ config_section_line(struct config_parse *p, const char *s, size_t n)
 		config_enter_listener(p, h.sub);
 	else if (kind->id == SECTION_DOMAIN)
 		config_enter_domain(p, h.sub);
+	else if (kind->id == SECTION_ALIAS)
+		config_enter_alias(p, h.sub);
 	else {
 		p->section = kind->id;
 		snprintf(p->label, sizeof(p->label), "[%s]", kind->name);
@@ -1075,12 +1422,45 @@ config_finish_listener(struct config_parse *p, size_t i)
 		}
 }
 
+/* An alias needs targets, and lives in a local domain. */
+static void
+config_finish_aliases(struct config_parse *p)
+{
+	const char *domain;
+	size_t i, j;
+	bool local;
+
+	for (i = 0; i < p->naliases; i++) {
+		if (p->aliases[i].seen[KEY_ALIAS_TO] == 0) {
+			config_error(p, p->aliases[i].line, "[alias \"%s\"] "
+			    "has no to", p->aliases[i].a.addr);
+			continue;
+		}
+		domain = strchr(p->aliases[i].a.addr, '@') + 1;
+		local = false;
+		if (p->ndomains > 0) {
+			for (j = 0; j < p->ndomains; j++)
+				if (strcmp(p->domains[j].d.name, domain) == 0)
+					local = true;
+		} else {
+			for (j = 0; j < p->work.ndomains; j++)
+				if (strcmp(p->work.domains[j].name, domain) == 0)
+					local = true;
+		}
+		if (!local)
+			config_error(p, p->aliases[i].line, "[alias \"%s\"]: "
+			    "%s is not a local domain", p->aliases[i].a.addr,
+			    domain);
+	}
+}
+
 static void
 config_finish(struct config_parse *p)
 {
 	size_t i;
 
 	config_finish_tls(p);
+	config_finish_aliases(p);
 	for (i = 0; i < p->nlisteners; i++)
 		config_finish_listener(p, i);
 	if (p->nlisteners > 0) {
@@ -1098,16 +1478,25 @@ static void
 config_commit(struct config_parse *p, struct config *c)
 {
 	struct config_domain *d;
+	struct config_alias *a;
 	size_t i;
 
 	if (p->ndomains > 0) {
 		d = config_xrealloc(NULL, p->ndomains, sizeof(*d));
 		for (i = 0; i < p->ndomains; i++)
-			memcpy(d[i].name, p->domains[i].name,
-			    sizeof(d[i].name));
-		config_free(c);
+			d[i] = p->domains[i].d;
+		if (c->domains != config_default_domains)
+			free(c->domains);
 		p->work.domains = d;
 		p->work.ndomains = p->ndomains;
+	}
+	if (p->naliases > 0) {
+		a = config_xrealloc(NULL, p->naliases, sizeof(*a));
+		for (i = 0; i < p->naliases; i++)
+			a[i] = p->aliases[i].a;
+		free(c->aliases);
+		p->work.aliases = a;
+		p->work.naliases = p->naliases;
 	}
 	snprintf(p->work.path, sizeof(p->work.path), "%s", p->name);
 	*c = p->work;
@@ -1151,6 +1540,14 @@ config_defaults(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->log_target = LOG_TARGET_STDERR;
 	c->dns_timeout = 5.0;
+	c->limits.message_size = 36700160;	/* 35 MiB */
+	c->limits.recipients = 100;
+	c->limits.errors = 20;
+	c->limits.commands = 100000;
+	c->limits.connections_per_ip = 20;
+	c->limits.idle_timeout = 300;
+	c->limits.banner_delay = 1;
+	snprintf(c->recipient_delimiter, sizeof(c->recipient_delimiter), "+");
 	for (i = 0; i < sizeof(listeners) / sizeof(*listeners); i++)
 		c->listeners[i] = listeners[i];
 	c->nlisteners = i;
@@ -1183,6 +1580,7 @@ config_load_string(struct config *c, const char *text, size_t n,
 		config_commit(p, c);
 	nerrs = p->nerrs;
 	free(p->domains);
+	free(p->aliases);
 	free(p);
 	return nerrs;
 }
@@ -1246,6 +1644,9 @@ config_free(struct config *c)
 		free(c->domains);
 	c->domains = NULL;
 	c->ndomains = 0;
+	free(c->aliases);
+	c->aliases = NULL;
+	c->naliases = 0;
 }
 
 void
@@ -1280,6 +1681,19 @@ config_is_local_domain(const struct config *c, const char *domain)
 	return false;
 }
 
+bool
+config_is_trusted(const struct config *c, const struct ip_addr *ip)
+{
+	struct ip_addr plain = *ip;
+	size_t i;
+
+	ip_unmap_v4(&plain);
+	for (i = 0; i < c->ntrusted; i++)
+		if (cidr_match(&c->trusted[i], &plain))
+			return true;
+	return false;
+}
+
 /* ---- writing it back ------------------------------------------------------ */
 
 /* Seconds with up to three decimals and no trailing zeros. */
@@ -1309,6 +1723,7 @@ config_write_kv(struct buf *b, const char *key, const char *value)
 void
 config_write_ini(const struct config *c, struct buf *b)
 {
+	char cidr[CIDR_STRLEN];
 	size_t i;
 
 	buf_append_str(b, "[server]\n");
@@ -1317,21 +1732,43 @@ config_write_ini(const struct config *c, struct buf *b)
 	config_write_kv(b, "log_level", config_log_level_name(c->log_level));
 	config_write_kv(b, "log_target",
 	    config_log_target_name(c->log_target));
-	buf_append_str(b, "\n[tls]\n");
+	config_write_kv(b, "users_file", c->users_file);
+	buf_append_str(b, "trusted_networks =");
+	for (i = 0; i < c->ntrusted; i++)
+		buf_printf(b, " %s", cidr_format(&c->trusted[i], cidr,
+		    sizeof(cidr)));
+	buf_append_str(b, "\n\n[tls]\n");
 	config_write_kv(b, "cert", c->tls_cert);
 	config_write_kv(b, "key", c->tls_key);
 	buf_append_str(b, "\n[dns]\n");
 	config_write_kv(b, "nameserver", c->dns_nameserver);
 	buf_append_str(b, "timeout = ");
 	config_write_timeout(b, c->dns_timeout);
-	buf_append_str(b, "\n");
+	buf_append_str(b, "\n\n[limits]\n");
+	buf_printf(b, "message_size = %" PRIu64 "\nrecipients = %u\n"
+	    "errors = %u\ncommands = %u\nconnections_per_ip = %u\n",
+	    c->limits.message_size, c->limits.recipients, c->limits.errors,
+	    c->limits.commands, c->limits.connections_per_ip);
+	buf_append_str(b, "idle_timeout = ");
+	config_write_timeout(b, c->limits.idle_timeout);
+	buf_append_str(b, "\nbanner_delay = ");
+	config_write_timeout(b, c->limits.banner_delay);
+	buf_append_str(b, "\n\n[delivery]\n");
+	config_write_kv(b, "mail_root", c->mail_root);
+	config_write_kv(b, "recipient_delimiter", c->recipient_delimiter);
 	for (i = 0; i < c->nlisteners; i++)
 		buf_printf(b, "\n[listener \"%s\"]\naddress = %s\n"
 		    "port = %u\nmode = %s\n", c->listeners[i].name,
 		    c->listeners[i].address, c->listeners[i].port,
 		    config_listener_mode_name(c->listeners[i].mode));
-	for (i = 0; i < c->ndomains; i++)
+	for (i = 0; i < c->ndomains; i++) {
 		buf_printf(b, "\n[domain \"%s\"]\n", c->domains[i].name);
+		if (c->domains[i].catchall[0] != '\0')
+			config_write_kv(b, "catchall", c->domains[i].catchall);
+	}
+	for (i = 0; i < c->naliases; i++)
+		buf_printf(b, "\n[alias \"%s\"]\nto = %s\n",
+		    c->aliases[i].addr, c->aliases[i].targets);
 }
 
 const char *

@@ -3,16 +3,21 @@
  *
  * INI with git-config style named sections, parsed by libinih:
  *
- *	[server]		hostname, data_dir, log_level, log_target
+ *	[server]		hostname, data_dir, log_level, log_target,
+ *				users_file, trusted_networks
  *	[tls]			cert, key (empty: self-signed, made on first start)
  *	[dns]			nameserver, timeout
+ *	[limits]		message_size, recipients, errors, commands,
+ *				connections_per_ip, idle_timeout, banner_delay
+ *	[delivery]		mail_root, recipient_delimiter
  *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
- *	[domain "NAME"]		a local domain (its keys come with later issues)
+ *	[domain "NAME"]		a local domain; catchall
+ *	[alias "LOCAL@DOMAIN"]	to = one or more addresses
  *
  * config_defaults() is the embedded default: loopback listeners on 2525
  * (smtp), 2587 (submission) and 2465 (smtps), data under ./var (or
  * $NETJES_DATA), local domain example.test. A config file replaces the
- * listener and domain lists when it names any. Unknown sections and keys
+ * listener, domain and alias lists when it names any. Unknown sections and keys
  * are errors with file:line, never silently ignored.
  *
  * The hostname default is gethostname() when that is a fully-qualified
@@ -21,7 +26,7 @@
  * lowercase A-labels (non-ASCII names are converted with libidn2). A load
  * applies completely or, on any error, leaves the config untouched.
  * config_defaults() does not allocate; after any config_load*() that
- * succeeded, config_free() releases the domain list.
+ * succeeded, config_free() releases the domain and alias lists.
  */
 #ifndef NETJES_CORE_CONFIG_H
 #define NETJES_CORE_CONFIG_H
@@ -32,12 +37,16 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/ip.h"
 #include "core/log.h"
 
 #define CONFIG_MAX_LISTENERS	16
 #define CONFIG_NAME_MAX		64
 #define CONFIG_HOST_MAX		256
 #define CONFIG_MAX_ERRORS	100	/* a load stops collecting after these */
+#define CONFIG_MAX_TRUSTED	32	/* networks in trusted_networks */
+#define CONFIG_ADDR_MAX		320	/* local@domain */
+#define CONFIG_TARGETS_MAX	1024	/* an alias's targets, ", "-joined */
 
 enum listener_mode {
 	LISTENER_SMTP = 0,	/* port 25: MX, STARTTLS offered */
@@ -54,6 +63,23 @@ struct config_listener {
 
 struct config_domain {
 	char			 name[CONFIG_HOST_MAX];		/* A-label, lowercase */
+	char			 catchall[CONFIG_ADDR_MAX];	/* "" = off */
+};
+
+struct config_alias {
+	char			 addr[CONFIG_ADDR_MAX];		/* lowercase */
+	char			 targets[CONFIG_TARGETS_MAX];	/* "a@x, b" */
+};
+
+/* Safe defaults; see etc/netjes.conf.example. */
+struct config_limits {
+	uint64_t		 message_size;	/* octets, RFC 1870 SIZE */
+	unsigned		 recipients;	/* per message */
+	unsigned		 errors;	/* per session, then 421 */
+	unsigned		 commands;	/* per session, then 421 */
+	unsigned		 connections_per_ip;
+	double			 idle_timeout;	/* seconds */
+	double			 banner_delay;	/* seconds, 0 = none */
 };
 
 struct config {
@@ -62,18 +88,29 @@ struct config {
 	char			 data_dir[PATH_MAX];
 	enum log_level		 log_level;
 	enum log_target		 log_target;
+	char			 users_file[PATH_MAX];	/* "" = DATA_DIR/users */
+	struct cidr		 trusted[CONFIG_MAX_TRUSTED];	/* may relay */
+	size_t			 ntrusted;
 	/* [tls] */
 	char			 tls_cert[PATH_MAX];	/* "" = self-signed in data_dir */
 	char			 tls_key[PATH_MAX];
 	/* [dns] */
 	char			 dns_nameserver[CONFIG_HOST_MAX];	/* "" = system */
 	double			 dns_timeout;
+	/* [limits] */
+	struct config_limits	 limits;
+	/* [delivery] */
+	char			 mail_root[PATH_MAX];	/* "" = DATA_DIR/mail */
+	char			 recipient_delimiter[16];	/* "" = off */
 	/* [listener "..."] */
 	struct config_listener	 listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;
 	/* [domain "..."] */
 	struct config_domain	*domains;
 	size_t			 ndomains;
+	/* [alias "..."] */
+	struct config_alias	*aliases;
+	size_t			 naliases;
 	/* where it came from, for messages; "" for the embedded default */
 	char			 path[PATH_MAX];
 };
@@ -106,6 +143,8 @@ const char *config_log_level_name(enum log_level);
 const char *config_log_target_name(enum log_target);
 /* Case-insensitive; a trailing dot and a U-label are accepted too. */
 bool	 config_is_local_domain(const struct config *, const char *domain);
+/* True when ip is in one of the trusted networks. */
+bool	 config_is_trusted(const struct config *, const struct ip_addr *);
 
 /* Append c to b in the file syntax config_load() reads, every key shown:
  * `netjes config show`, and a round-trip check in the tests. */

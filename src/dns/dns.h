@@ -106,7 +106,10 @@ typedef void dns_cb(struct dns_answer *answer, void *arg);
 struct dns_options {
 	const char	*nameserver;	/* "HOST", "HOST:PORT", "[V6]:PORT"; NULL: system */
 	double		 timeout;	/* seconds per lookup; <= 0: 5 */
-	bool		 cache;		/* keep a cache between lookups */
+	bool		 cache;		/* keep a cache between lookups: the
+					 * backend's, and (dns_cache.h) an
+					 * answer cache on the loop thread */
+	size_t		 cache_entries;	/* bound of the latter; 0: 10000 */
 	const char	*trust_anchor;	/* DNSSEC root key file; NULL: no
 					 * validation (secure stays false) */
 };

@@ -39,6 +39,9 @@
  * about 5 seconds: the same (name, type) keeps failing that long.
  * dns_options.cache = false only shrinks the message cache to its
  * minimum; libunbound has no switch to turn caching off entirely.
+ * dns_options.cache = true also puts dns_cache in front (the resolver
+ * returned is then the cache's), because even a libunbound cache hit
+ * is a round trip to its resolver thread.
  */
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -51,6 +54,7 @@
 
 #include "dns/dns.h"
 #include "dns/dns_backend.h"
+#include "dns/dns_cache.h"
 #include "dns/dns_rdata.h"
 
 #define UR_DEFAULT_TIMEOUT	5.0
@@ -512,6 +516,13 @@ dns_unbound_new(struct event_base *base, const struct dns_options *o,
 	if (ur_setup(ur, o, err) != 0) {
 		ur_destroy(ur);
 		return NULL;
+	}
+	if (o->cache) {
+		struct dns_cache_options co;
+
+		memset(&co, 0, sizeof(co));
+		co.max_entries = o->cache_entries;
+		return dns_cache_new(&ur->common, &co);
 	}
 	return &ur->common;
 }

@@ -1,26 +1,16 @@
 /*
- * server — listeners, sessions and signals of `netjes serve`. See server.h.
+ * server — listeners, signals and the parts sessions share. See server.h.
  *
  * Everything runs on one libevent loop. A listener is a socket bound by
  * hand (so a failure can name the listener, the address and errno) and
- * handed to an evconnlistener. A session is a bufferevent plus an
- * explicit state:
- *
- *	SESSION_TLS_HANDSHAKE	smtps only: the handshake runs; no bytes yet
- *	SESSION_COMMAND		greeted; each CRLF-terminated line is a command
- *	SESSION_CLOSING		the last reply is queued; free once it is sent
- *
- * session_enter() is the one place a state is entered and does that
- * state's entry action (send the banner; stop reading). The command
- * dispatcher, session_command(), is where the SMTP command parser and its
- * HELO/MAIL/RCPT/DATA states plug in; today it knows only QUIT.
- *
- * Line framing follows DESIGN.md: only CRLF ends a line, a bare LF is
- * just a byte of the line. A line longer than SERVER_LINE_MAX is dropped
- * as it streams in (memory stays bounded) and answered with one 500 when
- * its CRLF arrives. When a client does not read its replies, reading
- * pauses once SERVER_OUTPUT_MAX bytes are waiting and resumes when they
- * are sent.
+ * handed to an evconnlistener; each accepted connection becomes a
+ * session (session.c, the SMTP state machine). At startup the server
+ * opens the spool and recovers it (messages committed before a stop or
+ * a crash go to the delivery runner again), builds the recipient table
+ * from the configured domains and aliases and the users file, and
+ * starts the delivery runner. At a stop the sessions are told 421,
+ * commits in flight finish, and the runner stops after its current
+ * message: whatever is still queued is delivered after the next start.
  */
 #include "smtp/server.h"
 
@@ -50,35 +40,18 @@
 
 #include "core/ip.h"
 #include "core/log.h"
+#include "deliver/delivery.h"
+#include "deliver/local.h"
+#include "queue/spool.h"
+#include "smtp/session.h"
 #include "smtp/tls.h"
+#include "store/passwd.h"
 
-/* Pending replies beyond which the session stops reading commands */
-#define SERVER_OUTPUT_MAX	(64 * 1024)
-/* Unprocessed input beyond which libevent stops reading the socket */
-#define SERVER_INPUT_MAX	(64 * 1024)
 #define SERVER_BACKLOG		128
 /* Seconds a listener rests after accept() ran out of descriptors */
 #define SERVER_ACCEPT_BACKOFF	1
 /* "[" address "]:" port */
 #define SERVER_ADDR_MAX		(IP_STRLEN + 9)
-
-enum session_state {
-	SESSION_TLS_HANDSHAKE,
-	SESSION_COMMAND,
-	SESSION_CLOSING,
-};
-
-/* The line reader's own state, apart from the session's. */
-enum line_state {
-	LINE_NORMAL,
-	LINE_OVERLONG,		/* dropping bytes until the next CRLF */
-};
-
-enum line_result {
-	LINE_NONE,		/* no complete line yet */
-	LINE_READY,		/* s->line holds one line, CRLF removed */
-	LINE_TOO_LONG,		/* a line over the limit ended; it was dropped */
-};
 
 struct server;
 
@@ -90,40 +63,24 @@ struct server_listener {
 	char				 address[SERVER_ADDR_MAX];
 };
 
-struct session {
-	struct server			*srv;
-	const struct server_listener	*listener;
-	struct bufferevent		*bev;
-	bool				 tls;
-	enum session_state		 state;
-	enum line_state			 line_state;
-	bool				 read_paused;
-	const char			*close_reason;
-	uint64_t			 id;
-	char				 client[SERVER_ADDR_MAX];
-	struct timespec			 started;
-	char				 line[SERVER_LINE_MAX];
-	LIST_ENTRY(session)		 entry;
-};
-
 struct server {
+	struct session_host	 host;		/* first: see server_on_gone */
 	const struct config	*cfg;
 	struct event_base	*base;
 	struct tls_server	*tls;
+	struct spool		*spool;
+	struct delivery		*delivery;
+	struct local_table	*local;
+	struct passwd_db	*users;
+	char			 mail_root[PATH_MAX];
 	struct server_listener	 listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;
 	struct event		*sig_int;
 	struct event		*sig_term;
 	struct event		*sig_hup;
 	struct event		*stop_timer;
-	LIST_HEAD(, session)	 sessions;
-	size_t			 nsessions;
-	uint64_t		 next_session_id;
 	bool			 stopping;
 };
-
-static bool	session_enter(struct session *, enum session_state);
-static void	session_free(struct session *, const char *reason);
 
 /* ---- helpers ------------------------------------------------------ */
 
@@ -192,336 +149,14 @@ server_mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
-static double
-server_elapsed(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - since->tv_sec) +
-	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
-/* Nothing left to wait for while stopping: leave the loop. */
+/* A session went away: nothing left to wait for while stopping? */
 static void
-server_maybe_done(struct server *srv)
+server_on_gone(struct session_host *h)
 {
-	if (srv->stopping && LIST_EMPTY(&srv->sessions))
+	struct server *srv = (struct server *)(void *)h;
+
+	if (srv->stopping && LIST_EMPTY(&h->sessions))
 		event_base_loopbreak(srv->base);
-}
-
-/* ---- sessions: output --------------------------------------------- */
-
-static void
-session_reply(struct session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-session_reply(struct session *s, const char *fmt, ...)
-{
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-	va_list ap;
-
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
-}
-
-static void
-session_pause_reading(struct session *s)
-{
-	s->read_paused = true;
-	bufferevent_disable(s->bev, EV_READ);
-}
-
-/* ---- sessions: input ---------------------------------------------- */
-
-static enum line_result
-session_read_line(struct session *s, size_t *lenp)
-{
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct evbuffer_ptr eol;
-	size_t avail, len;
-
-	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_CRLF_STRICT);
-	if (eol.pos == -1) {
-		avail = evbuffer_get_length(in);
-		/* 998 octets and a CR may still be a legal line */
-		if (avail < SERVER_LINE_MAX)
-			return LINE_NONE;
-		/* keep one byte: it may be the CR of the CRLF to come */
-		evbuffer_drain(in, avail - 1);
-		s->line_state = LINE_OVERLONG;
-		return LINE_NONE;
-	}
-	len = (size_t)eol.pos;
-	if (s->line_state == LINE_OVERLONG || len + 2 > SERVER_LINE_MAX) {
-		evbuffer_drain(in, len + 2);
-		s->line_state = LINE_NORMAL;
-		return LINE_TOO_LONG;
-	}
-	evbuffer_remove(in, s->line, len);
-	evbuffer_drain(in, 2);
-	*lenp = len;
-	return LINE_READY;
-}
-
-/*
- * One command line, CRLF removed (it may hold any byte but CRLF). This
- * is where the SMTP command parser will plug in; until then only QUIT
- * works. Returns false when the session is gone.
- */
-static bool
-session_command(struct session *s, const char *line, size_t len)
-{
-	if (len == 4 && strncasecmp(line, "QUIT", 4) == 0) {
-		session_reply(s, "221 2.0.0 Bye");
-		s->close_reason = "quit";
-		return session_enter(s, SESSION_CLOSING);
-	}
-	session_reply(s, "502 5.5.1 Command not implemented yet");
-	return true;
-}
-
-/* Handle every complete line there is, unless output backs up. */
-static void
-session_process_input(struct session *s)
-{
-	size_t len;
-
-	while (s->state == SESSION_COMMAND) {
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >=
-		    SERVER_OUTPUT_MAX) {
-			session_pause_reading(s);
-			return;
-		}
-		switch (session_read_line(s, &len)) {
-		case LINE_NONE:
-			return;
-		case LINE_TOO_LONG:
-			session_reply(s, "500 5.5.2 Line too long");
-			break;
-		case LINE_READY:
-			if (!session_command(s, s->line, len))
-				return;
-			break;
-		}
-	}
-}
-
-/* ---- sessions: states and events ---------------------------------- */
-
-/* Enter a state and run its entry action; false when s was freed. */
-static bool
-session_enter(struct session *s, enum session_state state)
-{
-	s->state = state;
-	switch (state) {
-	case SESSION_TLS_HANDSHAKE:
-		break;
-	case SESSION_COMMAND:
-		session_reply(s, "220 %s ESMTP netjes", s->srv->cfg->hostname);
-		break;
-	case SESSION_CLOSING:
-		bufferevent_disable(s->bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-			session_free(s, s->close_reason);
-			return false;
-		}
-		break;
-	}
-	return true;
-}
-
-static void
-session_log_tls(const struct session *s)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
-
-	log_info("smtp.tls", "session=%06" PRIx64 " version=%s cipher=%s",
-	    s->id, SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-}
-
-static void
-session_timeout(struct session *s, short what)
-{
-	if (s->state != SESSION_COMMAND || (what & BEV_EVENT_WRITING)) {
-		session_free(s, "timeout");
-		return;
-	}
-	session_reply(s, "421 4.4.2 %s Idle timeout, closing connection",
-	    s->srv->cfg->hostname);
-	s->close_reason = "timeout";
-	session_enter(s, SESSION_CLOSING);
-}
-
-/* Why a connection failed, as a log value. */
-static const char *
-session_error_text(struct session *s, char *out, size_t n)
-{
-	unsigned long e;
-
-	if (s->tls && (e = bufferevent_get_openssl_error(s->bev)) != 0) {
-		ERR_error_string_n(e, out, n);
-		return out;
-	}
-	snprintf(out, n, "%s", strerror(EVUTIL_SOCKET_ERROR()));
-	return out;
-}
-
-static void
-session_on_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-	char text[256], quoted[300];
-
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		/* only TLS sessions get this: the handshake is done */
-		session_log_tls(s);
-		session_enter(s, SESSION_COMMAND);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		session_timeout(s, what);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		/* a client may hang up right after QUIT: keep that reason */
-		session_free(s, s->state == SESSION_CLOSING ? s->close_reason :
-		    "eof");
-		return;
-	}
-	log_info("smtp.error", "session=%06" PRIx64 " error=%s", s->id,
-	    log_quote(quoted, sizeof(quoted),
-	    session_error_text(s, text, sizeof(text))));
-	session_free(s, s->state == SESSION_TLS_HANDSHAKE ? "tls-error" :
-	    "error");
-}
-
-static void
-session_on_read(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	session_process_input(arg);
-}
-
-/* The output buffer drained (low watermark 0). */
-static void
-session_on_write(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	if (s->state == SESSION_CLOSING) {
-		session_free(s, s->close_reason);
-		return;
-	}
-	if (s->read_paused) {
-		s->read_paused = false;
-		bufferevent_enable(s->bev, EV_READ);
-		session_process_input(s);
-	}
-}
-
-/* ---- sessions: life cycle ----------------------------------------- */
-
-static struct bufferevent *
-session_bev_new(struct server *srv, evutil_socket_t fd, bool tls)
-{
-	struct bufferevent *bev;
-	SSL *ssl;
-
-	if (!tls)
-		return bufferevent_socket_new(srv->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if ((ssl = SSL_new(tls_server_ctx(srv->tls))) == NULL) {
-		ERR_clear_error();
-		return NULL;
-	}
-	bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	/* clients that just close the TCP connection are normal, not errors */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
-static struct session *
-session_new(struct server_listener *l, evutil_socket_t fd,
-    const struct sockaddr *sa)
-{
-	struct server *srv = l->srv;
-	struct timeval idle = { SERVER_IDLE_TIMEOUT, 0 };
-	struct session *s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->tls = l->conf->mode == LISTENER_SMTPS;
-	if ((s->bev = session_bev_new(srv, fd, s->tls)) == NULL) {
-		free(s);
-		return NULL;
-	}
-	s->srv = srv;
-	s->listener = l;
-	s->id = ++srv->next_session_id;
-	s->close_reason = "eof";
-	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	server_format_sockaddr(sa, s->client, sizeof(s->client));
-	bufferevent_setcb(s->bev, session_on_read, session_on_write,
-	    session_on_event, s);
-	bufferevent_set_timeouts(s->bev, &idle, &idle);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SERVER_INPUT_MAX);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	LIST_INSERT_HEAD(&srv->sessions, s, entry);
-	srv->nsessions++;
-	return s;
-}
-
-static void
-session_free(struct session *s, const char *reason)
-{
-	struct server *srv = s->srv;
-	SSL *ssl;
-
-	log_info("smtp.disconnect", "session=%06" PRIx64 " listener=%s "
-	    "client=%s reason=%s duration=%.3f", s->id, s->listener->conf->name,
-	    s->client, reason, server_elapsed(&s->started));
-	if (s->tls && s->state != SESSION_TLS_HANDSHAKE) {
-		/* best effort close_notify; the socket is non-blocking */
-		ssl = bufferevent_openssl_get_ssl(s->bev);
-		if (ssl != NULL)
-			SSL_shutdown(ssl);
-		ERR_clear_error();
-	}
-	LIST_REMOVE(s, entry);
-	srv->nsessions--;
-	bufferevent_free(s->bev);
-	free(s);
-	server_maybe_done(srv);
-}
-
-/* The server is stopping: say so to whoever can still hear it. */
-static void
-session_shutdown(struct session *s)
-{
-	switch (s->state) {
-	case SESSION_TLS_HANDSHAKE:
-		session_free(s, "shutdown");
-		break;
-	case SESSION_COMMAND:
-		session_reply(s, "421 4.3.2 %s Service shutting down",
-		    s->srv->cfg->hostname);
-		s->close_reason = "shutdown";
-		session_enter(s, SESSION_CLOSING);
-		break;
-	case SESSION_CLOSING:
-		break;
-	}
 }
 
 /* ---- listeners ---------------------------------------------------- */
@@ -529,7 +164,7 @@ session_shutdown(struct session *s)
 /* Too many sessions: a plain client hears 421, a TLS client a close. */
 static void
 server_refuse(struct server_listener *l, evutil_socket_t fd,
-    const char *client)
+    const char *client, const char *why)
 {
 	char msg[CONFIG_HOST_MAX + 64];
 	int n;
@@ -542,8 +177,9 @@ server_refuse(struct server_listener *l, evutil_socket_t fd,
 			    MSG_DONTWAIT);
 	}
 	evutil_closesocket(fd);
-	log_warn("smtp.refused", "listener=%s client=%s reason=too-many-sessions "
-	    "sessions=%zu", l->conf->name, client, l->srv->nsessions);
+	log_warn("smtp.refused", "listener=%s client=%s reason=%s "
+	    "sessions=%zu", l->conf->name, client, why,
+	    l->srv->host.nsessions);
 }
 
 static void
@@ -552,28 +188,29 @@ server_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct server_listener *l = arg;
 	struct server *srv = l->srv;
-	struct session *s;
 	char client[SERVER_ADDR_MAX];
+	struct ip_addr ip;
 
 	(void)evl;
 	(void)salen;
 	server_format_sockaddr(sa, client, sizeof(client));
-	if (srv->nsessions >= SERVER_MAX_SESSIONS) {
-		server_refuse(l, fd, client);
+	if (srv->host.nsessions >= SESSION_MAX) {
+		server_refuse(l, fd, client, "too-many-sessions");
 		return;
 	}
-	if ((s = session_new(l, fd, sa)) == NULL) {
+	if (ip_from_sockaddr(sa, &ip) == 0) {
+		ip_unmap_v4(&ip);
+		if (session_count_ip(&srv->host, &ip) >=
+		    srv->cfg->limits.connections_per_ip) {
+			server_refuse(l, fd, client, "too-many-per-ip");
+			return;
+		}
+	}
+	if (session_new(&srv->host, l->conf, fd, sa) == NULL) {
 		evutil_closesocket(fd);
 		log_error("smtp.accept_failed", "listener=%s client=%s "
 		    "reason=out-of-memory", l->conf->name, client);
-		return;
 	}
-	log_info("smtp.connect", "session=%06" PRIx64 " listener=%s client=%s",
-	    s->id, l->conf->name, s->client);
-	if (!s->tls)
-		session_enter(s, SESSION_COMMAND);
-	else
-		session_enter(s, SESSION_TLS_HANDSHAKE);
 }
 
 /*
@@ -747,7 +384,7 @@ static void
 server_stop(struct server *srv, const char *signame)
 {
 	struct timeval grace = { SERVER_STOP_GRACE, 0 };
-	struct session *s, *next;
+	struct session_host *h = &srv->host;
 
 	if (srv->stopping) {
 		/* a second signal: do not wait for slow clients */
@@ -755,14 +392,12 @@ server_stop(struct server *srv, const char *signame)
 		return;
 	}
 	srv->stopping = true;
+	h->stopping = true;
 	log_info("server.stop", "signal=%s sessions=%zu", signame,
-	    srv->nsessions);
+	    h->nsessions);
 	server_close_listeners(srv);
-	for (s = LIST_FIRST(&srv->sessions); s != NULL; s = next) {
-		next = LIST_NEXT(s, entry);
-		session_shutdown(s);
-	}
-	if (LIST_EMPTY(&srv->sessions))
+	session_shutdown_all(h);
+	if (LIST_EMPTY(&h->sessions))
 		event_base_loopbreak(srv->base);
 	else
 		evtimer_add(srv->stop_timer, &grace);
@@ -864,12 +499,173 @@ server_data_dir(const struct config *cfg)
 	return 0;
 }
 
+/* ---- mail: spool, recipients, delivery ------------------------------ */
+
+/* dir/name (or dir alone when name is NULL); -1 with a message when it
+ * does not fit. */
+static int
+server_path(char *out, size_t n, const char *dir, const char *name)
+{
+	int len = name != NULL ? snprintf(out, n, "%s/%s", dir, name) :
+	    snprintf(out, n, "%s", dir);
+
+	if (len < 0 || (size_t)len >= n) {
+		fprintf(stderr, "netjes serve: path too long under %s\n", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Splits "a, b@x" into the table's target list and adds the alias. */
+static int
+server_add_alias(struct local_table *t, const struct config_alias *a,
+    const char **why)
+{
+	char copy[CONFIG_TARGETS_MAX], *save = NULL, *tok;
+	const char *targets[CONFIG_TARGETS_MAX / 2];
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", a->targets);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL &&
+	    n < sizeof(targets) / sizeof(*targets);
+	    tok = strtok_r(NULL, ", ", &save))
+		targets[n++] = tok;
+	return local_table_add_alias(t, a->addr, targets, n, why);
+}
+
+/*
+ * The recipient table: the configured domains (with their catch-alls),
+ * every user of the users file whose domain is local, and the aliases.
+ * A user in a domain that is not ours is skipped with a warning.
+ */
+static int
+server_local_setup(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	const struct passwd_list *list;
+	const char *why = NULL, *at;
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	if (server_path(path, sizeof(path), cfg->users_file[0] != '\0' ?
+	    cfg->users_file : cfg->data_dir, cfg->users_file[0] != '\0' ?
+	    NULL : "users") != 0)
+		return -1;
+	if ((srv->users = passwd_db_new(path)) == NULL ||
+	    (srv->local = local_table_new(srv->mail_root)) == NULL) {
+		fprintf(stderr, "netjes serve: out of memory\n");
+		return -1;
+	}
+	srv->host.auth_available = stat(path, &st) == 0;
+	if (passwd_db_refresh(srv->users) != 0) {
+		fprintf(stderr, "netjes serve: cannot read users file %s\n",
+		    path);
+		return -1;
+	}
+	for (i = 0; i < cfg->ndomains && why == NULL; i++)
+		(void)local_table_add_domain(srv->local, cfg->domains[i].name,
+		    cfg->domains[i].catchall[0] != '\0' ?
+		    cfg->domains[i].catchall : NULL, &why);
+	if (why == NULL)
+		(void)local_table_set_separators(srv->local,
+		    cfg->recipient_delimiter, &why);
+	list = passwd_db_list(srv->users);
+	for (i = 0; list != NULL && i < list->nentries && why == NULL; i++) {
+		at = strrchr(list->entries[i].user, '@');
+		if (at == NULL || !config_is_local_domain(cfg, at + 1)) {
+			log_warn("users.skipped", "user=%s reason=not-in-a-"
+			    "local-domain", list->entries[i].user);
+			continue;
+		}
+		(void)local_table_add_user(srv->local, list->entries[i].user,
+		    NULL, &why);
+	}
+	for (i = 0; i < cfg->naliases && why == NULL; i++)
+		(void)server_add_alias(srv->local, &cfg->aliases[i], &why);
+	if (why == NULL)
+		(void)local_table_seal(srv->local, &why);
+	if (why != NULL) {
+		fprintf(stderr, "netjes serve: recipients: %s\n", why);
+		return -1;
+	}
+	log_info("users.loaded", "file=%s users=%zu aliases=%zu", path,
+	    list != NULL ? list->nentries : 0, cfg->naliases);
+	return 0;
+}
+
+/* The spool, recovered; the Maildir root; the runner with the backlog. */
+static int
+server_mail_setup(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	struct spool_recovery rec;
+	char dir[PATH_MAX], reason[SPOOL_REASON_MAX];
+	size_t i;
+
+	if (server_path(dir, sizeof(dir), cfg->data_dir, "spool") != 0)
+		return -1;
+	if ((srv->spool = spool_open(dir, reason, sizeof(reason))) == NULL) {
+		fprintf(stderr, "netjes serve: spool: %s\n", reason);
+		return -1;
+	}
+	if (spool_recover(srv->spool, &rec, reason, sizeof(reason)) != 0) {
+		fprintf(stderr, "netjes serve: spool recovery: %s\n", reason);
+		return -1;
+	}
+	if (spool_attach(srv->spool, srv->base) != 0) {
+		spool_recovery_free(&rec);
+		fprintf(stderr, "netjes serve: spool: event setup failed\n");
+		return -1;
+	}
+	if (server_path(dir, sizeof(dir), cfg->mail_root[0] != '\0' ?
+	    cfg->mail_root : cfg->data_dir, cfg->mail_root[0] != '\0' ?
+	    NULL : "mail") != 0) {
+		spool_recovery_free(&rec);
+		return -1;
+	}
+	if (server_mkdirs(dir, 0700) == -1 ||
+	    realpath(dir, srv->mail_root) == NULL) {
+		spool_recovery_free(&rec);
+		fprintf(stderr, "netjes serve: cannot create mail root %s: "
+		    "%s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (server_local_setup(srv) != 0 ||
+	    (srv->delivery = delivery_new(srv->spool, srv->mail_root,
+	    cfg->hostname, reason, sizeof(reason))) == NULL) {
+		if (srv->local != NULL && srv->delivery == NULL)
+			fprintf(stderr, "netjes serve: %s\n", reason);
+		spool_recovery_free(&rec);
+		return -1;
+	}
+	for (i = 0; i < rec.nids; i++)
+		delivery_enqueue(srv->delivery, rec.ids[i], true);
+	spool_recovery_free(&rec);
+	srv->host.cfg = cfg;
+	srv->host.base = srv->base;
+	srv->host.tls = srv->tls;
+	srv->host.spool = srv->spool;
+	srv->host.delivery = srv->delivery;
+	srv->host.local = srv->local;
+	srv->host.on_gone = server_on_gone;
+	return 0;
+}
+
 static void
 server_free(struct server *srv)
 {
-	while (!LIST_EMPTY(&srv->sessions))
-		session_free(LIST_FIRST(&srv->sessions), "shutdown");
+	srv->host.on_gone = NULL;
+	while (!LIST_EMPTY(&srv->host.sessions))
+		session_free(LIST_FIRST(&srv->host.sessions), "shutdown");
 	server_close_listeners(srv);
+	/* commits still in flight finish (their sessions are gone) */
+	delivery_free(srv->delivery);
+	if (srv->spool != NULL)
+		spool_free(srv->spool);
+	local_table_free(srv->local);
+	if (srv->users != NULL)
+		passwd_db_free(srv->users);
 	if (srv->sig_int != NULL)
 		event_free(srv->sig_int);
 	if (srv->sig_term != NULL)
@@ -908,12 +704,13 @@ server_run(const struct config *cfg)
 		return 1;
 	}
 	srv->cfg = cfg;
-	LIST_INIT(&srv->sessions);
+	LIST_INIT(&srv->host.sessions);
 	if (server_data_dir(cfg) == 0 && server_tls_setup(srv) == 0) {
 		if (server_events_setup(srv) == -1)
 			fprintf(stderr, "netjes serve: cannot set up the event "
 			    "loop\n");
-		else if (server_listen_all(srv) == 0) {
+		else if (server_mail_setup(srv) == 0 &&
+		    server_listen_all(srv) == 0) {
 			log_info("server.start", "hostname=%s listeners=%zu",
 			    cfg->hostname, srv->nlisteners);
 			if (event_base_dispatch(srv->base) == 0 && srv->stopping)

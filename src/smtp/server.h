@@ -3,28 +3,20 @@
  *
  * server_run() owns one libevent loop: it makes the data directory, sets
  * up logging and TLS (the configured certificate, or the self-signed
- * default), binds every configured listener, and turns each accepted
- * connection into a session. SIGHUP reloads the certificate for new
- * connections; SIGINT and SIGTERM stop accepting, say 421 to the open
- * sessions, free everything and return.
- *
- * The SMTP dialogue itself is not here yet: a session greets, answers
- * QUIT, and answers every other command with 502 until the command
- * parser and session state machine arrive. Line framing (CRLF only, at
- * most SERVER_LINE_MAX octets), idle timeouts and output back-pressure
- * are already the real ones.
+ * default), opens and recovers the spool (DATA_DIR/spool), builds the
+ * recipient table (domains, aliases, the users file), starts the local
+ * delivery runner (Maildirs under [delivery] mail_root, DATA_DIR/mail
+ * by default), binds every configured listener, and turns each accepted
+ * connection into a session (session.h). SIGHUP reloads the certificate
+ * for new connections; SIGINT and SIGTERM stop accepting, say 421 to
+ * the open sessions, let commits in flight finish, free everything and
+ * return.
  */
 #ifndef NETJES_SMTP_SERVER_H
 #define NETJES_SMTP_SERVER_H
 
 #include "core/config.h"
 
-/* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets with the CRLF */
-#define SERVER_LINE_MAX		1000
-/* RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for a command */
-#define SERVER_IDLE_TIMEOUT	300
-/* Beyond this many open sessions new connections get 421 and are closed */
-#define SERVER_MAX_SESSIONS	1000
 /* How long a stopping server lets sessions flush their last reply */
 #define SERVER_STOP_GRACE	2
 

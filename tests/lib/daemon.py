@@ -97,7 +97,8 @@ class Daemon:
     """One netjes serve process with its own config and data directory."""
 
     def __init__(self, tmp_path, hostname="mx.example.test", listeners=None,
-                 tls_cert=None, tls_key=None, data_dir=None):
+                 tls_cert=None, tls_key=None, data_dir=None, users=None,
+                 extra="", banner_delay=0):
         self.tmp = Path(tmp_path)
         self.hostname = hostname
         self.listeners = listeners if listeners is not None else default_listeners()
@@ -105,6 +106,12 @@ class Daemon:
         self.tls_key = tls_key
         self.data_dir = Path(data_dir) if data_dir else self.tmp / "data"
         self.config_path = self.tmp / "netjes.conf"
+        # users: addresses written to the users file (a passwd-file with a
+        # placeholder hash: they receive mail, they cannot log in);
+        # extra: config text appended as is ([alias], [limits], ...)
+        self.users = list(users or [])
+        self.extra = extra
+        self.banner_delay = banner_delay
         self.proc = None
         self.stderr_path = None
         self._stderr_file = None
@@ -115,12 +122,14 @@ class Daemon:
     def config_text(self):
         lines = ["[server]", f"hostname = {self.hostname}",
                  f"data_dir = {self.data_dir}", "log_level = debug", ""]
+        if "[limits]" not in self.extra:
+            lines += ["[limits]", f"banner_delay = {self.banner_delay}", ""]
         if self.tls_cert:
             lines += ["[tls]", f"cert = {self.tls_cert}", f"key = {self.tls_key}", ""]
         for lst in self.listeners:
             lines += [f'[listener "{lst.name}"]', f"address = {lst.address}",
                       f"port = {lst.port}", f"mode = {lst.mode}", ""]
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n" + self.extra
 
     def listener(self, name):
         for lst in self.listeners:
@@ -133,6 +142,11 @@ class Daemon:
     def spawn(self, args=None, cwd=None, env=None):
         """Start the process without waiting for it to be ready."""
         self.config_path.write_text(self.config_text())
+        if self.users:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            (self.data_dir / "users").write_text("".join(
+                f"{u}:{{CRYPT}}$y$j9T$placeholder$notarealhashnotarealhashnotarealhash00:::\n"
+                for u in self.users))
         self._starts += 1
         self.stderr_path = self.tmp / f"netjes-{self._starts}.stderr"
         self._stderr_file = open(self.stderr_path, "wb")
@@ -194,6 +208,12 @@ class Daemon:
         assert rc == 0, f"netjes serve exited with {rc}:\n{log}"
         for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
             assert marker not in log, f"sanitizer report:\n{log}"
+
+    def maildir(self, addr, folder=None):
+        """The Maildir of a local address under the default mail root."""
+        local, domain = addr.rsplit("@", 1)
+        path = self.data_dir / "mail" / domain / local
+        return path / f".{folder}" if folder else path
 
     def wait_log(self, needle, count=1, timeout=IO_TIMEOUT):
         wait_for(lambda: self.stderr().count(needle) >= count, timeout,

@@ -59,6 +59,14 @@ test_defaults(void **state)
 	assert_string_equal(c.data_dir, "./var");
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(c.log_target, LOG_TARGET_STDERR);
+	assert_string_equal(c.users_file, "");
+	assert_int_equal(c.ntrusted, 0);
+	assert_int_equal(c.limits.message_size, 36700160);
+	assert_int_equal(c.limits.recipients, 100);
+	assert_true(c.limits.banner_delay == 1.0);
+	assert_string_equal(c.mail_root, "");
+	assert_string_equal(c.recipient_delimiter, "+");
+	assert_int_equal(c.naliases, 0);
 	assert_string_equal(c.tls_cert, "");
 	assert_string_equal(c.tls_key, "");
 	assert_string_equal(c.dns_nameserver, "");
@@ -122,12 +130,25 @@ static const char full_config[] =
 	"data_dir = /var/lib/netjes\n"
 	"log_level = debug\n"
 	"log_target = syslog\n"
+	"users_file = /etc/netjes/users\n"
+	"trusted_networks = 192.0.2.0/24, 2001:db8::/32 10.1.2.3\n"
 	"[tls]\n"
 	"cert = /etc/netjes/cert.pem\n"
 	"key = /etc/netjes/key.pem\n"
 	"[dns]\n"
 	"nameserver = 127.0.0.1:5353\n"
 	"timeout = 2.5\n"
+	"[limits]\n"
+	"message_size = 1048576\n"
+	"recipients = 5\n"
+	"errors = 3\n"
+	"commands = 50\n"
+	"connections_per_ip = 4\n"
+	"idle_timeout = 30\n"
+	"banner_delay = 0\n"
+	"[delivery]\n"
+	"mail_root = /srv/mail\n"
+	"recipient_delimiter = +-\n"
 	"[listener \"mx\"]\n"
 	"address = 0.0.0.0\n"
 	"port = 25\n"
@@ -141,7 +162,10 @@ static const char full_config[] =
 	"port = 465\n"
 	"mode = SMTPS\n"
 	"[domain \"Example.ORG\"]\n"
-	"[domain \"example.net.\"]\n";
+	"catchall = Sink@example.org\n"
+	"[domain \"example.net.\"]\n"
+	"[alias \"Info@example.org\"]\n"
+	"to = alice, bob@example.net,carol@example.com\n";
 
 static void
 test_every_key(void **state)
@@ -156,6 +180,24 @@ test_every_key(void **state)
 	assert_string_equal(c.data_dir, "/var/lib/netjes");
 	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(c.log_target, LOG_TARGET_SYSLOG);
+	assert_string_equal(c.users_file, "/etc/netjes/users");
+	assert_int_equal(c.ntrusted, 3);
+	assert_int_equal(c.trusted[2].prefix, 32);
+	assert_int_equal(c.limits.message_size, 1048576);
+	assert_int_equal(c.limits.recipients, 5);
+	assert_int_equal(c.limits.errors, 3);
+	assert_int_equal(c.limits.commands, 50);
+	assert_int_equal(c.limits.connections_per_ip, 4);
+	assert_true(c.limits.idle_timeout == 30.0);
+	assert_true(c.limits.banner_delay == 0.0);
+	assert_string_equal(c.mail_root, "/srv/mail");
+	assert_string_equal(c.recipient_delimiter, "+-");
+	assert_string_equal(c.domains[0].catchall, "sink@example.org");
+	assert_string_equal(c.domains[1].catchall, "");
+	assert_int_equal(c.naliases, 1);
+	assert_string_equal(c.aliases[0].addr, "info@example.org");
+	assert_string_equal(c.aliases[0].targets,
+	    "alice, bob@example.net, carol@example.com");
 	assert_string_equal(c.tls_cert, "/etc/netjes/cert.pem");
 	assert_string_equal(c.tls_key, "/etc/netjes/key.pem");
 	assert_string_equal(c.dns_nameserver, "127.0.0.1:5353");
@@ -368,6 +410,16 @@ static const struct error_case error_cases[] = {
 	{ "[server]\nhostname = 192.0.2.1\n", 2, "an IP address" },
 	{ "[server]\nhostname =\n", 2, "empty" },
 	{ "[server]\ndata_dir =\n", 2, "bad data_dir '' in [server]: empty" },
+	{ "[server]\ntrusted_networks = 10.0.0.0/33\n", 2, "not an address or network" },
+	{ "[limits]\nrecipients = 0\n", 2, "out of range" },
+	{ "[limits]\nmessage_size = 12x\n", 2, "not a whole number" },
+	{ "[limits]\nbanner_delay = 61\n", 2, "0-60" },
+	{ "[delivery]\nrecipient_delimiter = @\n", 2, "cannot be a delimiter" },
+	{ "[alias \"nodomain\"]\nto = a\n", 1, "give local@domain" },
+	{ "[alias \"a@example.test\"]\n", 1, "has no to" },
+	{ "[alias \"a@elsewhere.example\"]\nto = b\n", 1, "not a local domain" },
+	{ "[alias \"a@example.test\"]\nto = ,\n", 2, "no target" },
+	{ "[domain \"example.test\"]\ncatchall = a b\n", 2, "not an address" },
 	{ "[server]\ndata_dir = /a\x01" "b\n", 2, "control character" },
 	{ "[dns]\ntimeout = 0\n", 2, "out of range" },
 	{ "[dns]\ntimeout = 3601\n", 2, "out of range" },
@@ -561,7 +613,7 @@ test_load_file(void **state)
 	config_defaults(&c);
 	assert_int_equal(config_load(&c, path, &e), 1);
 	assert_string_equal(e.v[0].file, path);
-	assert_int_equal(e.v[0].line, 27);
+	assert_int_equal(e.v[0].line, 43);
 	config_errors_free(&e);
 	assert_true(truncate(path, (off_t)strlen(full_config)) == 0);
 	assert_int_equal(config_load(&c, path, &e), 0);
@@ -591,6 +643,19 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_string_equal(a->data_dir, b->data_dir);
 	assert_int_equal(a->log_level, b->log_level);
 	assert_int_equal(a->log_target, b->log_target);
+	assert_string_equal(a->users_file, b->users_file);
+	assert_int_equal(a->ntrusted, b->ntrusted);
+	assert_memory_equal(a->trusted, b->trusted,
+	    a->ntrusted * sizeof(*a->trusted));
+	assert_memory_equal(&a->limits, &b->limits, sizeof(a->limits));
+	assert_string_equal(a->mail_root, b->mail_root);
+	assert_string_equal(a->recipient_delimiter, b->recipient_delimiter);
+	assert_int_equal(a->naliases, b->naliases);
+	for (i = 0; i < a->naliases; i++) {
+		assert_string_equal(a->aliases[i].addr, b->aliases[i].addr);
+		assert_string_equal(a->aliases[i].targets,
+		    b->aliases[i].targets);
+	}
 	assert_string_equal(a->tls_cert, b->tls_cert);
 	assert_string_equal(a->tls_key, b->tls_key);
 	assert_string_equal(a->dns_nameserver, b->dns_nameserver);
@@ -604,8 +669,11 @@ assert_config_equal(const struct config *a, const struct config *b)
 		assert_int_equal(a->listeners[i].mode, b->listeners[i].mode);
 	}
 	assert_int_equal(a->ndomains, b->ndomains);
-	for (i = 0; i < a->ndomains; i++)
+	for (i = 0; i < a->ndomains; i++) {
 		assert_string_equal(a->domains[i].name, b->domains[i].name);
+		assert_string_equal(a->domains[i].catchall,
+		    b->domains[i].catchall);
+	}
 }
 
 static void

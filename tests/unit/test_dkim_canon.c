@@ -112,6 +112,59 @@ test_body_relaxed(void **state)
 	check_body(DKIM_CANON_RELAXED, "a\n \n", "a\n \n\r\n");
 }
 
+/*
+ * The scanning fast paths look at 8 or 16 bytes at a time: put each kind
+ * of special byte at every offset of a long line, so it falls at every
+ * position in a block and on either side of a block boundary.
+ */
+static void
+test_body_long_lines(void **state)
+{
+	static const struct {
+		const char	*ins;	/* inserted into a run of 'x' */
+		const char	*rel;	/* relaxed result of the insertion */
+	} cases[] = {
+		{ " ", " " },
+		{ "  ", " " },
+		{ "\t", " " },
+		{ " \t ", " " },
+		{ "\r", "\r" },
+		{ " \r", " \r" },
+		{ "\r ", "\r " },
+		{ "\n", "\n" },
+		{ " \r\n", "\r\n" },
+		{ "\t\r\n\r\n", "\r\n\r\n" },
+		{ "\r\r\n", "\r\r\n" },
+		{ "\xc3\xa9 \xff", "\xc3\xa9 \xff" },
+	};
+	char in[128], want[128];
+	size_t k, pos, len = 40;
+
+	(void)state;
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+		for (pos = 1; pos < len; pos++) {
+			memset(in, 'x', pos);
+			strcpy(in + pos, cases[k].ins);
+			memset(in + strlen(in), 'y', len - pos);
+			strcpy(in + pos + strlen(cases[k].ins) + len - pos,
+			    "\r\n");
+			memset(want, 'x', pos);
+			strcpy(want + pos, cases[k].rel);
+			memset(want + strlen(want), 'y', len - pos);
+			strcpy(want + pos + strlen(cases[k].rel) + len - pos,
+			    "\r\n");
+			check_body(DKIM_CANON_RELAXED, in, want);
+			check_body(DKIM_CANON_SIMPLE, in, in);
+		}
+	/* white space at the end of a long line, and of the body */
+	check_body(DKIM_CANON_RELAXED,
+	    "0123456789abcdef0123456789abcde \r\n0123456789abcdef \t",
+	    "0123456789abcdef0123456789abcde\r\n0123456789abcdef\r\n");
+	check_body(DKIM_CANON_SIMPLE,
+	    "0123456789abcdef0123456789abcdef\r\r\r\n\r\n\r\n",
+	    "0123456789abcdef0123456789abcdef\r\r\r\n");
+}
+
 /* RFC 6376 3.4.5, the worked example. */
 static void
 test_rfc_example(void **state)
@@ -255,6 +308,9 @@ test_many_empty_lines(void **state)
 	dkim_body_canon_update(&bc, "x", 1);
 	dkim_body_canon_final(&bc);
 	assert_int_equal(out.len, 200003);
+	for (i = 0; i < 100000; i++)
+		assert_memory_equal(out.data + 2 * i, "\r\n", 2);
+	assert_memory_equal(out.data + 200000, "x\r\n", 3);
 	buf_free(&out);
 }
 
@@ -264,6 +320,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_body_simple),
 		cmocka_unit_test(test_body_relaxed),
+		cmocka_unit_test(test_body_long_lines),
 		cmocka_unit_test(test_rfc_example),
 		cmocka_unit_test(test_header_relaxed_edges),
 		cmocka_unit_test(test_canon_parse),

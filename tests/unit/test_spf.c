@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/spf.h"
@@ -259,6 +260,91 @@ test_many_at_once_and_cancel(void **state)
 	arena_free(out);
 }
 
+/*
+ * Parsed records are shared between checks (keyed by the exact text):
+ * the same text gives the same outcome every time, errors included;
+ * records differing only in case are separate keys; a check still
+ * holding a record when many other records push it out of the cache
+ * finishes normally (the sanitizers see any early free).
+ */
+static void
+override_check(const char *ip, const char *record, struct run *r,
+    struct arena *out, struct spf_check **cp)
+{
+	struct spf_request req;
+	struct spf_check *c;
+
+	memset(&req, 0, sizeof(req));
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(ip_parse(ip, strlen(ip), &req.ip), 0);
+	req.sender = "a@example.com";
+	req.helo = "h.example.org";
+	req.record = record;
+	c = spf_check_start(base, zone, &req, out, done, r);
+	if (cp != NULL)
+		*cp = c;
+}
+
+static void
+test_shared_records(void **state)
+{
+	struct arena *out = arena_new(0);
+	struct run held, gone, r, err1, err2, upper, *many;
+	struct spf_check *cancelled;
+	char rec[64];
+	int i;
+
+	(void)state;
+	/* held and gone wait on DNS (mx) holding their record while 1100
+	 * other records, all in flight at once, push it out of the cache */
+	many = calloc(1100, sizeof(*many));
+	assert_non_null(many);
+	override_check("192.0.2.200", "v=spf1 mx ip4:192.0.2.0/24 -all",
+	    &held, out, NULL);
+	override_check("192.0.2.201", "v=spf1 mx ip4:192.0.2.0/24 -all",
+	    &gone, out, &cancelled);
+	for (i = 0; i < 1100; i++) {
+		snprintf(rec, sizeof(rec), "v=spf1 ip4:10.%d.%d.0/24 -all",
+		    i / 256, i % 256);
+		override_check("10.0.0.1", rec, &many[i], out, NULL);
+	}
+	event_base_loop(base, EVLOOP_ONCE);
+	spf_check_cancel(cancelled);
+	event_base_dispatch(base);
+	for (i = 0; i < 1100; i++) {
+		assert_int_equal(many[i].calls, 1);
+		assert_int_equal(many[i].result, i == 0 ? SPF_RESULT_PASS :
+		    SPF_RESULT_FAIL);
+	}
+	free(many);
+	assert_int_equal(gone.calls, 0);
+	assert_int_equal(held.calls, 1);
+	assert_int_equal(held.result, SPF_RESULT_PASS);
+	assert_string_equal(held.mechanism, "ip4:192.0.2.0/24");
+
+	/* the same broken text twice: the same permerror and reason */
+	override_check("10.0.0.1", "v=spf1 ip4:10.0.0.0/33 -all", &err1, out,
+	    NULL);
+	event_base_dispatch(base);
+	override_check("10.0.0.1", "v=spf1 ip4:10.0.0.0/33 -all", &err2, out,
+	    NULL);
+	event_base_dispatch(base);
+	assert_int_equal(err1.result, SPF_RESULT_PERMERROR);
+	assert_string_equal(err1.received, err2.received);
+
+	/* different text, different key: the mechanism is as written */
+	override_check("10.0.0.1", "v=spf1 IP4:10.0.0.0/8 -all", &upper, out,
+	    NULL);
+	event_base_dispatch(base);
+	assert_int_equal(upper.result, SPF_RESULT_PASS);
+	assert_string_equal(upper.mechanism, "IP4:10.0.0.0/8");
+	override_check("10.0.0.1", "v=spf1 ip4:10.0.0.0/8 -all", &r, out,
+	    NULL);
+	event_base_dispatch(base);
+	assert_string_equal(r.mechanism, "ip4:10.0.0.0/8");
+	arena_free(out);
+}
+
 static void
 test_names(void **state)
 {
@@ -279,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_identities),
 		cmocka_unit_test(test_ptr),
 		cmocka_unit_test(test_many_at_once_and_cancel),
+		cmocka_unit_test(test_shared_records),
 		cmocka_unit_test(test_names),
 	};
 

@@ -1,0 +1,481 @@
+/*
+ * arc_verify — validate the ARC chain of one message (RFC 8617 5.2).
+ * See arc.h.
+ *
+ * The structure is checked when the header arrives (arc_chain_parse);
+ * only a structurally sound chain asks for keys and hashes the body.
+ * Every AMS gets a body hash (its own c=), because the oldest-pass
+ * instance needs them all, but only the newest AMS and the seals decide
+ * the result: a body changed after hop k breaks AMS 1..k and leaves the
+ * seals, which never cover the body, intact (5.2 steps 4 to 6).
+ */
+#include "auth/arc.h"
+#include "auth/arc_internal.h"
+#include "auth/dkim_verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARC_SLOTS	(2 * ARC_MAX_INSTANCE)
+
+struct arc_key {
+	struct arc_verify	*v;
+	size_t			 slot;
+	char			*name;
+	bool			 in;		/* outcome handed in */
+	EVP_PKEY		*pkey;		/* NULL when unusable */
+	const char		*err;		/* why there is no key */
+	bool			 temporary;	/* err is DNS trouble */
+	struct dns_query	*q;
+};
+
+struct arc_verify {
+	struct arc_verify_options	 o;
+	struct arena			*arena;
+	char				*hdr;
+	struct hdr_section		 hs;
+	bool				 header_done;
+	struct arc_chain		*chain;
+	size_t				 nslots;
+	struct arc_key			 keys[ARC_SLOTS];
+	struct dkim_body_hash		 body[ARC_MAX_INSTANCE + 1];
+	bool				 body_on[ARC_MAX_INSTANCE + 1];
+	size_t				 pending;
+	arc_verify_cb			*cb;
+	void				*cb_arg;
+	bool				 finished;
+	struct arc_verdict		 verdict;
+	struct arc_set_result		 sets[ARC_MAX_INSTANCE];
+};
+
+struct arc_verify *
+arc_verify_new(const struct arc_verify_options *o)
+{
+	struct arc_verify *v;
+
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		abort();
+	if (o != NULL)
+		v->o = *o;
+	if (v->o.now == 0)
+		v->o.now = time(NULL);
+	if (v->o.min_rsa_bits <= 0)
+		v->o.min_rsa_bits = 1024;
+	v->arena = arena_new(0);
+	return v;
+}
+
+void
+arc_verify_free(struct arc_verify *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->nslots; i++) {
+		if (v->keys[i].q != NULL)
+			dns_cancel(v->keys[i].q);
+		EVP_PKEY_free(v->keys[i].pkey);
+	}
+	for (i = 0; i <= ARC_MAX_INSTANCE; i++)
+		if (v->body_on[i])
+			dkim_body_hash_free(&v->body[i]);
+	arena_free(v->arena);
+	free(v);
+}
+
+static const struct arc_sig *
+slot_sig(const struct arc_verify *v, size_t slot)
+{
+	const struct arc_set *s = &v->chain->set[slot / 2 + 1];
+
+	return slot % 2 == 0 ? &s->ams_sig : &s->as_sig;
+}
+
+void
+arc_verify_header(struct arc_verify *v, const char *p, size_t n)
+{
+	const struct arc_sig *sig;
+	unsigned k;
+	size_t i;
+
+	if (v->header_done)
+		return;
+	v->header_done = true;
+	v->hdr = arena_memdup(v->arena, p, n ? n : 1);
+	hdr_parse(v->hdr, n, v->arena, &v->hs);
+	v->chain = arena_calloc(v->arena, 1, sizeof(*v->chain));
+	if (arc_chain_parse(&v->hs, v->arena, v->chain) != ARC_RESULT_PASS)
+		return;
+	v->nslots = 2 * (size_t)v->chain->n;
+	for (i = 0; i < v->nslots; i++) {
+		sig = slot_sig(v, i);
+		v->keys[i].v = v;
+		v->keys[i].slot = i;
+		v->keys[i].name = arena_printf(v->arena, "%s._domainkey.%s",
+		    sig->selector, sig->domain);
+	}
+	for (k = 1; k <= v->chain->n; k++) {
+		sig = &v->chain->set[k].ams_sig;
+		if (dkim_body_hash_init(&v->body[k], sig->bc, EVP_sha256(),
+		    sig->limit) == 0)
+			v->body_on[k] = true;
+	}
+}
+
+void
+arc_verify_body(struct arc_verify *v, const char *p, size_t n)
+{
+	size_t k;
+
+	for (k = 1; k <= ARC_MAX_INSTANCE; k++)
+		if (v->body_on[k])
+			dkim_body_hash_update(&v->body[k], p, n);
+}
+
+void
+arc_verify_message(struct arc_verify *v, const char *p, size_t n)
+{
+	struct arena *a = arena_new(0);
+	struct hdr_section hs;
+
+	hdr_parse(p, n, a, &hs);
+	arc_verify_header(v, p, hs.body_offset);
+	arc_verify_body(v, p + hs.body_offset, n - hs.body_offset);
+	arena_free(a);
+}
+
+size_t
+arc_verify_key_count(const struct arc_verify *v)
+{
+	return v->nslots;
+}
+
+const char *
+arc_verify_key_name(const struct arc_verify *v, size_t slot)
+{
+	if (slot >= v->nslots || v->keys[slot].in)
+		return NULL;
+	return v->keys[slot].name;
+}
+
+/* --- keys ----------------------------------------------------------- */
+
+static void
+key_use(struct arc_verify *v, struct arc_key *k,
+    const struct dkim_key_record *r)
+{
+	const struct arc_sig *sig = slot_sig(v, k->slot);
+	char why[200];
+	int bits;
+
+	if (r->revoked) {
+		k->err = arena_printf(v->arena, "key %s is revoked", k->name);
+		return;
+	}
+	if ((sig->alg == DKIM_ALG_ED25519_SHA256) !=
+	    (r->type == DKIM_KEY_ED25519)) {
+		k->err = arena_printf(v->arena, "key type k=%s does not match "
+		    "a=%s", dkim_key_type_name(r->type),
+		    dkim_alg_name(sig->alg));
+		return;
+	}
+	if (!r->allow_sha256) {
+		k->err = "key h= does not allow sha256";
+		return;
+	}
+	k->pkey = dkim_key_public(r, &bits, why, sizeof(why));
+	if (k->pkey == NULL) {
+		k->err = arena_strdup(v->arena, why);
+		return;
+	}
+	if (r->type == DKIM_KEY_RSA && bits < v->o.min_rsa_bits) {
+		k->err = arena_printf(v->arena, "RSA key of %d bits is too "
+		    "short", bits);
+		EVP_PKEY_free(k->pkey);
+		k->pkey = NULL;
+	}
+}
+
+void
+arc_verify_key(struct arc_verify *v, size_t slot, enum dns_status st,
+    const char *const *txt, const size_t *len, size_t ntxt, const char *why)
+{
+	struct dkim_key_record r;
+	struct arc_key *k;
+	char first[200], cur[200];
+	size_t j;
+
+	if (slot >= v->nslots || v->keys[slot].in)
+		return;
+	k = &v->keys[slot];
+	k->in = true;
+	if (st == DNS_OK && ntxt == 0)
+		st = DNS_NODATA;
+	switch (st) {
+	case DNS_OK:
+		first[0] = '\0';
+		for (j = 0; j < ntxt; j++) {
+			if (dkim_key_parse(txt[j], len[j], &r, cur,
+			    sizeof(cur)) == 0) {
+				key_use(v, k, &r);
+				return;
+			}
+			if (first[0] == '\0')
+				memcpy(first, cur, sizeof(first));
+		}
+		k->err = arena_printf(v->arena, "%s: %s", k->name, first);
+		return;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+		k->err = arena_printf(v->arena, "no key record at %s (%s)",
+		    k->name, dns_status_name(st));
+		return;
+	case DNS_SERVFAIL:
+	case DNS_TIMEOUT:
+	case DNS_ERROR:
+		k->temporary = true;
+		k->err = arena_printf(v->arena, "key lookup for %s: %s%s%s",
+		    k->name, dns_status_name(st), why ? ": " : "",
+		    why ? why : "");
+		return;
+	}
+}
+
+static void
+verify_dns_cb(struct dns_answer *ans, void *arg)
+{
+	struct arc_key *k = arg;
+	struct arc_verify *v = k->v;
+	const char **txt;
+	size_t *len, i, n = 0;
+
+	k->q = NULL;
+	txt = calloc(ans->n ? ans->n : 1, sizeof(*txt));
+	len = calloc(ans->n ? ans->n : 1, sizeof(*len));
+	if (txt == NULL || len == NULL)
+		abort();
+	if (ans->status == DNS_OK)
+		for (i = 0; i < ans->n; i++)
+			if (ans->rr[i].type == DNS_T_TXT) {
+				txt[n] = ans->rr[i].u.txt.joined;
+				len[n++] = ans->rr[i].u.txt.joined_len;
+			}
+	arc_verify_key(v, k->slot, ans->status, txt, len, n, ans->why);
+	free(txt);
+	free(len);
+	dns_answer_free(ans);
+	if (v->pending > 0 && --v->pending == 0 && v->cb != NULL)
+		v->cb(v, v->cb_arg);
+}
+
+size_t
+arc_verify_lookup(struct arc_verify *v, struct dns_resolver *r,
+    arc_verify_cb *cb, void *arg)
+{
+	size_t i, started = 0;
+
+	v->cb = cb;
+	v->cb_arg = arg;
+	for (i = 0; i < v->nslots; i++)
+		if (!v->keys[i].in && v->keys[i].q == NULL)
+			started++;
+	v->pending = started;
+	for (i = 0; i < v->nslots; i++)
+		if (!v->keys[i].in && v->keys[i].q == NULL)
+			v->keys[i].q = dns_query(r, v->keys[i].name, DNS_T_TXT,
+			    verify_dns_cb, &v->keys[i]);
+	return started;
+}
+
+bool
+arc_verify_keys_done(const struct arc_verify *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nslots; i++)
+		if (!v->keys[i].in)
+			return false;
+	return true;
+}
+
+/* --- finish --------------------------------------------------------- */
+
+static bool
+check_sig(const struct arc_key *k, const struct arc_sig *sig,
+    const struct buf *data)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data->data ? data->data : "", data->len, md, &mdlen,
+	    EVP_sha256(), NULL) != 1)
+		return false;
+	return dkim_verify_digest(k->pkey, sig->alg, md, mdlen, sig->b,
+	    sig->b_len);
+}
+
+/* AMS of instance i: body hash, then the header signature. */
+static enum dkim_result
+check_ams(struct arc_verify *v, unsigned i, const char **why, bool *temp)
+{
+	const struct arc_sig *sig = &v->chain->set[i].ams_sig;
+	const struct arc_key *k = &v->keys[2 * (i - 1)];
+	unsigned char bh[EVP_MAX_MD_SIZE];
+	struct buf data = BUF_INIT;
+	int bhlen = -1;
+	bool ok;
+
+	if (v->body_on[i]) {
+		bhlen = dkim_body_hash_final(&v->body[i], bh);
+		dkim_body_hash_free(&v->body[i]);
+		v->body_on[i] = false;
+	}
+	*temp = false;
+	if (!k->in || k->pkey == NULL) {
+		*temp = !k->in || k->temporary;
+		*why = k->in ? k->err : "the key was not looked up";
+		return DKIM_RESULT_FAIL;
+	}
+	if (bhlen < 0 || (size_t)bhlen != sig->bh_len ||
+	    memcmp(bh, sig->bh, sig->bh_len) != 0) {
+		*why = "body hash mismatch";
+		return DKIM_RESULT_FAIL;
+	}
+	dkim_canon_headers(sig->hc, &v->hs, sig->h, sig->nh, sig->field,
+	    &data);
+	arc_canon_unsigned(sig->hc, &v->hs.fields[sig->field], sig->b_start,
+	    sig->b_end, &data);
+	ok = check_sig(k, sig, &data);
+	buf_free(&data);
+	if (!ok) {
+		*why = "signature mismatch";
+		return DKIM_RESULT_FAIL;
+	}
+	*why = NULL;
+	return DKIM_RESULT_PASS;
+}
+
+/* AS of instance i: sets 1..i, the seal itself without b=. */
+static enum dkim_result
+check_as(struct arc_verify *v, unsigned i, const char **why, bool *temp)
+{
+	const struct arc_sig *sig = &v->chain->set[i].as_sig;
+	const struct arc_key *k = &v->keys[2 * (i - 1) + 1];
+	const struct arc_set *s;
+	struct buf data = BUF_INIT;
+	unsigned j;
+	bool ok;
+
+	*temp = false;
+	if (!k->in || k->pkey == NULL) {
+		*temp = !k->in || k->temporary;
+		*why = k->in ? k->err : "the key was not looked up";
+		return DKIM_RESULT_FAIL;
+	}
+	for (j = 1; j <= i; j++) {
+		s = &v->chain->set[j];
+		arc_canon_field(&v->hs.fields[s->aar], &data);
+		arc_canon_field(&v->hs.fields[s->ams], &data);
+		if (j < i)
+			arc_canon_field(&v->hs.fields[s->as], &data);
+	}
+	arc_canon_unsigned(DKIM_CANON_RELAXED, &v->hs.fields[sig->field],
+	    sig->b_start, sig->b_end, &data);
+	ok = check_sig(k, sig, &data);
+	buf_free(&data);
+	if (!ok) {
+		*why = "signature mismatch";
+		return DKIM_RESULT_FAIL;
+	}
+	*why = NULL;
+	return DKIM_RESULT_PASS;
+}
+
+static void
+verdict_fail(struct arc_verify *v, bool temp, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+verdict_fail(struct arc_verify *v, bool temp, const char *fmt, ...)
+{
+	char reason[400];
+	va_list ap;
+
+	if (v->verdict.result == ARC_RESULT_FAIL)
+		return;		/* the first reason stays */
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	v->verdict.result = ARC_RESULT_FAIL;
+	v->verdict.reason = arena_strdup(v->arena, reason);
+	v->verdict.temporary = temp;
+}
+
+const struct arc_verdict *
+arc_verify_finish(struct arc_verify *v)
+{
+	struct arc_chain *c = v->chain;
+	struct arc_set_result *r;
+	const char *why;
+	unsigned i, n;
+	bool temp;
+
+	if (v->finished)
+		return &v->verdict;
+	v->finished = true;
+	if (c == NULL) {
+		v->verdict.result = ARC_RESULT_NONE;
+		return &v->verdict;
+	}
+	n = c->n;
+	v->verdict.instances = n;
+	v->verdict.sets = v->sets;
+	for (i = 1; i <= n; i++) {
+		r = &v->sets[i - 1];
+		r->instance = i;
+		r->cv = c->set[i].as_sig.cv;
+		r->aar = c->set[i].aar_value;
+		r->ams_domain = c->set[i].ams_sig.domain;
+		r->ams_selector = c->set[i].ams_sig.selector;
+		r->as_domain = c->set[i].as_sig.domain;
+		r->as_selector = c->set[i].as_sig.selector;
+	}
+	v->verdict.nsets = n;
+	if (c->result != ARC_RESULT_PASS) {
+		v->verdict.result = c->result;
+		v->verdict.reason = c->reason;
+		return &v->verdict;
+	}
+	v->verdict.result = ARC_RESULT_PASS;
+
+	/* Step 4: the newest AMS must verify. */
+	r = &v->sets[n - 1];
+	r->ams = check_ams(v, n, &r->ams_reason, &temp);
+	if (r->ams != DKIM_RESULT_PASS)
+		verdict_fail(v, temp, "ARC-Message-Signature i=%u: %s", n,
+		    r->ams_reason);
+	/* Step 5: the oldest instance from which every AMS verifies. */
+	for (i = n - 1; i >= 1; i--) {
+		r = &v->sets[i - 1];
+		r->ams = check_ams(v, i, &r->ams_reason, &temp);
+		if (r->ams != DKIM_RESULT_PASS && v->verdict.oldest_pass == 0)
+			v->verdict.oldest_pass = i + 1;
+	}
+	if (v->sets[n - 1].ams != DKIM_RESULT_PASS)
+		v->verdict.oldest_pass = 0;
+	/* Step 6: every seal, newest first. */
+	for (i = n; i >= 1; i--) {
+		r = &v->sets[i - 1];
+		r->as = check_as(v, i, &why, &temp);
+		r->as_reason = why;
+		if (r->as != DKIM_RESULT_PASS)
+			verdict_fail(v, temp, "ARC-Seal i=%u: %s", i, why);
+	}
+	if (v->verdict.result == ARC_RESULT_PASS)
+		v->verdict.reason = NULL;
+	return &v->verdict;
+}

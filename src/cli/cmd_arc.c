@@ -1,0 +1,511 @@
+/*
+ * cmd_arc — `netjes arc verify | seal` (RFC 8617).
+ *
+ *	netjes arc verify [--nameserver HOST:PORT | --zone FILE]
+ *	    [--dns-timeout S] [--json] < message
+ *	netjes arc seal --domain D --selector S --key KEYFILE
+ *	    [--authserv-id ID] --ip IP --helo NAME --mail-from ADDR
+ *	    [--auth-results 'ID; method=result ...'] [--algorithm A]
+ *	    [--nameserver HOST:PORT | --zone FILE] < in > out
+ *
+ * verify prints "RESULT" and, for anything but none, the instance count,
+ * the oldest-pass instance and the reason: "pass i=2 oldest-pass=0",
+ * "fail i=2 oldest-pass=0 (ARC-Seal i=1: signature mismatch)".
+ *
+ * seal validates the incoming chain first (its verdict is the new cv=)
+ * and writes the message with the new set on top. The AAR payload is
+ * --auth-results when given; otherwise what this command checks itself:
+ * every DKIM signature and the ARC chain, with smtp.remote-ip, under
+ * the authserv-id (default: localhost). Bare LF line ends are read as
+ * CRLF and kept in the output, as `netjes dkim sign` does.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/arc.h"
+#include "auth/dkim_keygen.h"
+#include "auth/dkim_verify.h"
+#include "cli/cli.h"
+#include "core/ip.h"
+#include "core/json.h"
+
+enum {
+	OPT_DOMAIN = 0x2001, OPT_SELECTOR, OPT_KEY, OPT_AUTHSERV, OPT_IP,
+	OPT_HELO, OPT_MAILFROM, OPT_AUTHRES, OPT_ALGORITHM, OPT_ZONE,
+};
+
+struct arc_args {
+	const char	*domain, *selector, *key, *authserv_id, *ip, *helo;
+	const char	*mail_from, *auth_results, *algorithm, *zone;
+	bool		 json;
+	struct cli_dns	 dns;
+};
+
+static int
+read_stream(FILE *f, struct buf *b)
+{
+	char chunk[65536];
+	size_t got;
+
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(b, chunk, got);
+	return ferror(f) ? -1 : 0;
+}
+
+/* Bare LF becomes CRLF; true when the input was a Unix text file. */
+static bool
+to_crlf(const struct buf *in, struct buf *out)
+{
+	size_t i;
+	bool bare = false, crlf = false;
+
+	buf_reserve(out, in->len + in->len / 16 + 1);
+	for (i = 0; i < in->len; i++) {
+		if (in->data[i] == '\n') {
+			if (i > 0 && in->data[i - 1] == '\r')
+				crlf = true;
+			else {
+				bare = true;
+				buf_append_char(out, '\r');
+			}
+		}
+		buf_append_char(out, in->data[i]);
+	}
+	return bare && !crlf;
+}
+
+static int
+parse_args(int argc, char **argv, bool seal, struct arc_args *a)
+{
+	static const struct option longopts[] = {
+		{ "domain", 1, NULL, OPT_DOMAIN },
+		{ "selector", 1, NULL, OPT_SELECTOR },
+		{ "key", 1, NULL, OPT_KEY },
+		{ "authserv-id", 1, NULL, OPT_AUTHSERV },
+		{ "ip", 1, NULL, OPT_IP },
+		{ "helo", 1, NULL, OPT_HELO },
+		{ "mail-from", 1, NULL, OPT_MAILFROM },
+		{ "auth-results", 1, NULL, OPT_AUTHRES },
+		{ "algorithm", 1, NULL, OPT_ALGORITHM },
+		{ "zone", 1, NULL, OPT_ZONE },
+		{ "json", 0, NULL, CLI_OPT_JSON },
+		CLI_LONGOPTS_DNS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == '?')
+			return cli_usage("arc", "unknown or incomplete option "
+			    "'%s'", argv[optind - 1]);
+		rc = cli_dns_option("arc", opt, optarg, &a->dns);
+		if (rc < 0)
+			return CLI_EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (!seal && opt != OPT_ZONE && opt != CLI_OPT_JSON)
+			return cli_usage("arc", "verify takes no '%s'",
+			    argv[optind - 1]);
+		switch (opt) {
+		case OPT_DOMAIN: a->domain = optarg; break;
+		case OPT_SELECTOR: a->selector = optarg; break;
+		case OPT_KEY: a->key = optarg; break;
+		case OPT_AUTHSERV: a->authserv_id = optarg; break;
+		case OPT_IP: a->ip = optarg; break;
+		case OPT_HELO: a->helo = optarg; break;
+		case OPT_MAILFROM: a->mail_from = optarg; break;
+		case OPT_AUTHRES: a->auth_results = optarg; break;
+		case OPT_ALGORITHM: a->algorithm = optarg; break;
+		case OPT_ZONE: a->zone = optarg; break;
+		case CLI_OPT_JSON:
+			if (seal)
+				return cli_usage("arc", "seal writes a "
+				    "message, not JSON");
+			a->json = true;
+			break;
+		}
+	}
+	if (optind < argc)
+		return cli_usage("arc", "unexpected argument '%s'", argv[optind]);
+	if (a->zone != NULL && a->dns.nameserver != NULL)
+		return cli_usage("arc", "--zone and --nameserver exclude each "
+		    "other");
+	return 0;
+}
+
+static struct dns_resolver *
+zone_resolver(const char *path, struct event_base *base)
+{
+	struct dns_resolver *r;
+	struct buf text = BUF_INIT;
+	char err[256];
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL || read_stream(f, &text) != 0) {
+		fprintf(stderr, "netjes arc: cannot read %s: %s\n", path,
+		    strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		buf_free(&text);
+		return NULL;
+	}
+	fclose(f);
+	if ((r = dns_zone_new(base)) == NULL) {
+		buf_free(&text);
+		return NULL;
+	}
+	err[0] = '\0';
+	if (dns_zone_load(r, buf_cstr(&text), text.len, NULL, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		dns_resolver_free(r);
+		r = NULL;
+	}
+	buf_free(&text);
+	return r;
+}
+
+/* The resolver, made on first need. */
+struct lazy_dns {
+	const struct arc_args	*a;
+	struct event_base	*base;
+	struct dns_resolver	*r;
+	bool			 failed;
+};
+
+static struct dns_resolver *
+lazy_resolver(struct lazy_dns *d)
+{
+	if (d->r != NULL || d->failed)
+		return d->r;
+	if ((d->base = event_base_new()) == NULL)
+		d->failed = true;
+	else if ((d->r = d->a->zone != NULL ? zone_resolver(d->a->zone,
+	    d->base) : cli_dns_resolver(&d->a->dns, NULL, d->base)) == NULL)
+		d->failed = true;
+	return d->r;
+}
+
+static void
+lazy_free(struct lazy_dns *d)
+{
+	if (d->r != NULL)
+		dns_resolver_free(d->r);
+	if (d->base != NULL)
+		event_base_free(d->base);
+}
+
+static void
+flag_done(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+static void
+arc_keys_done(struct arc_verify *v, void *arg)
+{
+	(void)v;
+	flag_done(arg);
+}
+
+static void
+dkim_keys_done(struct dkim_verify *v, void *arg)
+{
+	(void)v;
+	flag_done(arg);
+}
+
+/* Validate the chain of msg; NULL (after a message) on a local error. */
+static const struct arc_verdict *
+run_arc(struct arc_verify *v, const struct buf *msg, struct lazy_dns *d)
+{
+	bool done = false;
+
+	arc_verify_message(v, msg->data ? msg->data : "", msg->len);
+	if (!arc_verify_keys_done(v)) {
+		if (lazy_resolver(d) == NULL)
+			return NULL;
+		if (arc_verify_lookup(v, d->r, arc_keys_done, &done) > 0)
+			while (!done &&
+			    event_base_loop(d->base, EVLOOP_ONCE) == 0)
+				;
+		if (!arc_verify_keys_done(v)) {
+			fprintf(stderr, "netjes arc: the key lookups did not "
+			    "finish\n");
+			return NULL;
+		}
+	}
+	return arc_verify_finish(v);
+}
+
+static void
+print_verdict(const struct arc_verdict *r, bool json, struct buf *out)
+{
+	const struct arc_set_result *s;
+	struct json j;
+	size_t i;
+
+	if (!json) {
+		buf_append_str(out, arc_result_name(r->result));
+		if (r->result != ARC_RESULT_NONE)
+			buf_printf(out, " i=%u oldest-pass=%u", r->instances,
+			    r->oldest_pass);
+		if (r->reason != NULL)
+			buf_printf(out, " (%s)", r->reason);
+		return;
+	}
+	json_init(&j, out);
+	json_obj_begin(&j);
+	json_kv_str(&j, "result", arc_result_name(r->result));
+	json_key(&j, "reason");
+	if (r->reason != NULL)
+		json_str(&j, r->reason);
+	else if (r->result == ARC_RESULT_NONE)
+		json_str(&j, "no ARC sets");
+	else
+		json_null(&j);
+	json_kv_bool(&j, "temporary", r->temporary);
+	json_kv_int(&j, "instances", r->instances);
+	json_kv_int(&j, "oldest_pass", r->oldest_pass);
+	json_key(&j, "sets");
+	json_arr_begin(&j);
+	for (i = 0; i < r->nsets; i++) {
+		s = &r->sets[i];
+		json_obj_begin(&j);
+		json_kv_int(&j, "instance", s->instance);
+		json_kv_str(&j, "cv", arc_cv_name(s->cv));
+		json_kv_str(&j, "aar", s->aar ? s->aar : "");
+		json_key(&j, "ams");
+		json_obj_begin(&j);
+		json_kv_str(&j, "result", dkim_result_name(s->ams));
+		json_kv_str(&j, "domain", s->ams_domain ? s->ams_domain : "");
+		json_kv_str(&j, "selector", s->ams_selector ?
+		    s->ams_selector : "");
+		json_key(&j, "reason");
+		if (s->ams_reason != NULL)
+			json_str(&j, s->ams_reason);
+		else
+			json_null(&j);
+		json_end(&j);
+		json_key(&j, "as");
+		json_obj_begin(&j);
+		json_kv_str(&j, "result", dkim_result_name(s->as));
+		json_kv_str(&j, "domain", s->as_domain ? s->as_domain : "");
+		json_kv_str(&j, "selector", s->as_selector ?
+		    s->as_selector : "");
+		json_key(&j, "reason");
+		if (s->as_reason != NULL)
+			json_str(&j, s->as_reason);
+		else
+			json_null(&j);
+		json_end(&j);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
+}
+
+static int
+arc_verify_cmd(int argc, char **argv)
+{
+	struct arc_args a;
+	struct lazy_dns d;
+	struct buf in = BUF_INIT, msg = BUF_INIT, out = BUF_INIT;
+	struct arc_verify *v;
+	const struct arc_verdict *r;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if ((rc = parse_args(argc, argv, false, &a)) != 0)
+		return rc;
+	memset(&d, 0, sizeof(d));
+	d.a = &a;
+	if (read_stream(stdin, &in) != 0) {
+		fprintf(stderr, "netjes arc: cannot read the message: %s\n",
+		    strerror(errno));
+		buf_free(&in);
+		return CLI_EXIT_FAIL;
+	}
+	to_crlf(&in, &msg);
+	buf_free(&in);
+	v = arc_verify_new(NULL);
+	rc = CLI_EXIT_FAIL;
+	if ((r = run_arc(v, &msg, &d)) != NULL) {
+		print_verdict(r, a.json, &out);
+		cli_print(&out);
+		rc = CLI_EXIT_OK;
+	}
+	arc_verify_free(v);
+	lazy_free(&d);
+	buf_free(&msg);
+	buf_free(&out);
+	return rc;
+}
+
+/* The AAR payload from our own checks: DKIM and the incoming chain. */
+static int
+own_results(const struct arc_args *a, const struct buf *msg,
+    const struct arc_verdict *chain, struct lazy_dns *d, struct buf *out)
+{
+	const struct dkim_sig_result *res;
+	struct dkim_verify *v;
+	bool done = false;
+	size_t n, i;
+
+	v = dkim_verify_new(NULL);
+	dkim_verify_message(v, msg->data ? msg->data : "", msg->len);
+	if (!dkim_verify_keys_done(v)) {
+		if (lazy_resolver(d) == NULL) {
+			dkim_verify_free(v);
+			return -1;
+		}
+		if (dkim_verify_lookup(v, d->r, dkim_keys_done, &done) > 0)
+			while (!done &&
+			    event_base_loop(d->base, EVLOOP_ONCE) == 0)
+				;
+	}
+	buf_printf(out, "%s;", a->authserv_id ? a->authserv_id : "localhost");
+	n = dkim_verify_finish(v, &res);
+	if (n == 0)
+		buf_append_str(out, "\r\n\tdkim=none;");
+	for (i = 0; i < n; i++) {
+		buf_printf(out, "\r\n\tdkim=%s", dkim_result_name(res[i].result));
+		if (res[i].domain[0] != '\0')
+			buf_printf(out, " header.d=%s", res[i].domain);
+		if (res[i].selector[0] != '\0')
+			buf_printf(out, " header.s=%s", res[i].selector);
+		if (res[i].b_prefix != NULL && res[i].b_prefix[0] != '\0')
+			buf_printf(out, " header.b=\"%.8s\"",
+			    res[i].b_prefix);
+		buf_append_char(out, ';');
+	}
+	buf_printf(out, "\r\n\tarc=%s", arc_result_name(chain->result));
+	if (chain->result != ARC_RESULT_NONE)
+		buf_printf(out, " (i=%u oldest-pass=%u)", chain->instances,
+		    chain->oldest_pass);
+	buf_printf(out, " smtp.remote-ip=%s", a->ip);
+	dkim_verify_free(v);
+	return 0;
+}
+
+static bool
+results_text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((*s == '\r' || *s == '\n') && s[1] != ' ' && s[1] != '\t' &&
+		    !(*s == '\r' && s[1] == '\n'))
+			return false;
+	return true;
+}
+
+static int
+arc_seal_cmd(int argc, char **argv)
+{
+	struct arc_args a;
+	struct lazy_dns d;
+	struct arc_seal_options o;
+	struct buf in = BUF_INIT, msg = BUF_INIT, set = BUF_INIT;
+	struct buf aar = BUF_INIT, lf = BUF_INIT;
+	struct arc_verify *v = NULL;
+	const struct arc_verdict *r;
+	struct ip_addr ip;
+	EVP_PKEY *pk = NULL;
+	char why[256];
+	bool unix_lf;
+	size_t i;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if ((rc = parse_args(argc, argv, true, &a)) != 0)
+		return rc;
+	if (a.domain == NULL || a.selector == NULL || a.key == NULL)
+		return cli_usage("arc", "seal needs --domain, --selector and "
+		    "--key");
+	if (a.ip == NULL || a.helo == NULL || a.mail_from == NULL)
+		return cli_usage("arc", "seal needs --ip, --helo and "
+		    "--mail-from");
+	if (ip_parse(a.ip, strlen(a.ip), &ip) != 0)
+		return cli_usage("arc", "--ip wants an IP address, not '%s'",
+		    a.ip);
+	if (a.auth_results != NULL && (a.auth_results[0] == '\0' ||
+	    !results_text_ok(a.auth_results)))
+		return cli_usage("arc", "--auth-results wants one header "
+		    "value ('ID; method=result ...')");
+	memset(&o, 0, sizeof(o));
+	o.domain = a.domain;
+	o.selector = a.selector;
+	if (a.algorithm != NULL) {
+		o.alg = dkim_alg_parse(a.algorithm, strlen(a.algorithm));
+		if (o.alg != DKIM_ALG_RSA_SHA256 &&
+		    o.alg != DKIM_ALG_ED25519_SHA256)
+			return cli_usage("arc", "--algorithm is rsa-sha256 or "
+			    "ed25519-sha256, not '%s'", a.algorithm);
+	}
+	if ((pk = dkim_keygen_load(a.key, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "netjes arc: %s\n", why);
+		return CLI_EXIT_FAIL;
+	}
+	o.key = pk;
+	memset(&d, 0, sizeof(d));
+	d.a = &a;
+	rc = CLI_EXIT_FAIL;
+	if (read_stream(stdin, &in) != 0) {
+		fprintf(stderr, "netjes arc: cannot read the message: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	unix_lf = to_crlf(&in, &msg);
+	v = arc_verify_new(NULL);
+	if ((r = run_arc(v, &msg, &d)) == NULL)
+		goto out;
+	if (a.auth_results != NULL)
+		buf_append_str(&aar, a.auth_results);
+	else if (own_results(&a, &msg, r, &d, &aar) != 0)
+		goto out;
+	o.aar = buf_cstr(&aar);
+	if (arc_seal(&o, msg.data ? msg.data : "", msg.len, r, &set, why,
+	    sizeof(why)) != 0) {
+		fprintf(stderr, "netjes arc: %s\n", why);
+		goto out;
+	}
+	if (unix_lf) {
+		for (i = 0; i < set.len; i++)
+			if (!(set.data[i] == '\r' && i + 1 < set.len &&
+			    set.data[i + 1] == '\n'))
+				buf_append_char(&lf, set.data[i]);
+		fwrite(lf.data ? lf.data : "", 1, lf.len, stdout);
+		fwrite(in.data ? in.data : "", 1, in.len, stdout);
+	} else {
+		fwrite(set.data, 1, set.len, stdout);
+		fwrite(msg.data ? msg.data : "", 1, msg.len, stdout);
+	}
+	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+out:
+	arc_verify_free(v);
+	lazy_free(&d);
+	EVP_PKEY_free(pk);
+	buf_free(&in);
+	buf_free(&msg);
+	buf_free(&set);
+	buf_free(&aar);
+	buf_free(&lf);
+	return rc;
+}
+
+int
+cmd_arc(int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage("arc", "needs verify or seal");
+	if (strcmp(argv[1], "verify") == 0)
+		return arc_verify_cmd(argc - 1, argv + 1);
+	if (strcmp(argv[1], "seal") == 0)
+		return arc_seal_cmd(argc - 1, argv + 1);
+	return cli_usage("arc", "unknown subcommand '%s'", argv[1]);
+}

@@ -1,0 +1,588 @@
+/*
+ * dns_cache — an answer cache on the event-loop thread, as a resolver
+ * that wraps another one.
+ *
+ * Why: libunbound keeps its own cache, but every lookup, even a hit,
+ * crosses to its resolver thread and back through pipes; for SPF (3-9
+ * lookups per check, mostly the same few names) that hand-off is most of
+ * the cost. Here a hit is a hash lookup, a copy of the answer and one
+ * zero-delay timer.
+ *
+ * Rules. The key is (name in ASCII lowercase, type). Kept: DNS_OK for the
+ * smallest record TTL, capped at max_ttl (the TTL a caching backend
+ * reports has already been counting down in its own cache, so the two
+ * caches never keep a record longer than its owner allowed), and
+ * DNS_NODATA / DNS_NXDOMAIN for a fixed negative_ttl. RFC 2308 5 would
+ * have the SOA minimum there, but libunbound's ub_result does not carry
+ * the authority section, so a short fixed time stands in for it. Never
+ * kept: SERVFAIL, TIMEOUT, ERROR (DNS trouble is temporary and must be
+ * asked again), answers marked bogus, TTL 0. Each entry holds its own
+ * copy of the answer in its own arena; every caller gets a fresh copy
+ * with the TTLs lowered by the time spent in the cache.
+ *
+ * Bounded: at most max_entries entries; inserting into a full cache
+ * evicts the least recently used one (expired entries go first in
+ * practice, since nobody touches them). Misses for a (name, type) that
+ * is already being asked join that backend query instead of sending
+ * another (coalescing); a query left with no waiters is cancelled.
+ *
+ * Callbacks never run inside dns_query(): hits and finished misses are
+ * handed out by a per-query zero-delay timer, so dns_cancel() works
+ * until the callback starts, and the backend's callback (which only
+ * fills the cache and arms those timers) never runs user code.
+ */
+#include "dns/dns_cache.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dns/dns_backend.h"
+#include "dns/dns_rdata.h"
+
+struct cache_resolver;
+
+struct cache_entry {
+	struct dns_answer	*answer;	/* its arena holds this entry */
+	char			*key;		/* lowercase name */
+	uint16_t		 type;
+	uint32_t		 hash;
+	uint64_t		 stored_ms;
+	uint64_t		 expires_ms;
+	struct cache_entry	*hnext;		/* bucket chain */
+	struct cache_entry	*newer, *older;	/* LRU list */
+};
+
+struct cache_query;
+
+/* One backend query and the callers waiting for it. */
+struct cache_flight {
+	struct cache_resolver	*cr;		/* NULL: abandoned */
+	char			 key[DNS_NAME_WIRE_MAX + 1];
+	uint16_t		 type;
+	uint32_t		 hash;
+	struct dns_query	*backend_q;	/* NULL: not cancellable */
+	struct cache_query	*waiters;
+	struct cache_flight	*hnext;
+};
+
+enum cache_query_state {
+	CQ_WAITING,	/* on a flight's waiter list */
+	CQ_READY,	/* answer in hand, timer armed */
+};
+
+struct cache_query {
+	struct dns_query	 common;	/* first: see dns_backend.h */
+	struct cache_resolver	*cr;
+	enum cache_query_state	 state;
+	struct cache_flight	*flight;	/* when CQ_WAITING */
+	struct event		*ev;		/* when CQ_READY */
+	struct dns_answer	*answer;	/* when CQ_READY */
+	char			 name[DNS_NAME_WIRE_MAX + 1];	/* as asked */
+	struct cache_query	*next, **prevp;
+};
+
+struct cache_resolver {
+	struct dns_resolver	 common;	/* first: see dns_backend.h */
+	struct dns_resolver	*backend;
+	size_t			 max_entries;
+	uint32_t		 max_ttl, negative_ttl;
+	dns_cache_clock		*clock;
+	void			*clock_arg;
+	size_t			 nbuckets;	/* a power of two */
+	struct cache_entry	**buckets;
+	struct cache_flight	**flights;	/* same hashing */
+	struct cache_entry	*newest, *oldest;
+	struct cache_query	*ready;
+	struct dns_cache_stats	 stats;
+};
+
+static const struct dns_backend_ops cache_ops;
+
+/* ---- keys and time ------------------------------------------------- */
+
+static uint64_t
+cache_monotonic_ms(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Lowercase name into key (room for DNS_NAME_WIRE_MAX + 1); FNV-1a. */
+static uint32_t
+cache_key(const char *name, uint16_t type, char *key)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i < DNS_NAME_WIRE_MAX; i++) {
+		char c = name[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		key[i] = c;
+		h = (h ^ (unsigned char)c) * 16777619u;
+	}
+	key[i] = '\0';
+	h = (h ^ (type & 0xff)) * 16777619u;
+	h = (h ^ (type >> 8)) * 16777619u;
+	return h;
+}
+
+/* ---- answer copies ------------------------------------------------- */
+
+/* Room for one arena allocation of n bytes, alignment slack included. */
+#define CACHE_ALLOC(n)	((n) + 16)
+
+/*
+ * Arena for a copy of src asked as qname, in one block: counted closely,
+ * so that a hit's copy (a few hundred bytes) is one small malloc(); if
+ * the count falls short the arena just grows. extra: more room (the
+ * cache entry, for the copy the cache keeps).
+ */
+static size_t
+cache_answer_size(const struct dns_answer *src, const char *qname,
+    size_t extra)
+{
+	size_t n = CACHE_ALLOC(sizeof(struct dns_answer)) +
+	    CACHE_ALLOC(strlen(qname) + 1) + CACHE_ALLOC(extra) +
+	    CACHE_ALLOC((src->n ? src->n : 1) * sizeof(struct dns_rr));
+	size_t i;
+
+	if (src->canonname != NULL)
+		n += CACHE_ALLOC(strlen(src->canonname) + 1);
+	for (i = 0; i < src->n; i++) {
+		const struct dns_rr *rr = &src->rr[i];
+
+		switch (rr->type) {
+		case DNS_T_TXT:
+		case DNS_T_SPF:
+			n += CACHE_ALLOC(rr->u.txt.joined_len + 1) +
+			    CACHE_ALLOC(rr->u.txt.nstrings *
+			    sizeof(struct dns_txt_string));
+			break;
+		case DNS_T_TLSA:
+			n += CACHE_ALLOC(rr->u.tlsa.len);
+			break;
+		case DNS_T_A:
+		case DNS_T_AAAA:
+			break;
+		case DNS_T_NS:
+		case DNS_T_CNAME:
+		case DNS_T_PTR:
+			n += CACHE_ALLOC(strlen(rr->u.name) + 1);
+			break;
+		case DNS_T_MX:
+			n += CACHE_ALLOC(strlen(rr->u.mx.host) + 1);
+			break;
+		default:
+			n += CACHE_ALLOC(rr->u.raw.len);
+			break;
+		}
+	}
+	if (src->why != NULL)
+		n += CACHE_ALLOC(strlen(src->why) + 1);
+	return n;
+}
+
+/*
+ * A deep copy of src in a new arena, asked as qname, every TTL lowered
+ * by elapsed and at most remaining seconds.
+ */
+static struct dns_answer *
+cache_answer_copy(const struct dns_answer *src, const char *qname,
+    uint32_t elapsed, uint32_t remaining, size_t extra)
+{
+	struct arena *a = arena_new(cache_answer_size(src, qname, extra));
+	struct dns_answer *ans;
+	size_t i;
+
+	ans = arena_calloc(a, 1, sizeof(*ans));
+	*ans = *src;
+	ans->arena = a;
+	ans->qname = arena_strdup(a, qname);
+	/* canonname == qname (no CNAME) must stay so for the new name */
+	if (src->canonname != NULL && strcasecmp(src->canonname,
+	    src->qname) != 0)
+		ans->canonname = arena_strdup(a, src->canonname);
+	else
+		ans->canonname = ans->qname;
+	ans->why = src->why != NULL ? arena_strdup(a, src->why) : NULL;
+	ans->rr = arena_calloc(a, src->n ? src->n : 1, sizeof(*ans->rr));
+	for (i = 0; i < src->n; i++) {
+		uint32_t ttl = src->rr[i].ttl;
+
+		dns_rr_copy(a, &ans->rr[i], &src->rr[i]);
+		ttl = ttl > elapsed ? ttl - elapsed : 0;
+		ans->rr[i].ttl = ttl < remaining ? ttl : remaining;
+	}
+	return ans;
+}
+
+/* Seconds to keep ans; 0: do not keep it. */
+static uint32_t
+cache_lifetime(const struct cache_resolver *cr, const struct dns_answer *ans)
+{
+	uint32_t ttl;
+	size_t i;
+
+	if (ans->bogus)
+		return 0;
+	switch (ans->status) {
+	case DNS_OK:
+		if (ans->n == 0)
+			return 0;
+		ttl = ans->rr[0].ttl;
+		for (i = 1; i < ans->n; i++)
+			if (ans->rr[i].ttl < ttl)
+				ttl = ans->rr[i].ttl;
+		return ttl < cr->max_ttl ? ttl : cr->max_ttl;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+		return cr->negative_ttl;
+	case DNS_SERVFAIL:
+	case DNS_TIMEOUT:
+	case DNS_ERROR:
+		break;
+	}
+	return 0;
+}
+
+/* ---- entries ------------------------------------------------------- */
+
+static void
+cache_lru_unlink(struct cache_resolver *cr, struct cache_entry *e)
+{
+	if (e->newer != NULL)
+		e->newer->older = e->older;
+	else
+		cr->newest = e->older;
+	if (e->older != NULL)
+		e->older->newer = e->newer;
+	else
+		cr->oldest = e->newer;
+	e->newer = e->older = NULL;
+}
+
+static void
+cache_lru_push(struct cache_resolver *cr, struct cache_entry *e)
+{
+	e->newer = NULL;
+	e->older = cr->newest;
+	if (cr->newest != NULL)
+		cr->newest->newer = e;
+	else
+		cr->oldest = e;
+	cr->newest = e;
+}
+
+static void
+cache_entry_remove(struct cache_resolver *cr, struct cache_entry *e)
+{
+	struct cache_entry **pp = &cr->buckets[e->hash & (cr->nbuckets - 1)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	cache_lru_unlink(cr, e);
+	cr->stats.entries--;
+	dns_answer_free(e->answer);	/* e lives in it */
+}
+
+/* The live entry for key, moved to the front; NULL if none. */
+static struct cache_entry *
+cache_lookup(struct cache_resolver *cr, const char *key, uint16_t type,
+    uint32_t hash, uint64_t now)
+{
+	struct cache_entry *e;
+
+	for (e = cr->buckets[hash & (cr->nbuckets - 1)]; e != NULL;
+	    e = e->hnext) {
+		if (e->hash != hash || e->type != type ||
+		    strcmp(e->key, key) != 0)
+			continue;
+		if (e->expires_ms <= now) {
+			cache_entry_remove(cr, e);
+			return NULL;
+		}
+		cache_lru_unlink(cr, e);
+		cache_lru_push(cr, e);
+		return e;
+	}
+	return NULL;
+}
+
+static void
+cache_store(struct cache_resolver *cr, const struct cache_flight *f,
+    const struct dns_answer *ans)
+{
+	uint32_t ttl = cache_lifetime(cr, ans);
+	uint64_t now = cr->clock(cr->clock_arg);
+	struct dns_answer *copy;
+	struct cache_entry *e, **bucket;
+
+	if (ttl == 0)
+		return;
+	if ((e = cache_lookup(cr, f->key, f->type, f->hash, now)) != NULL)
+		cache_entry_remove(cr, e);
+	while (cr->stats.entries >= cr->max_entries) {
+		if (cr->oldest->expires_ms > now)
+			cr->stats.evictions++;
+		cache_entry_remove(cr, cr->oldest);
+	}
+	copy = cache_answer_copy(ans, f->key, 0, ttl,
+	    sizeof(struct cache_entry));
+	e = arena_calloc(copy->arena, 1, sizeof(*e));
+	e->answer = copy;
+	e->key = copy->qname;
+	e->type = f->type;
+	e->hash = f->hash;
+	e->stored_ms = now;
+	e->expires_ms = now + (uint64_t)ttl * 1000;
+	bucket = &cr->buckets[e->hash & (cr->nbuckets - 1)];
+	e->hnext = *bucket;
+	*bucket = e;
+	cache_lru_push(cr, e);
+	cr->stats.entries++;
+}
+
+/* ---- queries ------------------------------------------------------- */
+
+static void
+cache_query_link(struct cache_query **head, struct cache_query *q)
+{
+	q->next = *head;
+	q->prevp = head;
+	if (q->next != NULL)
+		q->next->prevp = &q->next;
+	*head = q;
+}
+
+static void
+cache_query_unlink(struct cache_query *q)
+{
+	*q->prevp = q->next;
+	if (q->next != NULL)
+		q->next->prevp = q->prevp;
+}
+
+static void
+cache_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct cache_query *q = arg;
+	struct dns_answer *ans = q->answer;
+	dns_cb *cb = q->common.cb;
+	void *cbarg = q->common.arg;
+
+	(void)fd;
+	(void)what;
+	cache_query_unlink(q);
+	event_free(q->ev);
+	free(q);
+	cb(ans, cbarg);		/* last: it may free the resolver */
+}
+
+/* Give q its answer and hand it out from the loop. */
+static void
+cache_query_arm(struct cache_resolver *cr, struct cache_query *q,
+    struct dns_answer *ans)
+{
+	static const struct timeval now = { 0, 0 };
+
+	q->state = CQ_READY;
+	q->flight = NULL;
+	q->answer = ans;
+	q->ev = evtimer_new(cr->common.base, cache_fire, q);
+	if (q->ev == NULL || evtimer_add(q->ev, &now) != 0)
+		abort();	/* out of memory inside libevent */
+	cache_query_link(&cr->ready, q);
+}
+
+static void
+cache_flight_unlink(struct cache_resolver *cr, struct cache_flight *f)
+{
+	struct cache_flight **pp = &cr->flights[f->hash & (cr->nbuckets - 1)];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+}
+
+/* Nobody waits any more: stop the backend query, or let it run out. */
+static void
+cache_flight_abandon(struct cache_resolver *cr, struct cache_flight *f)
+{
+	cache_flight_unlink(cr, f);
+	if (f->backend_q != NULL) {
+		dns_cancel(f->backend_q);
+		free(f);
+	} else {
+		f->cr = NULL;	/* its callback will come and free it */
+	}
+}
+
+/* The backend's answer: keep it if allowed, arm every waiter. */
+static void
+cache_backend_done(struct dns_answer *ans, void *arg)
+{
+	struct cache_flight *f = arg;
+	struct cache_resolver *cr = f->cr;
+	struct cache_query *q;
+
+	f->backend_q = NULL;
+	if (cr == NULL) {
+		dns_answer_free(ans);
+		free(f);
+		return;
+	}
+	cache_flight_unlink(cr, f);
+	cache_store(cr, f, ans);
+	while ((q = f->waiters) != NULL) {
+		cache_query_unlink(q);
+		cache_query_arm(cr, q, cache_answer_copy(ans, q->name, 0,
+		    UINT32_MAX, 0));
+	}
+	dns_answer_free(ans);
+	free(f);
+}
+
+static struct dns_query *
+cache_query(struct dns_resolver *r, const char *name, uint16_t type,
+    dns_cb *cb, void *arg)
+{
+	struct cache_resolver *cr = (struct cache_resolver *)r;
+	struct cache_query *q;
+	struct cache_flight *f;
+	struct cache_entry *e;
+	char key[DNS_NAME_WIRE_MAX + 1];
+	uint32_t hash = cache_key(name, type, key);
+	uint64_t now = cr->clock(cr->clock_arg);
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		abort();
+	q->common.resolver = r;
+	q->common.cb = cb;
+	q->common.arg = arg;
+	q->cr = cr;
+	/* q is zeroed: the copy stays terminated, cut like snprintf */
+	memcpy(q->name, name, strnlen(name, sizeof(q->name) - 1));
+	if ((e = cache_lookup(cr, key, type, hash, now)) != NULL) {
+		cr->stats.hits++;
+		cache_query_arm(cr, q, cache_answer_copy(e->answer, q->name,
+		    (uint32_t)((now - e->stored_ms) / 1000),
+		    (uint32_t)((e->expires_ms - now) / 1000), 0));
+		return &q->common;
+	}
+	for (f = cr->flights[hash & (cr->nbuckets - 1)]; f != NULL;
+	    f = f->hnext)
+		if (f->hash == hash && f->type == type &&
+		    strcmp(f->key, key) == 0)
+			break;
+	if (f != NULL) {
+		cr->stats.coalesced++;
+	} else {
+		cr->stats.misses++;
+		if ((f = calloc(1, sizeof(*f))) == NULL)
+			abort();
+		f->cr = cr;
+		memcpy(f->key, key, sizeof(f->key));
+		f->type = type;
+		f->hash = hash;
+		f->hnext = cr->flights[hash & (cr->nbuckets - 1)];
+		cr->flights[hash & (cr->nbuckets - 1)] = f;
+		/* the name is clean already: straight to the backend */
+		f->backend_q = cr->backend->ops->query(cr->backend, key, type,
+		    cache_backend_done, f);
+	}
+	q->state = CQ_WAITING;
+	q->flight = f;
+	cache_query_link(&f->waiters, q);
+	return &q->common;
+}
+
+static void
+cache_cancel(struct dns_query *dq)
+{
+	struct cache_query *q = (struct cache_query *)dq;
+	struct cache_flight *f = q->flight;
+
+	cache_query_unlink(q);
+	if (q->state == CQ_WAITING) {
+		if (f->waiters == NULL)
+			cache_flight_abandon(q->cr, f);
+	} else {
+		event_free(q->ev);
+		dns_answer_free(q->answer);
+	}
+	free(q);
+}
+
+static void
+cache_free(struct dns_resolver *r)
+{
+	struct cache_resolver *cr = (struct cache_resolver *)r;
+	size_t i;
+
+	while (cr->ready != NULL)
+		cache_cancel(&cr->ready->common);
+	/* a flight always has waiters; cancelling its last one ends it */
+	for (i = 0; i < cr->nbuckets; i++)
+		while (cr->flights[i] != NULL)
+			cache_cancel(&cr->flights[i]->waiters->common);
+	while (cr->oldest != NULL)
+		cache_entry_remove(cr, cr->oldest);
+	dns_resolver_free(cr->backend);
+	free(cr->buckets);
+	free(cr->flights);
+	free(cr);
+}
+
+static const struct dns_backend_ops cache_ops = {
+	"cache", cache_query, cache_cancel, cache_free,
+};
+
+/* ---- setup --------------------------------------------------------- */
+
+struct dns_resolver *
+dns_cache_new(struct dns_resolver *backend,
+    const struct dns_cache_options *o)
+{
+	struct cache_resolver *cr;
+
+	if ((cr = calloc(1, sizeof(*cr))) == NULL)
+		abort();
+	cr->common.ops = &cache_ops;
+	cr->common.base = backend->base;
+	cr->backend = backend;
+	cr->max_entries = o != NULL && o->max_entries > 0 ? o->max_entries :
+	    DNS_CACHE_DEFAULT_ENTRIES;
+	cr->max_ttl = o != NULL && o->max_ttl > 0 ? o->max_ttl :
+	    DNS_CACHE_DEFAULT_MAX_TTL;
+	cr->negative_ttl = o != NULL && o->negative_ttl > 0 ?
+	    o->negative_ttl : DNS_CACHE_DEFAULT_NEG_TTL;
+	cr->clock = o != NULL && o->clock != NULL ? o->clock :
+	    cache_monotonic_ms;
+	cr->clock_arg = o != NULL ? o->clock_arg : NULL;
+	for (cr->nbuckets = 16; cr->nbuckets < cr->max_entries &&
+	    cr->nbuckets < ((size_t)1 << 24); cr->nbuckets <<= 1)
+		;
+	cr->buckets = calloc(cr->nbuckets, sizeof(*cr->buckets));
+	cr->flights = calloc(cr->nbuckets, sizeof(*cr->flights));
+	if (cr->buckets == NULL || cr->flights == NULL)
+		abort();
+	return &cr->common;
+}
+
+void
+dns_cache_stats(const struct dns_resolver *r, struct dns_cache_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (r != NULL && r->ops == &cache_ops)
+		*st = ((const struct cache_resolver *)r)->stats;
+}

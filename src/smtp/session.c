@@ -1,0 +1,1235 @@
+/*
+ * session — the SMTP dialogue. See session.h.
+ *
+ * States (session_enter() is the one place a state is entered and runs
+ * its entry action; session_command() is the table of what each command
+ * may do in each state):
+ *
+ *	TLS_HANDSHAKE	smtps, or after STARTTLS: no SMTP bytes yet
+ *	BANNER_WAIT	greeting delayed; a client that talks is refused
+ *	GREETED		220 sent (or TLS just started): EHLO/HELO wanted
+ *	READY		after EHLO/HELO, no transaction
+ *	MAIL		MAIL accepted, no recipient yet
+ *	RCPT		at least one recipient accepted
+ *	DATA		DATA content streams into the spool
+ *	BDAT		a BDAT chunk streams into the spool
+ *	BDAT_WAIT	between the chunks of one message
+ *	BDAT_SKIP	a refused BDAT chunk is read and dropped
+ *	COMMIT		the spool commit runs; input waits (no reply yet)
+ *	CLOSING		the last reply is queued; free once it is sent
+ *
+ * Replies go into the output buffer in command order, so pipelined
+ * commands are answered in order; input is simply not read while the
+ * session is in COMMIT, and libevent stops reading the socket once
+ * SESSION_INPUT_MAX bytes wait. Command lines come from smtp_line (only
+ * CRLF ends a line), content from smtp_data (only CRLF.CRLF ends DATA).
+ *
+ * The Received: header is written into the spool first, when the
+ * content starts (queue id, TLS and recipient are known by then), so it
+ * travels with the message. "250 ... queued as ID" is sent only from
+ * the spool's commit callback.
+ *
+ * Relay policy: recipients in local domains must resolve (550 5.1.1
+ * otherwise, at RCPT time). Any other domain is refused with 550 5.7.1
+ * for a client that is neither authenticated nor in trusted_networks;
+ * for one that is, with 550 5.3.0, because this server has no outbound
+ * delivery yet and must not take a message it cannot deliver (a
+ * permanent reply, so the sender learns it at once rather than after
+ * days of retries).
+ */
+#include "smtp/session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "deliver/delivery.h"
+#include "deliver/local.h"
+#include "queue/spool.h"
+#include "smtp/received.h"
+#include "smtp/smtp_cmd.h"
+#include "smtp/smtp_data.h"
+#include "smtp/smtp_line.h"
+#include "smtp/tls.h"
+
+/* Pending replies beyond which the session stops reading commands */
+#define SESSION_OUTPUT_MAX	(64 * 1024)
+/* Unprocessed input beyond which libevent stops reading the socket */
+#define SESSION_INPUT_MAX	(64 * 1024)
+/* "[" address "]:" port */
+#define SESSION_ADDR_MAX	(IP_STRLEN + 9)
+
+enum session_state {
+	SESSION_TLS_HANDSHAKE,
+	SESSION_BANNER_WAIT,
+	SESSION_GREETED,
+	SESSION_READY,
+	SESSION_MAIL,
+	SESSION_RCPT,
+	SESSION_DATA,
+	SESSION_BDAT,
+	SESSION_BDAT_WAIT,
+	SESSION_BDAT_SKIP,
+	SESSION_COMMIT,
+	SESSION_CLOSING,
+};
+
+struct session {
+	struct session_host		*host;
+	const struct config_listener	*listener;
+	struct bufferevent		*bev;
+	struct event			*banner_timer;
+	enum session_state		 state;
+	bool				 tls;
+	bool				 banner_sent;
+	bool				 ehlo;		/* EHLO rather than HELO */
+	bool				 read_paused;
+	bool				 stop_after_commit;
+	const char			*close_reason;
+	const char			*tls_version;
+	const char			*tls_cipher;
+	uint64_t			 id;
+	struct ip_addr			 ip;
+	char				 ip_text[IP_STRLEN];
+	char				 client[SESSION_ADDR_MAX];
+	char				 helo[SMTP_LINE_MAX];
+	char				 auth_user[CONFIG_ADDR_MAX];
+	struct timespec			 started;
+	unsigned			 ncommands;
+	unsigned			 nerrors;
+	struct smtp_line		 lines;
+	struct smtp_cmd			 cmd;
+	struct buf			 out;		/* one reply, formatted */
+	/* the transaction */
+	struct arena			*txn;
+	struct spool_envelope		 env;
+	unsigned			 nrcpt_ok;	/* RCPTs accepted */
+	char				*first_rcpt;	/* as given */
+	struct spool_msg		*msg;
+	struct smtp_data		 data;
+	uint64_t			 bdat_skip;	/* octets to drop */
+	enum session_state		 bdat_skip_return;
+	uint64_t			 bdat_total;
+	LIST_ENTRY(session)		 entry;
+};
+
+static bool	session_enter(struct session *, enum session_state);
+static void	session_process_input(struct session *);
+static void	session_on_read(struct bufferevent *, void *);
+static void	session_on_write(struct bufferevent *, void *);
+static void	session_on_event(struct bufferevent *, short, void *);
+
+/* ---- helpers ------------------------------------------------------ */
+
+static double
+session_elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static struct timeval
+session_tv(double seconds)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+static const struct config_limits *
+session_limits(const struct session *s)
+{
+	return &s->host->cfg->limits;
+}
+
+static const char *
+session_hostname(const struct session *s)
+{
+	return s->host->cfg->hostname;
+}
+
+/* ---- output ------------------------------------------------------- */
+
+static void
+session_reply(struct session *s, int code, const char *enhanced,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+session_reply(struct session *s, int code, const char *enhanced,
+    const char *fmt, ...)
+{
+	char text[SMTP_REPLY_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	buf_reset(&s->out);
+	smtp_reply_format(&s->out, code, enhanced, text);
+	evbuffer_add(bufferevent_get_output(s->bev), s->out.data, s->out.len);
+}
+
+static void
+session_reply_struct(struct session *s, const struct smtp_reply *r)
+{
+	buf_reset(&s->out);
+	smtp_reply_append(&s->out, r);
+	evbuffer_add(bufferevent_get_output(s->bev), s->out.data, s->out.len);
+}
+
+/* 421 and close; false: s is gone. */
+static bool
+session_close_with(struct session *s, const char *enhanced,
+    const char *reason, const char *text)
+{
+	session_reply(s, 421, enhanced, "%s %s", session_hostname(s), text);
+	s->close_reason = reason;
+	return session_enter(s, SESSION_CLOSING);
+}
+
+/* A refused command counts; too many and the session ends. */
+static bool
+session_count_error(struct session *s)
+{
+	if (++s->nerrors < session_limits(s)->errors)
+		return true;
+	return session_close_with(s, "4.7.0", "too-many-errors",
+	    "Too many errors, closing connection");
+}
+
+static bool
+session_error(struct session *s, int code, const char *enhanced,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static bool
+session_error(struct session *s, int code, const char *enhanced,
+    const char *fmt, ...)
+{
+	char text[SMTP_REPLY_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	session_reply(s, code, enhanced, "%s", text);
+	return session_count_error(s);
+}
+
+static void
+session_pause_reading(struct session *s)
+{
+	s->read_paused = true;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* ---- the transaction ---------------------------------------------- */
+
+static void
+session_txn_reset(struct session *s)
+{
+	if (s->msg != NULL && s->state != SESSION_COMMIT)
+		spool_abort(s->msg);
+	s->msg = NULL;
+	arena_reset(s->txn);
+	memset(&s->env, 0, sizeof(s->env));
+	s->nrcpt_ok = 0;
+	s->first_rcpt = NULL;
+	s->bdat_total = 0;
+}
+
+/* The command state to return to when a transaction ends. */
+static enum session_state
+session_idle_state(const struct session *s)
+{
+	return s->helo[0] != '\0' ? SESSION_READY : SESSION_GREETED;
+}
+
+/* Extensions in force, for the parser. */
+static unsigned
+session_parse_flags(const struct session *s)
+{
+	unsigned f = 0;
+
+	if (s->helo[0] == '\0' || !s->ehlo)
+		return 0;
+	f = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
+	    SMTP_EXT_DSN;
+	if (s->env.smtputf8)
+		f |= SMTP_PARSE_UTF8;
+	return f;
+}
+
+/* ---- EHLO, HELO ----------------------------------------------------- */
+
+/* AUTH PLAIN LOGIN is to be offered under TLS when the users file
+ * exists; the SASL exchange is not wired into the dialogue yet, so it
+ * is not offered at all. */
+static bool
+session_auth_offered(const struct session *s)
+{
+	(void)s;
+	return false;
+}
+
+static bool
+session_helo(struct session *s, bool ehlo)
+{
+	const char *lines[16];
+	char first[SMTP_REPLY_LINE_MAX], size[64];
+	size_t n = 0;
+
+	session_txn_reset(s);
+	snprintf(s->helo, sizeof(s->helo), "%s", s->cmd.helo);
+	s->ehlo = ehlo;
+	snprintf(first, sizeof(first), "%.255s Hello %.200s [%s]",
+	    session_hostname(s), s->helo, s->ip_text);
+	if (!ehlo) {
+		session_reply(s, 250, NULL, "%s", first);
+		return session_enter(s, SESSION_READY);
+	}
+	snprintf(size, sizeof(size), "SIZE %" PRIu64,
+	    session_limits(s)->message_size);
+	lines[n++] = first;
+	lines[n++] = "PIPELINING";
+	lines[n++] = size;
+	lines[n++] = "8BITMIME";
+	lines[n++] = "ENHANCEDSTATUSCODES";
+	lines[n++] = "SMTPUTF8";
+	lines[n++] = "CHUNKING";
+	lines[n++] = "DSN";
+	if (!s->tls)
+		lines[n++] = "STARTTLS";
+	if (session_auth_offered(s))
+		lines[n++] = "AUTH PLAIN LOGIN";
+	buf_reset(&s->out);
+	smtp_reply_lines(&s->out, 250, NULL, lines, n);
+	evbuffer_add(bufferevent_get_output(s->bev), s->out.data, s->out.len);
+	return session_enter(s, SESSION_READY);
+}
+
+/* ---- MAIL ------------------------------------------------------------- */
+
+static enum spool_body
+session_body(enum smtp_body b)
+{
+	switch (b) {
+	case SMTP_BODY_7BIT:
+		return SPOOL_BODY_7BIT;
+	case SMTP_BODY_8BITMIME:
+		return SPOOL_BODY_8BITMIME;
+	case SMTP_BODY_BINARYMIME:
+		return SPOOL_BODY_BINARYMIME;
+	case SMTP_BODY_UNSET:
+		break;
+	}
+	return SPOOL_BODY_UNSET;
+}
+
+static bool
+session_mail(struct session *s)
+{
+	const struct smtp_mail_args *m = &s->cmd.mail;
+	char addr[ADDR_STRLEN];
+
+	if (s->state == SESSION_GREETED)
+		return session_error(s, 503, "5.5.1", "Send EHLO or HELO first");
+	if (s->state != SESSION_READY)
+		return session_error(s, 503, "5.5.1", "Nested MAIL command");
+	if (m->size_given && m->size > session_limits(s)->message_size)
+		return session_error(s, 552, "5.3.4", "Message size exceeds "
+		    "fixed limit of %" PRIu64 " octets",
+		    session_limits(s)->message_size);
+	session_txn_reset(s);
+	addr_format(&m->path, addr, sizeof(addr));
+	s->env.mail_from = arena_strdup(s->txn, addr);
+	s->env.envid = m->envid_given ? arena_strdup(s->txn, m->envid) : "";
+	s->env.ret = m->ret == SMTP_RET_FULL ? SPOOL_RET_FULL :
+	    m->ret == SMTP_RET_HDRS ? SPOOL_RET_HDRS : SPOOL_RET_UNSET;
+	s->env.body = session_body(m->body);
+	s->env.smtputf8 = m->smtputf8;
+	session_reply(s, 250, "2.1.0", "Ok");
+	return session_enter(s, SESSION_MAIL);
+}
+
+/* ---- RCPT ------------------------------------------------------------- */
+
+static unsigned
+session_notify(unsigned n)
+{
+	return (n & SMTP_NOTIFY_NEVER ? SPOOL_NOTIFY_NEVER : 0) |
+	    (n & SMTP_NOTIFY_SUCCESS ? SPOOL_NOTIFY_SUCCESS : 0) |
+	    (n & SMTP_NOTIFY_FAILURE ? SPOOL_NOTIFY_FAILURE : 0) |
+	    (n & SMTP_NOTIFY_DELAY ? SPOOL_NOTIFY_DELAY : 0);
+}
+
+/* Adds the resolved mailboxes, once each. */
+static void
+session_add_dests(struct session *s, const struct local_result *res,
+    const char *given)
+{
+	const struct smtp_rcpt_args *r = &s->cmd.rcpt;
+	struct spool_rcpt *sr;
+	const char *orcpt = "";
+	size_t i, j;
+	bool dup;
+
+	if (r->orcpt_given)
+		orcpt = arena_printf(s->txn, "%s;%s", r->orcpt_type,
+		    r->orcpt_addr);
+	for (i = 0; i < res->ndests; i++) {
+		dup = false;
+		for (j = 0; j < s->env.nrcpts && !dup; j++)
+			dup = strcmp(s->env.rcpts[j].addr,
+			    res->dests[i].user) == 0;
+		if (dup)
+			continue;
+		sr = spool_envelope_add_rcpt(&s->env, s->txn,
+		    res->dests[i].user, orcpt, session_notify(r->notify));
+		sr->orig = strcmp(given, res->dests[i].user) != 0 ?
+		    arena_strdup(s->txn, given) : "";
+	}
+}
+
+static bool
+session_relay_allowed(const struct session *s)
+{
+	return s->auth_user[0] != '\0' ||
+	    config_is_trusted(s->host->cfg, &s->ip);
+}
+
+static bool
+session_rcpt(struct session *s)
+{
+	const struct smtp_rcpt_args *r = &s->cmd.rcpt;
+	struct local_result res;
+	char given[ADDR_STRLEN];
+	bool local;
+
+	if (s->state == SESSION_GREETED)
+		return session_error(s, 503, "5.5.1", "Send EHLO or HELO first");
+	if (s->state != SESSION_MAIL && s->state != SESSION_RCPT)
+		return session_error(s, 503, "5.5.1", "Need MAIL command");
+	if (s->nrcpt_ok >= session_limits(s)->recipients) {
+		session_reply(s, 452, "4.5.3", "Too many recipients");
+		return true;
+	}
+	addr_format(&r->path, given, sizeof(given));
+	local = !r->path.ip_literal && (r->path.domain[0] == '\0' ||
+	    local_table_is_local_domain(s->host->local, r->path.domain));
+	if (!local) {
+		log_info("smtp.rcpt_refused", "session=%06" PRIx64 " to=<%s> "
+		    "reason=%s", s->id, given, session_relay_allowed(s) ?
+		    "no-outbound" : "relay-denied");
+		if (session_relay_allowed(s))
+			return session_error(s, 550, "5.3.0", "<%s>: Outbound "
+			    "delivery is not available yet", given);
+		return session_error(s, 550, "5.7.1", "<%s>: Relay access "
+		    "denied", given);
+	}
+	switch (local_resolve(s->host->local, r->path.local, r->path.domain,
+	    s->txn, &res)) {
+	case LOCAL_FOUND:
+		if (res.nremote > 0) {
+			log_warn("smtp.rcpt_refused", "session=%06" PRIx64
+			    " to=<%s> reason=alias-to-remote", s->id, given);
+			session_reply(s, 451, "4.3.0", "<%s>: Alias target "
+			    "elsewhere; outbound delivery is not available "
+			    "yet", given);
+			return true;
+		}
+		break;
+	case LOCAL_UNKNOWN:
+	case LOCAL_NOT_LOCAL:
+		log_info("smtp.rcpt_refused", "session=%06" PRIx64 " to=<%s> "
+		    "reason=unknown-user", s->id, given);
+		return session_error(s, 550, "5.1.1", "<%s>: Recipient address "
+		    "rejected: User unknown", given);
+	case LOCAL_LOOP:
+		return session_error(s, 550, "5.4.6", "<%s>: Alias loop",
+		    given);
+	case LOCAL_BROKEN:
+		log_error("smtp.rcpt_refused", "session=%06" PRIx64 " to=<%s> "
+		    "reason=\"%s\"", s->id, given, res.reason ? res.reason :
+		    "broken");
+		session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup "
+		    "failure", given);
+		return true;
+	}
+	session_add_dests(s, &res, given);
+	if (s->nrcpt_ok++ == 0)
+		s->first_rcpt = arena_strdup(s->txn, given);
+	session_reply(s, 250, "2.1.5", "Ok");
+	return session_enter(s, SESSION_RCPT);
+}
+
+/* ---- DATA and BDAT ------------------------------------------------------ */
+
+static int
+session_sink(void *arg, const char *p, size_t n)
+{
+	struct session *s = arg;
+
+	return spool_write(s->msg, p, n);
+}
+
+/* Opens the spool file and writes the Received: header. */
+static bool
+session_content_begin(struct session *s)
+{
+	struct received_info ri;
+	struct smtp_data_opts opts;
+	char reason[SPOOL_REASON_MAX];
+	struct buf hdr = BUF_INIT;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	if ((s->msg = spool_begin(s->host->spool, reason,
+	    sizeof(reason))) == NULL) {
+		log_error("spool.begin_failed", "session=%06" PRIx64
+		    " reason=\"%s\"", s->id, reason);
+		return false;
+	}
+	localtime_r(&now, &tm);
+	memset(&ri, 0, sizeof(ri));
+	ri.helo = s->helo;
+	ri.client_ip = s->ip_text;
+	ri.hostname = session_hostname(s);
+	ri.protocol = received_protocol(s->ehlo, s->tls, s->auth_user[0] !=
+	    '\0', s->env.smtputf8);
+	ri.queue_id = spool_msg_id(s->msg);
+	ri.tls_version = s->tls ? s->tls_version : NULL;
+	ri.tls_cipher = s->tls_cipher;
+	ri.for_rcpt = s->nrcpt_ok == 1 ? s->first_rcpt : NULL;
+	ri.when = now;
+	ri.gmtoff = tm.tm_gmtoff;
+	received_format(&ri, &hdr);
+	spool_write(s->msg, hdr.data, hdr.len);
+	buf_free(&hdr);
+	memset(&opts, 0, sizeof(opts));
+	opts.max_size = session_limits(s)->message_size;
+	opts.bare = SMTP_BARE_REJECT;
+	opts.binary = false;
+	opts.sink = session_sink;
+	opts.sink_arg = s;
+	if (s->state == SESSION_RCPT && s->cmd.verb == SMTP_VERB_BDAT)
+		smtp_data_init_bdat(&s->data, &opts);
+	else
+		smtp_data_init(&s->data, &opts);
+	return true;
+}
+
+static bool
+session_data(struct session *s)
+{
+	if (s->state == SESSION_MAIL)
+		return session_error(s, 554, "5.5.1", "No valid recipients");
+	if (s->state == SESSION_BDAT_WAIT)
+		return session_error(s, 503, "5.5.1", "DATA after BDAT");
+	if (s->state != SESSION_RCPT)
+		return session_error(s, 503, "5.5.1", "Need RCPT command");
+	if (!session_content_begin(s)) {
+		session_reply(s, 451, "4.3.0", "Local error in processing");
+		session_txn_reset(s);
+		return session_enter(s, SESSION_READY);
+	}
+	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	return session_enter(s, SESSION_DATA);
+}
+
+/* A BDAT that cannot be taken: its octets must still be read. */
+static bool
+session_bdat_refuse(struct session *s, int code, const char *enhanced,
+    const char *text)
+{
+	s->bdat_skip = s->cmd.bdat.size;
+	s->bdat_skip_return = s->state;
+	session_reply(s, code, enhanced, "%s", text);
+	if (!session_count_error(s))
+		return false;
+	return session_enter(s, SESSION_BDAT_SKIP);
+}
+
+static bool
+session_bdat(struct session *s)
+{
+	if (s->state == SESSION_MAIL)
+		return session_bdat_refuse(s, 554, "5.5.1",
+		    "No valid recipients");
+	if (s->state != SESSION_RCPT && s->state != SESSION_BDAT_WAIT)
+		return session_bdat_refuse(s, 503, "5.5.1",
+		    "Need RCPT command");
+	if (s->state == SESSION_RCPT && !session_content_begin(s)) {
+		session_txn_reset(s);
+		s->state = SESSION_READY;
+		return session_bdat_refuse(s, 451, "4.3.0",
+		    "Local error in processing");
+	}
+	smtp_data_bdat_chunk(&s->data, s->cmd.bdat.size, s->cmd.bdat.last);
+	s->bdat_total += s->cmd.bdat.size;
+	return session_enter(s, SESSION_BDAT);
+}
+
+static void
+session_committed(void *arg, const char *id, int err, const char *reason)
+{
+	struct session *s = arg;
+
+	s->msg = NULL;
+	if (err != 0) {
+		log_error("smtp.commit_failed", "session=%06" PRIx64
+		    " queue_id=%s reason=\"%s\"", s->id, id, reason);
+		session_reply(s, 451, "4.3.0", "Local error in processing, "
+		    "try again later");
+	} else {
+		log_info("smtp.accepted", "session=%06" PRIx64 " queue_id=%s "
+		    "from=<%s> nrcpt=%zu size=%" PRIu64 " client=%s tls=%s",
+		    s->id, id, s->env.mail_from, s->env.nrcpts, s->data.size,
+		    s->ip_text, s->tls ? s->tls_version : "no");
+		session_reply(s, 250, "2.0.0", "Ok: queued as %s", id);
+		delivery_enqueue(s->host->delivery, id, false);
+	}
+	session_txn_reset(s);
+	if (s->stop_after_commit) {
+		session_close_with(s, "4.3.2", "shutdown",
+		    "Service shutting down");
+		return;
+	}
+	if (session_enter(s, SESSION_READY))
+		session_process_input(s);
+}
+
+/* The content ended: refuse it, or commit it and wait. */
+static bool
+session_content_end(struct session *s)
+{
+	struct smtp_reply r;
+
+	if (smtp_data_verdict(&s->data, &r) != 0) {
+		log_info("smtp.refused", "session=%06" PRIx64 " queue_id=%s "
+		    "reply=\"%d %s\"", s->id, spool_msg_id(s->msg), r.code,
+		    r.text);
+		session_reply_struct(s, &r);
+		session_txn_reset(s);
+		if (!session_enter(s, SESSION_READY))
+			return false;
+		return session_count_error(s);
+	}
+	s->env.received = (int64_t)time(NULL);
+	s->env.client_ip = s->ip_text;
+	s->env.client_helo = s->helo;
+	s->env.auth_user = s->auth_user;
+	s->env.folder = "";
+	session_enter(s, SESSION_COMMIT);
+	spool_commit_async(s->msg, &s->env, session_committed, s);
+	return true;
+}
+
+/* ---- STARTTLS --------------------------------------------------------- */
+
+static bool
+session_starttls(struct session *s)
+{
+	struct bufferevent *tls;
+	struct timeval idle = session_tv(session_limits(s)->idle_timeout);
+	SSL *ssl;
+
+	if (s->tls)
+		return session_error(s, 503, "5.5.1", "TLS already active");
+	if (s->state == SESSION_GREETED)
+		return session_error(s, 503, "5.5.1", "Send EHLO first");
+	if (s->state != SESSION_READY)
+		return session_error(s, 503, "5.5.1", "STARTTLS in a "
+		    "transaction");
+	if ((ssl = SSL_new(tls_server_ctx(s->host->tls))) == NULL) {
+		ERR_clear_error();
+		session_reply(s, 454, "4.7.0", "TLS not available");
+		return true;
+	}
+	session_reply(s, 220, "2.0.0", "Ready to start TLS");
+	/* RFC 3207 4.2: whatever the client sent after STARTTLS is void */
+	evbuffer_drain(bufferevent_get_input(s->bev),
+	    evbuffer_get_length(bufferevent_get_input(s->bev)));
+	smtp_line_init(&s->lines);
+	tls = bufferevent_openssl_filter_new(s->host->base, s->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		s->close_reason = "tls-error";
+		return session_enter(s, SESSION_CLOSING);
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	s->bev = tls;
+	s->tls = true;
+	bufferevent_setcb(s->bev, session_on_read, session_on_write,
+	    session_on_event, s);
+	bufferevent_set_timeouts(s->bev, &idle, &idle);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_INPUT_MAX);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return session_enter(s, SESSION_TLS_HANDSHAKE);
+}
+
+/* ---- the command table ------------------------------------------------ */
+
+static bool
+session_command(struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd *c = &s->cmd;
+
+	if (++s->ncommands > session_limits(s)->commands)
+		return session_close_with(s, "4.7.0", "too-many-commands",
+		    "Too many commands, closing connection");
+	if (smtp_cmd_parse(line, len, session_parse_flags(s), c) != 0) {
+		if (c->http) {
+			s->close_reason = "http";
+			session_reply(s, 554, "5.7.0", "This is not a web "
+			    "server");
+			return session_enter(s, SESSION_CLOSING);
+		}
+		if (c->verb == SMTP_VERB_BDAT)
+			/* the size is unknown, so the stream is lost */
+			return session_close_with(s, "4.5.2", "bad-bdat",
+			    "Malformed BDAT, closing connection");
+		session_reply_struct(s, &c->reply);
+		return session_count_error(s);
+	}
+	if (s->state == SESSION_BDAT_WAIT && c->verb != SMTP_VERB_BDAT &&
+	    c->verb != SMTP_VERB_RSET && c->verb != SMTP_VERB_QUIT &&
+	    c->verb != SMTP_VERB_NOOP)
+		return session_error(s, 503, "5.5.1", "Only BDAT, RSET, NOOP "
+		    "or QUIT during a BDAT transfer");
+	switch (c->verb) {
+	case SMTP_VERB_HELO:
+		return session_helo(s, false);
+	case SMTP_VERB_EHLO:
+		return session_helo(s, true);
+	case SMTP_VERB_MAIL:
+		return session_mail(s);
+	case SMTP_VERB_RCPT:
+		return session_rcpt(s);
+	case SMTP_VERB_DATA:
+		return session_data(s);
+	case SMTP_VERB_BDAT:
+		return session_bdat(s);
+	case SMTP_VERB_RSET:
+		session_txn_reset(s);
+		session_reply(s, 250, "2.0.0", "Ok");
+		return session_enter(s, session_idle_state(s));
+	case SMTP_VERB_NOOP:
+		session_reply(s, 250, "2.0.0", "Ok");
+		return true;
+	case SMTP_VERB_QUIT:
+		session_reply(s, 221, "2.0.0", "Bye");
+		s->close_reason = "quit";
+		return session_enter(s, SESSION_CLOSING);
+	case SMTP_VERB_HELP:
+		session_reply(s, 214, "2.0.0", "See RFC 5321; commands: EHLO "
+		    "HELO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS");
+		return true;
+	case SMTP_VERB_VRFY:
+		session_reply(s, 252, "2.5.0", "Cannot VRFY user, but will "
+		    "accept message and attempt delivery");
+		return true;
+	case SMTP_VERB_EXPN:
+		return session_error(s, 502, "5.5.1", "EXPN not available");
+	case SMTP_VERB_STARTTLS:
+		return session_starttls(s);
+	case SMTP_VERB_AUTH:
+		if (s->state == SESSION_GREETED)
+			return session_error(s, 503, "5.5.1",
+			    "Send EHLO first");
+		return session_error(s, 503, "5.5.1",
+		    "AUTH not available");
+	case SMTP_VERB_UNKNOWN:
+		break;
+	}
+	return session_error(s, 500, "5.5.2", "Command not recognized");
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+/* Feed content; false when s is gone or must wait. */
+static bool
+session_feed_content(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	enum smtp_data_event ev;
+	size_t avail = evbuffer_get_length(in), used;
+
+	if (avail == 0 && !(s->state == SESSION_BDAT &&
+	    s->data.chunk_left == 0))
+		return false;
+	v.iov_base = NULL;
+	v.iov_len = 0;
+	if (avail > 0 && evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		return false;
+	used = smtp_data_feed(&s->data, v.iov_base, v.iov_len, &ev);
+	evbuffer_drain(in, used);
+	switch (ev) {
+	case SMTP_DATA_MORE:
+		return avail > 0;
+	case SMTP_DATA_CHUNK_END:
+		session_reply(s, 250, "2.0.0", "%" PRIu64 " octets received",
+		    s->cmd.bdat.size);
+		return session_enter(s, SESSION_BDAT_WAIT);
+	case SMTP_DATA_END:
+		return session_content_end(s) && s->state != SESSION_COMMIT;
+	}
+	return false;
+}
+
+static bool
+session_skip_bdat(struct session *s, struct evbuffer *in)
+{
+	size_t avail = evbuffer_get_length(in);
+	size_t n = s->bdat_skip < avail ? (size_t)s->bdat_skip : avail;
+
+	evbuffer_drain(in, n);
+	s->bdat_skip -= n;
+	if (s->bdat_skip > 0)
+		return false;
+	return session_enter(s, s->bdat_skip_return);
+}
+
+/* One step of line input; false when s is gone or there is no line. */
+static bool
+session_feed_line(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	enum smtp_line_event ev;
+	struct smtp_reply r;
+	const char *line;
+	size_t used, len;
+
+	if (evbuffer_get_length(in) == 0 ||
+	    evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		return false;
+	used = smtp_line_feed(&s->lines, v.iov_base, v.iov_len, &ev, &line,
+	    &len);
+	evbuffer_drain(in, used);
+	switch (ev) {
+	case SMTP_LINE_NONE:
+		return true;
+	case SMTP_LINE_OK:
+		return session_command(s, line, len);
+	case SMTP_LINE_TOO_LONG:
+	case SMTP_LINE_BARE:
+		smtp_line_error_reply(ev, &r);
+		session_reply_struct(s, &r);
+		return session_count_error(s);
+	}
+	return false;
+}
+
+/* Handle all the input there is, unless output backs up. */
+static void
+session_process_input(struct session *s)
+{
+	struct evbuffer *in;
+	bool go = true;
+
+	while (go) {
+		in = bufferevent_get_input(s->bev);
+		switch (s->state) {
+		case SESSION_TLS_HANDSHAKE:
+		case SESSION_BANNER_WAIT:
+		case SESSION_COMMIT:
+		case SESSION_CLOSING:
+			return;
+		case SESSION_DATA:
+		case SESSION_BDAT:
+			go = session_feed_content(s, in);
+			break;
+		case SESSION_BDAT_SKIP:
+			go = session_skip_bdat(s, in);
+			break;
+		case SESSION_GREETED:
+		case SESSION_READY:
+		case SESSION_MAIL:
+		case SESSION_RCPT:
+		case SESSION_BDAT_WAIT:
+			if (evbuffer_get_length(bufferevent_get_output(s->bev))
+			    >= SESSION_OUTPUT_MAX) {
+				session_pause_reading(s);
+				return;
+			}
+			go = session_feed_line(s, in);
+			break;
+		}
+	}
+}
+
+/* ---- states and events ------------------------------------------------------ */
+
+static void
+session_send_banner(struct session *s)
+{
+	s->banner_sent = true;
+	session_reply(s, 220, NULL, "%s ESMTP netjes", session_hostname(s));
+}
+
+/* Enter a state and run its entry action; false when s was freed. */
+static bool
+session_enter(struct session *s, enum session_state state)
+{
+	struct timeval delay;
+
+	s->state = state;
+	switch (state) {
+	case SESSION_TLS_HANDSHAKE:
+		break;
+	case SESSION_BANNER_WAIT:
+		delay = session_tv(session_limits(s)->banner_delay);
+		evtimer_add(s->banner_timer, &delay);
+		break;
+	case SESSION_GREETED:
+		if (!s->banner_sent)
+			session_send_banner(s);
+		break;
+	case SESSION_READY:
+	case SESSION_MAIL:
+	case SESSION_RCPT:
+	case SESSION_DATA:
+	case SESSION_BDAT:
+	case SESSION_BDAT_WAIT:
+	case SESSION_BDAT_SKIP:
+	case SESSION_COMMIT:
+		break;
+	case SESSION_CLOSING:
+		bufferevent_disable(s->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+			session_free(s, s->close_reason);
+			return false;
+		}
+		break;
+	}
+	return true;
+}
+
+/* The greeting is due; or the handshake finished. */
+static void
+session_greet(struct session *s)
+{
+	if (s->banner_timer != NULL && !s->banner_sent &&
+	    session_limits(s)->banner_delay > 0) {
+		session_enter(s, SESSION_BANNER_WAIT);
+		return;
+	}
+	if (session_enter(s, SESSION_GREETED))
+		session_process_input(s);
+}
+
+static void
+session_on_banner_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state != SESSION_BANNER_WAIT)
+		return;
+	if (session_enter(s, SESSION_GREETED))
+		session_process_input(s);
+}
+
+static void
+session_timeout(struct session *s, short what)
+{
+	if (s->state == SESSION_TLS_HANDSHAKE || s->state == SESSION_CLOSING ||
+	    (what & BEV_EVENT_WRITING)) {
+		session_free(s, "timeout");
+		return;
+	}
+	if (s->state == SESSION_COMMIT) {
+		/* the reply is coming; the client is waiting for it */
+		bufferevent_enable(s->bev, EV_READ);
+		return;
+	}
+	session_close_with(s, "4.4.2", "timeout",
+	    "Idle timeout, closing connection");
+}
+
+static const char *
+session_error_text(struct session *s, char *out, size_t n)
+{
+	unsigned long e;
+
+	if (s->tls && (e = bufferevent_get_openssl_error(s->bev)) != 0) {
+		ERR_error_string_n(e, out, n);
+		return out;
+	}
+	snprintf(out, n, "%s", strerror(EVUTIL_SOCKET_ERROR()));
+	return out;
+}
+
+static void
+session_tls_done(struct session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	s->tls_version = SSL_get_version(ssl);
+	s->tls_cipher = SSL_get_cipher_name(ssl);
+	log_info("smtp.tls", "session=%06" PRIx64 " version=%s cipher=%s",
+	    s->id, s->tls_version, s->tls_cipher);
+	/* RFC 3207 4.2: forget everything learnt before the handshake */
+	session_txn_reset(s);
+	s->helo[0] = '\0';
+	s->ehlo = false;
+	s->auth_user[0] = '\0';
+	session_greet(s);
+}
+
+static void
+session_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char text[256], quoted[300];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		bufferevent_setcb(s->bev, session_on_read, session_on_write,
+		    session_on_event, s);
+		session_tls_done(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		session_timeout(s, what);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		session_free(s, s->state == SESSION_CLOSING ? s->close_reason :
+		    "eof");
+		return;
+	}
+	log_info("smtp.error", "session=%06" PRIx64 " error=%s", s->id,
+	    log_quote(quoted, sizeof(quoted),
+	    session_error_text(s, text, sizeof(text))));
+	session_free(s, s->state == SESSION_TLS_HANDSHAKE ? "tls-error" :
+	    "error");
+}
+
+static void
+session_on_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SESSION_BANNER_WAIT) {
+		log_info("smtp.early_talker", "session=%06" PRIx64
+		    " client=%s", s->id, s->client);
+		session_reply(s, 554, "5.5.0", "%s SMTP protocol "
+		    "violation: talked before the greeting",
+		    session_hostname(s));
+		s->close_reason = "early-talker";
+		session_enter(s, SESSION_CLOSING);
+		return;
+	}
+	session_process_input(s);
+}
+
+/* The output buffer drained (low watermark 0). */
+static void
+session_on_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SESSION_CLOSING) {
+		session_free(s, s->close_reason);
+		return;
+	}
+	if (s->read_paused) {
+		s->read_paused = false;
+		bufferevent_enable(s->bev, EV_READ);
+		session_process_input(s);
+	}
+}
+
+/* ---- life cycle -------------------------------------------------------------- */
+
+static struct bufferevent *
+session_bev_new(struct session_host *h, evutil_socket_t fd, bool tls)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (!tls)
+		return bufferevent_socket_new(h->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if ((ssl = SSL_new(tls_server_ctx(h->tls))) == NULL) {
+		ERR_clear_error();
+		return NULL;
+	}
+	bev = bufferevent_openssl_socket_new(h->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void
+session_format_client(const struct sockaddr *sa, struct session *s)
+{
+	unsigned port = 0;
+
+	if (ip_from_sockaddr(sa, &s->ip) == -1) {
+		memset(&s->ip, 0, sizeof(s->ip));
+		snprintf(s->ip_text, sizeof(s->ip_text), "unknown");
+		snprintf(s->client, sizeof(s->client), "unknown");
+		return;
+	}
+	ip_unmap_v4(&s->ip);
+	ip_format(&s->ip, s->ip_text, sizeof(s->ip_text));
+	if (sa->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_port);
+	else
+		port = ntohs(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_port);
+	if (s->ip.family == AF_INET6)
+		snprintf(s->client, sizeof(s->client), "[%s]:%u", s->ip_text,
+		    port);
+	else
+		snprintf(s->client, sizeof(s->client), "%s:%u", s->ip_text,
+		    port);
+}
+
+struct session *
+session_new(struct session_host *h, const struct config_listener *l,
+    evutil_socket_t fd, const struct sockaddr *sa)
+{
+	struct timeval idle = session_tv(h->cfg->limits.idle_timeout);
+	struct session *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->tls = l->mode == LISTENER_SMTPS;
+	if ((s->bev = session_bev_new(h, fd, s->tls)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->host = h;
+	s->listener = l;
+	s->id = ++h->next_id;
+	s->close_reason = "eof";
+	s->txn = arena_new(0);
+	buf_init(&s->out);
+	smtp_line_init(&s->lines);
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	session_format_client(sa, s);
+	if (h->cfg->limits.banner_delay > 0)
+		s->banner_timer = evtimer_new(h->base,
+		    session_on_banner_timer, s);
+	bufferevent_setcb(s->bev, session_on_read, session_on_write,
+	    session_on_event, s);
+	bufferevent_set_timeouts(s->bev, &idle, &idle);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_INPUT_MAX);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	LIST_INSERT_HEAD(&h->sessions, s, entry);
+	h->nsessions++;
+	log_info("smtp.connect", "session=%06" PRIx64 " listener=%s client=%s",
+	    s->id, l->name, s->client);
+	if (s->tls)
+		session_enter(s, SESSION_TLS_HANDSHAKE);
+	else
+		session_greet(s);
+	return s;
+}
+
+void
+session_free(struct session *s, const char *reason)
+{
+	struct session_host *h = s->host;
+	SSL *ssl;
+
+	log_info("smtp.disconnect", "session=%06" PRIx64 " listener=%s "
+	    "client=%s reason=%s duration=%.3f", s->id, s->listener->name,
+	    s->client, reason, session_elapsed(&s->started));
+	if (s->msg != NULL && s->state == SESSION_COMMIT)
+		spool_msg_cancel_cb(s->msg);
+	else if (s->msg != NULL)
+		spool_abort(s->msg);
+	s->msg = NULL;
+	if (s->tls && s->state != SESSION_TLS_HANDSHAKE) {
+		ssl = bufferevent_openssl_get_ssl(s->bev);
+		if (ssl != NULL)
+			SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
+	LIST_REMOVE(s, entry);
+	h->nsessions--;
+	if (s->banner_timer != NULL)
+		event_free(s->banner_timer);
+	bufferevent_free(s->bev);
+	arena_free(s->txn);
+	buf_free(&s->out);
+	free(s);
+	if (h->on_gone != NULL)
+		h->on_gone(h);
+}
+
+void
+session_shutdown(struct session *s)
+{
+	switch (s->state) {
+	case SESSION_TLS_HANDSHAKE:
+	case SESSION_BANNER_WAIT:
+		session_free(s, "shutdown");
+		break;
+	case SESSION_COMMIT:
+		s->stop_after_commit = true;
+		break;
+	case SESSION_CLOSING:
+		break;
+	default:
+		session_close_with(s, "4.3.2", "shutdown",
+		    "Service shutting down");
+		break;
+	}
+}
+
+void
+session_shutdown_all(struct session_host *h)
+{
+	struct session *s, *next;
+
+	/* session_shutdown() frees at most the session it is given */
+	for (s = LIST_FIRST(&h->sessions); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
+		session_shutdown(s);
+	}
+}
+
+size_t
+session_count_ip(const struct session_host *h, const struct ip_addr *ip)
+{
+	const struct session *s;
+	size_t n = 0;
+
+	LIST_FOREACH(s, &h->sessions, entry)
+		if (ip_equal(&s->ip, ip))
+			n++;
+	return n;
+}

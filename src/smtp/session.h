@@ -1,0 +1,75 @@
+/*
+ * session — one SMTP conversation, as an explicit state machine.
+ *
+ * The server (server.c) owns the listeners, the spool, the delivery
+ * runner and the recipient table, and hands each accepted connection to
+ * session_new(). From then on the session drives itself on the event
+ * loop: greeting (with an optional delay that catches clients talking
+ * first), EHLO/HELO, STARTTLS, MAIL, RCPT, DATA and BDAT, and the
+ * durable commit of each message before its "250".
+ *
+ * RFC 5321 (dialogue, 4.5.3.2 timeouts), RFC 1870 (SIZE), RFC 2920
+ * (PIPELINING: replies in order; input waits while a commit is
+ * pending), RFC 3030 (CHUNKING), RFC 3207 (STARTTLS: pipelined bytes
+ * after it are discarded, the dialogue starts over after the
+ * handshake), RFC 3461 (DSN parameters kept with the envelope), RFC
+ * 6531 (SMTPUTF8).
+ */
+#ifndef NETJES_SMTP_SESSION_H
+#define NETJES_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/util.h>
+
+#include "core/config.h"
+#include "core/ip.h"
+
+struct delivery;
+struct event_base;
+struct local_table;
+struct session;
+struct sockaddr;
+struct spool;
+struct tls_server;
+
+/* Beyond this many open sessions new connections get 421 and are closed */
+#define SESSION_MAX		1000
+
+/* What every session shares: the server's parts. */
+struct session_host {
+	const struct config	*cfg;
+	struct event_base	*base;
+	struct tls_server	*tls;
+	struct spool		*spool;
+	struct delivery		*delivery;
+	struct local_table	*local;
+	bool			 auth_available;	/* users file present */
+	LIST_HEAD(session_list, session) sessions;
+	size_t			 nsessions;
+	uint64_t		 next_id;
+	bool			 stopping;
+	/* called after a session is freed (the server may be done) */
+	void			(*on_gone)(struct session_host *);
+};
+
+/* A session for an accepted connection; it greets (or starts the TLS
+ * handshake) by itself. NULL when out of memory (fd is left open). */
+struct session	*session_new(struct session_host *,
+		    const struct config_listener *, evutil_socket_t fd,
+		    const struct sockaddr *sa);
+
+/* The server is stopping: 421 to the client, then close. */
+void		 session_shutdown(struct session *);
+/* session_shutdown() for every session of the host. */
+void		 session_shutdown_all(struct session_host *);
+void		 session_free(struct session *, const char *reason);
+
+/* Open sessions from ip (the connections_per_ip limit). */
+size_t		 session_count_ip(const struct session_host *,
+		    const struct ip_addr *);
+
+#endif

@@ -1,0 +1,155 @@
+"""`netjes auth` end to end against a real nsd on loopback.
+
+The zone publishes everything a well-run sender has: PTR and A records
+for 127.0.0.5 (iprev pass), an SPF record, a DKIM key, and a DMARC
+record. The message is signed by Debian's python3-dkim (dkimpy), an
+independent implementation, so the DKIM pass and the DMARC alignment
+are checked on a signature netjes did not make. The failing variant
+sends the same message from an address the zone does not vouch for,
+after a change to the body, with a MAIL FROM in another domain. Every
+printed header must parse with python3-authres.
+"""
+import base64
+import json
+import subprocess
+
+import pytest
+
+dkim = pytest.importorskip("dkim")
+authres = pytest.importorskip("authres")
+
+DOMAIN = "auth.example"
+SELECTOR = "sel"
+
+
+@pytest.fixture(scope="module")
+def rsa_key(tmp_path_factory):
+    d = tmp_path_factory.mktemp("authkey")
+    key = d / "key.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", str(key)], check=True,
+                   capture_output=True)
+    der = subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout",
+                          "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return key.read_bytes(), base64.b64encode(der).decode()
+
+
+def txt_strings(s):
+    return " ".join('"%s"' % s[i:i + 200] for i in range(0, len(s), 200))
+
+
+@pytest.fixture
+def dns(dns_server, rsa_key):
+    _, pub = rsa_key
+    zone = (f"@ IN SOA ns.{DOMAIN}. hostmaster.{DOMAIN}. 1 3600 600 "
+            f"86400 300\n"
+            f"@ IN NS ns.{DOMAIN}.\n"
+            f"ns IN A 127.0.0.1\n"
+            f"@ IN TXT \"v=spf1 ip4:127.0.0.5 -all\"\n"
+            f"mail IN A 127.0.0.5\n"
+            f"mail IN TXT \"v=spf1 a -all\"\n"
+            f"liar IN A 192.0.2.1\n"
+            f"_dmarc IN TXT \"v=DMARC1; p=reject; adkim=r; aspf=r\"\n"
+            f"{SELECTOR}._domainkey IN TXT "
+            f"{txt_strings('v=DKIM1; k=rsa; p=' + pub)}\n")
+    rev = ("@ IN SOA ns.auth.example. hostmaster.auth.example. 1 3600 600 "
+           "86400 300\n"
+           "@ IN NS ns.auth.example.\n"
+           "5 IN PTR mail.auth.example.\n"
+           "6 IN PTR liar.auth.example.\n")
+    other = ("@ IN SOA ns.auth.example. hostmaster.auth.example. 1 3600 "
+             "600 86400 300\n"
+             "@ IN NS ns.auth.example.\n"
+             "@ IN TXT \"v=spf1 -all\"\n")
+    return dns_server({DOMAIN: zone, "0.0.127.in-addr.arpa": rev,
+                       "other.example": other})
+
+
+def signed_message(rsa_key):
+    key, _ = rsa_key
+    msg = (f"From: Sender <sender@{DOMAIN}>\r\n"
+           f"To: rcpt@example.net\r\n"
+           f"Subject: end to end\r\n"
+           f"Message-ID: <e2e@{DOMAIN}>\r\n"
+           f"\r\n"
+           f"Hello, DMARC.\r\n").encode()
+    sig = dkim.sign(msg, SELECTOR.encode(), DOMAIN.encode(), key,
+                    include_headers=[b"from", b"to", b"subject"])
+    return sig + msg
+
+
+def run_auth(netjes_bin, srv, ip, helo, mailfrom, msg, json_out=False):
+    args = [netjes_bin, "auth", "--ip", ip, "--helo", helo, "--mail-from",
+            mailfrom, "--authserv-id", "mx.netjes.test", "--nameserver",
+            srv.addr, "--dns-timeout", "5"]
+    if json_out:
+        args.append("--json")
+    r = subprocess.run(args, input=msg, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return r.stdout.decode()
+
+
+def results(header):
+    parsed = authres.AuthenticationResultsHeader.parse(header.strip())
+    assert parsed.authserv_id == "mx.netjes.test"
+    return {(r.method, tuple(sorted((p.type + "." + p.name, p.value)
+                                    for p in r.properties))): r.result
+            for r in parsed.results}, parsed
+
+
+def test_all_pass(netjes_bin, dns, rsa_key):
+    msg = signed_message(rsa_key)
+    out = run_auth(netjes_bin, dns, "127.0.0.5", f"mail.{DOMAIN}",
+                   f"bounce@{DOMAIN}", msg)
+    assert out.startswith("Authentication-Results: mx.netjes.test;")
+    _, parsed = results(out)
+    got = {r.method + ("/helo" if any(p.name == "helo"
+                                      for p in r.properties) else ""):
+           r.result for r in parsed.results}
+    assert got == {"iprev": "pass", "spf": "pass", "spf/helo": "pass",
+                   "dkim": "pass", "dmarc": "pass"}
+    dk = [r for r in parsed.results if r.method == "dkim"][0]
+    props = {p.type + "." + p.name: p.value for p in dk.properties}
+    assert props["header.d"] == DOMAIN
+    assert props["header.s"] == SELECTOR
+    assert len(props["header.b"]) == 8
+
+    data = json.loads(run_auth(netjes_bin, dns, "127.0.0.5",
+                               f"mail.{DOMAIN}", f"bounce@{DOMAIN}", msg,
+                               json_out=True))
+    assert data["iprev"]["name"] == f"mail.{DOMAIN}"
+    assert data["dkim"][0]["result"] == "pass"
+    assert data["dmarc"]["result"] == "pass"
+    assert data["dmarc"]["spf_aligned"] and data["dmarc"]["dkim_aligned"]
+    assert data["dmarc"]["disposition"]["applied"] == "none"
+    assert data["dmarc"]["policy"]["p"] == "reject"
+
+
+def test_failing_variant(netjes_bin, dns, rsa_key):
+    msg = signed_message(rsa_key).replace(b"Hello, DMARC.",
+                                          b"Hello, forger.")
+    out = run_auth(netjes_bin, dns, "127.0.0.6", f"liar.{DOMAIN}",
+                   "someone@other.example", msg)
+    _, parsed = results(out)
+    got = {r.method: r.result for r in parsed.results
+           if not any(p.name == "helo" for p in r.properties)}
+    assert got == {"iprev": "fail", "spf": "fail", "dkim": "fail",
+                   "dmarc": "fail"}
+    dm = [r for r in parsed.results if r.method == "dmarc"][0]
+    props = {p.type + "." + p.name: p.value for p in dm.properties}
+    assert props["header.from"] == DOMAIN
+    assert props["policy.applied-disposition"] == "reject"
+
+
+def test_null_sender_and_no_ptr(netjes_bin, dns, rsa_key):
+    msg = signed_message(rsa_key)
+    out = run_auth(netjes_bin, dns, "127.0.0.9", f"mail.{DOMAIN}", "", msg)
+    _, parsed = results(out)
+    got = {r.method: r.result for r in parsed.results}
+    assert got["iprev"] == "permerror"
+    assert got["dkim"] == "pass"
+    assert got["dmarc"] == "pass"
+    spf = [r for r in parsed.results if r.method == "spf"][0]
+    assert {p.name: p.value for p in spf.properties}["mailfrom"] == \
+        f"postmaster@mail.{DOMAIN}"
