@@ -648,6 +648,7 @@ server_mail_setup(struct server *srv)
 	srv->host.spool = srv->spool;
 	srv->host.delivery = srv->delivery;
 	srv->host.local = srv->local;
+	srv->host.users = srv->users;
 	srv->host.on_gone = server_on_gone;
 	return 0;
 }

@@ -16,6 +16,8 @@
  *	BDAT_WAIT	between the chunks of one message
  *	BDAT_SKIP	a refused BDAT chunk is read and dropped
  *	COMMIT		the spool commit runs; input waits (no reply yet)
+ *	AUTH		a SASL exchange (RFC 4954): lines go to sasl_step()
+ *	AUTH_VERIFY	the password check runs; input waits (no reply yet)
  *	CLOSING		the last reply is queued; free once it is sent
  *
  * Replies go into the output buffer in command order, so pipelined
@@ -62,10 +64,12 @@
 #include "deliver/local.h"
 #include "queue/spool.h"
 #include "smtp/received.h"
+#include "smtp/sasl.h"
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_line.h"
 #include "smtp/tls.h"
+#include "store/passwd.h"
 
 /* Pending replies beyond which the session stops reading commands */
 #define SESSION_OUTPUT_MAX	(64 * 1024)
@@ -86,6 +90,8 @@ enum session_state {
 	SESSION_BDAT_WAIT,
 	SESSION_BDAT_SKIP,
 	SESSION_COMMIT,
+	SESSION_AUTH,
+	SESSION_AUTH_VERIFY,
 	SESSION_CLOSING,
 };
 
@@ -108,7 +114,12 @@ struct session {
 	char				 ip_text[IP_STRLEN];
 	char				 client[SESSION_ADDR_MAX];
 	char				 helo[SMTP_LINE_MAX];
-	char				 auth_user[CONFIG_ADDR_MAX];
+	char				 auth_user[SASL_ID_MAX + 1];
+	/* SMTP AUTH in progress: the exchange, the user being checked */
+	struct sasl			 sasl;
+	struct passwd_job		*auth_job;
+	enum sasl_mech			 auth_mech;
+	char				 auth_try[SASL_ID_MAX + 1];
 	struct timespec			 started;
 	unsigned			 ncommands;
 	unsigned			 nerrors;
@@ -264,6 +275,14 @@ session_idle_state(const struct session *s)
 	return s->helo[0] != '\0' ? SESSION_READY : SESSION_GREETED;
 }
 
+/* AUTH PLAIN LOGIN is offered under TLS (STARTTLS done or smtps) when
+ * the users file exists. */
+static bool
+session_auth_offered(const struct session *s)
+{
+	return s->tls && s->host->auth_available && s->host->users != NULL;
+}
+
 /* Extensions in force, for the parser. */
 static unsigned
 session_parse_flags(const struct session *s)
@@ -274,22 +293,14 @@ session_parse_flags(const struct session *s)
 		return 0;
 	f = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
 	    SMTP_EXT_DSN;
+	if (session_auth_offered(s))
+		f |= SMTP_EXT_AUTH;
 	if (s->env.smtputf8)
 		f |= SMTP_PARSE_UTF8;
 	return f;
 }
 
 /* ---- EHLO, HELO ----------------------------------------------------- */
-
-/* AUTH PLAIN LOGIN is to be offered under TLS when the users file
- * exists; the SASL exchange is not wired into the dialogue yet, so it
- * is not offered at all. */
-static bool
-session_auth_offered(const struct session *s)
-{
-	(void)s;
-	return false;
-}
 
 static bool
 session_helo(struct session *s, bool ehlo)
@@ -320,7 +331,7 @@ session_helo(struct session *s, bool ehlo)
 	if (!s->tls)
 		lines[n++] = "STARTTLS";
 	if (session_auth_offered(s))
-		lines[n++] = "AUTH PLAIN LOGIN";
+		lines[n++] = "AUTH " SASL_MECHS_ADVERTISED;
 	buf_reset(&s->out);
 	smtp_reply_lines(&s->out, 250, NULL, lines, n);
 	evbuffer_add(bufferevent_get_output(s->bev), s->out.data, s->out.len);
@@ -644,6 +655,159 @@ session_content_end(struct session *s)
 	return true;
 }
 
+/* ---- AUTH (RFC 4954) ---------------------------------------------------- */
+
+/* A complete reply line (no CRLF) as is. */
+static void
+session_reply_raw(struct session *s, const char *line)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	evbuffer_add(out, line, strlen(line));
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void
+session_auth_log(struct session *s, const char *user, const char *result)
+{
+	char quoted[2 * SASL_ID_MAX + 8];
+
+	log_info("smtp.auth", "session=%06" PRIx64 " client=%s mech=%s "
+	    "user=%s result=%s", s->id, s->ip_text,
+	    sasl_mech_name(s->auth_mech),
+	    log_quote(quoted, sizeof(quoted), user != NULL ? user : ""),
+	    result);
+}
+
+/* The exchange is over without success: wipe it, back to READY. */
+static bool
+session_auth_end(struct session *s)
+{
+	sasl_clear(&s->sasl);
+	explicit_bzero(s->auth_try, sizeof(s->auth_try));
+	return session_enter(s, SESSION_READY);
+}
+
+static void session_auth_verified(enum passwd_result, void *);
+
+/* Credentials are ready: start the password check and wait for it. */
+static bool
+session_auth_verify(struct session *s)
+{
+	const struct sasl_creds *cr = sasl_creds(&s->sasl);
+
+	snprintf(s->auth_try, sizeof(s->auth_try), "%s", cr->authcid);
+	s->auth_job = passwd_verify_async(s->host->users, s->host->base,
+	    cr->authcid, cr->password, session_auth_verified, s);
+	sasl_clear(&s->sasl);
+	if (s->auth_job == NULL) {
+		session_auth_log(s, s->auth_try, "tempfail");
+		session_reply_raw(s, SASL_REPLY_TEMPFAIL);
+		return session_auth_end(s);
+	}
+	return session_enter(s, SESSION_AUTH_VERIFY);
+}
+
+/* What sasl_start() or sasl_step() said. */
+static bool
+session_auth_status(struct session *s, enum sasl_status st)
+{
+	char line[SASL_CHALLENGE_MAX + 8];
+
+	switch (st) {
+	case SASL_CONTINUE:
+		snprintf(line, sizeof(line), "334 %s",
+		    sasl_challenge(&s->sasl));
+		session_reply_raw(s, line);
+		return session_enter(s, SESSION_AUTH);
+	case SASL_DONE:
+		return session_auth_verify(s);
+	case SASL_ERROR:
+		break;
+	}
+	session_auth_log(s, NULL, "error");
+	session_reply_raw(s, sasl_reply(&s->sasl));
+	if (!session_auth_end(s))
+		return false;
+	return session_count_error(s);
+}
+
+static bool
+session_auth(struct session *s)
+{
+	struct smtp_cmd *c = &s->cmd;
+	enum sasl_status st;
+	enum sasl_mech mech;
+
+	if (s->state == SESSION_GREETED)
+		return session_error(s, 503, "5.5.1", "Send EHLO first");
+	if (!s->tls) {
+		session_reply_raw(s, SASL_REPLY_NEED_TLS);
+		return session_count_error(s);
+	}
+	if (!session_auth_offered(s))
+		return session_error(s, 503, "5.5.1", "AUTH not available");
+	if (s->auth_user[0] != '\0')
+		return session_error(s, 503, "5.5.1", "Already authenticated");
+	if (s->state != SESSION_READY)
+		return session_error(s, 503, "5.5.1", "AUTH not allowed in a "
+		    "mail transaction");
+	s->auth_mech = sasl_mech_parse(c->auth.mech, strlen(c->auth.mech),
+	    &mech) == 0 ? mech : SASL_MECH_NONE;
+	st = sasl_start(&s->sasl, c->auth.mech, strlen(c->auth.mech),
+	    c->auth.has_initial ? c->auth.initial : NULL,
+	    c->auth.has_initial ? strlen(c->auth.initial) : 0);
+	explicit_bzero(c->auth.initial, sizeof(c->auth.initial));
+	return session_auth_status(s, st);
+}
+
+/* One client line of the exchange. */
+static bool
+session_auth_line(struct session *s, char *line, size_t len)
+{
+	enum sasl_status st;
+
+	st = sasl_step(&s->sasl, line, len);
+	explicit_bzero(line, len);
+	return session_auth_status(s, st);
+}
+
+/* The password check is done (on the loop). */
+static void
+session_auth_verified(enum passwd_result res, void *arg)
+{
+	struct session *s = arg;
+	bool bad = false;
+
+	s->auth_job = NULL;
+	session_auth_log(s, s->auth_try, passwd_result_name(res));
+	switch (res) {
+	case PASSWD_OK:
+		snprintf(s->auth_user, sizeof(s->auth_user), "%s", s->auth_try);
+		session_reply_raw(s, SASL_REPLY_SUCCESS);
+		break;
+	case PASSWD_BAD:
+	case PASSWD_UNKNOWN_USER:
+		session_reply_raw(s, SASL_REPLY_BAD_CREDS);
+		bad = true;
+		break;
+	case PASSWD_TEMPFAIL:
+		session_reply_raw(s, SASL_REPLY_TEMPFAIL);
+		break;
+	}
+	explicit_bzero(s->auth_try, sizeof(s->auth_try));
+	if (s->stop_after_commit) {
+		session_close_with(s, "4.3.2", "shutdown",
+		    "Service shutting down");
+		return;
+	}
+	if (!session_enter(s, SESSION_READY) ||
+	    (bad && !session_count_error(s)))
+		return;
+	if (s->state == SESSION_READY)
+		session_process_input(s);
+}
+
 /* ---- STARTTLS --------------------------------------------------------- */
 
 static bool
@@ -754,11 +918,7 @@ session_command(struct session *s, const char *line, size_t len)
 	case SMTP_VERB_STARTTLS:
 		return session_starttls(s);
 	case SMTP_VERB_AUTH:
-		if (s->state == SESSION_GREETED)
-			return session_error(s, 503, "5.5.1",
-			    "Send EHLO first");
-		return session_error(s, 503, "5.5.1",
-		    "AUTH not available");
+		return session_auth(s);
 	case SMTP_VERB_UNKNOWN:
 		break;
 	}
@@ -830,9 +990,20 @@ session_feed_line(struct session *s, struct evbuffer *in)
 	case SMTP_LINE_NONE:
 		return true;
 	case SMTP_LINE_OK:
+		if (s->state == SESSION_AUTH)
+			/* the line is s->lines.buf: wiped after use */
+			return session_auth_line(s, s->lines.buf, len);
 		return session_command(s, line, len);
 	case SMTP_LINE_TOO_LONG:
 	case SMTP_LINE_BARE:
+		if (s->state == SESSION_AUTH) {
+			session_auth_log(s, NULL, "error");
+			session_reply_raw(s, ev == SMTP_LINE_TOO_LONG ?
+			    SASL_REPLY_TOO_LONG : SASL_REPLY_MALFORMED);
+			if (!session_auth_end(s))
+				return false;
+			return session_count_error(s);
+		}
 		smtp_line_error_reply(ev, &r);
 		session_reply_struct(s, &r);
 		return session_count_error(s);
@@ -853,6 +1024,7 @@ session_process_input(struct session *s)
 		case SESSION_TLS_HANDSHAKE:
 		case SESSION_BANNER_WAIT:
 		case SESSION_COMMIT:
+		case SESSION_AUTH_VERIFY:
 		case SESSION_CLOSING:
 			return;
 		case SESSION_DATA:
@@ -867,6 +1039,7 @@ session_process_input(struct session *s)
 		case SESSION_MAIL:
 		case SESSION_RCPT:
 		case SESSION_BDAT_WAIT:
+		case SESSION_AUTH:
 			if (evbuffer_get_length(bufferevent_get_output(s->bev))
 			    >= SESSION_OUTPUT_MAX) {
 				session_pause_reading(s);
@@ -913,6 +1086,8 @@ session_enter(struct session *s, enum session_state state)
 	case SESSION_BDAT_WAIT:
 	case SESSION_BDAT_SKIP:
 	case SESSION_COMMIT:
+	case SESSION_AUTH:
+	case SESSION_AUTH_VERIFY:
 		break;
 	case SESSION_CLOSING:
 		bufferevent_disable(s->bev, EV_READ);
@@ -959,7 +1134,7 @@ session_timeout(struct session *s, short what)
 		session_free(s, "timeout");
 		return;
 	}
-	if (s->state == SESSION_COMMIT) {
+	if (s->state == SESSION_COMMIT || s->state == SESSION_AUTH_VERIFY) {
 		/* the reply is coming; the client is waiting for it */
 		bufferevent_enable(s->bev, EV_READ);
 		return;
@@ -1172,6 +1347,11 @@ session_free(struct session *s, const char *reason)
 	else if (s->msg != NULL)
 		spool_abort(s->msg);
 	s->msg = NULL;
+	if (s->auth_job != NULL)
+		passwd_verify_cancel(s->auth_job);
+	s->auth_job = NULL;
+	sasl_clear(&s->sasl);
+	explicit_bzero(s->auth_try, sizeof(s->auth_try));
 	if (s->tls && s->state != SESSION_TLS_HANDSHAKE) {
 		ssl = bufferevent_openssl_get_ssl(s->bev);
 		if (ssl != NULL)
@@ -1199,6 +1379,7 @@ session_shutdown(struct session *s)
 		session_free(s, "shutdown");
 		break;
 	case SESSION_COMMIT:
+	case SESSION_AUTH_VERIFY:
 		s->stop_after_commit = true;
 		break;
 	case SESSION_CLOSING:

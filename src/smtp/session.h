@@ -13,7 +13,8 @@
  * pending), RFC 3030 (CHUNKING), RFC 3207 (STARTTLS: pipelined bytes
  * after it are discarded, the dialogue starts over after the
  * handshake), RFC 3461 (DSN parameters kept with the envelope), RFC
- * 6531 (SMTPUTF8).
+ * 6531 (SMTPUTF8), RFC 4954 (AUTH PLAIN and LOGIN, offered only under
+ * TLS and only when the users file exists).
  */
 #ifndef NETJES_SMTP_SESSION_H
 #define NETJES_SMTP_SESSION_H
@@ -31,6 +32,7 @@
 struct delivery;
 struct event_base;
 struct local_table;
+struct passwd_db;
 struct session;
 struct sockaddr;
 struct spool;
@@ -47,6 +49,7 @@ struct session_host {
 	struct spool		*spool;
 	struct delivery		*delivery;
 	struct local_table	*local;
+	struct passwd_db	*users;		/* SMTP AUTH verification */
 	bool			 auth_available;	/* users file present */
 	LIST_HEAD(session_list, session) sessions;
 	size_t			 nsessions;
