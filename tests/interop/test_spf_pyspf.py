@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-spf = pytest.importorskip("spf")
+import spf
 dns_resolver = pytest.importorskip("dns.resolver")
 from spfdns import SpfDnsServer  # noqa: E402
 
