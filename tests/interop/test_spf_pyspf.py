@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import spf
-dns_resolver = pytest.importorskip("dns.resolver")
+import dns.resolver as dns_resolver
 from spfdns import SpfDnsServer  # noqa: E402
 
 BASE = "spf.example"
