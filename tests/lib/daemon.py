@@ -46,12 +46,25 @@ def sanitizer_env(extra=None):
     return env
 
 
+_handed_out = set()
+
+
 def free_port(host="127.0.0.1"):
-    """A port the kernel just handed out and released on host."""
+    """A port the kernel just handed out and released on host.
+
+    The kernel may hand the same ephemeral port out twice in a row once it
+    is released, so ports already given to this test process are skipped:
+    two listeners of one daemon must never get the same port.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(1000):
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise AssertionError("no fresh free port after 1000 tries")
 
 
 def port_is_free(host, port):
