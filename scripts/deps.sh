@@ -12,6 +12,9 @@ openssl ca-certificates"
 # Tests: unit framework, fuzzing, pytest and the real peers it drives
 PKGS="$PKGS libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest python3-dnslib nsd knot-dnsutils swaks"
+# Postfix as a sending MTA in front of netjes (tests/interop/test_postfix.py)
+# and its smtp-source load generator (bench/smtp)
+PKGS="$PKGS postfix"
 # SPF interop: pyspf (with dnspython) and the YAML test-suite reader
 PKGS="$PKGS python3-spf python3-dnspython python3-yaml"
 # DKIM interop peers: dkimpy (Ed25519 through python3-nacl) and OpenDKIM
@@ -19,6 +22,10 @@ PKGS="$PKGS python3-dkim python3-nacl opendkim opendkim-tools"
 # Benchmarks only (make bench): the incumbents' C libraries and CLI, and
 # the caching DNS server bench/spf puts in front of nsd
 PKGS="$PKGS libspf2-dev spfquery libopendkim-dev unbound"
+# bench/auth: rspamd, restricted to SPF, DKIM, DMARC and ARC
+PKGS="$PKGS rspamd"
+# bench/smtp: OpenDMARC as Postfix's milter in the "checks on" row
+PKGS="$PKGS opendmarc"
 # Authentication-Results interop: the RFC 8601 parser of python3-authres
 PKGS="$PKGS python3-authres"
 
@@ -44,10 +51,11 @@ if [ "$(id -u)" != 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-# nsd, unbound and opendkim are test peers that the tests start on their
-# own ports; their packages would start system services on port 53 and a
-# milter socket. Ask invoke-rc.d not to (policy-rc.d exit 101 = "not now")
-# for the length of the install, unless the machine has its own policy.
+# nsd, unbound, opendkim, opendmarc, postfix and rspamd are peers that the
+# tests and benches start on their own ports; their packages would start
+# system services on port 53, port 25, milter sockets and rspamd's
+# workers. Ask invoke-rc.d not to (policy-rc.d exit 101 = "not now") for
+# the length of the install, unless the machine has its own policy.
 policy=/usr/sbin/policy-rc.d
 own_policy=""
 if [ ! -e "$policy" ]; then
@@ -56,6 +64,14 @@ if [ ! -e "$policy" ]; then
 	$SUDO chmod 755 "$policy"
 	trap '$SUDO rm -f "$policy"' EXIT
 fi
+# postfix asks which mail setup to write into /etc/postfix at install;
+# the tests and benches run private instances with their own config, so
+# answer "No configuration" up front and keep the install non-interactive.
+case " $missing " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    $SUDO debconf-set-selections ;;
+esac
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Build the DKIM benchmark corpus (fixed seed, deterministic).
 
-    corpus.py OUTDIR KEYFILE PUBTXTFILE [N]
+    corpus.py OUTDIR KEYFILE PUBTXTFILE [N [EDKEYFILE EDPUBTXTFILE]]
 
 writes OUTDIR/plain/NNNN.eml (unsigned, CRLF), OUTDIR/signed/NNNN.eml
 (signed by dkimpy, rsa-sha256 relaxed/relaxed, d=bench.example
 s=s2048: a signer none of the measured verifiers wrote), and the lists
-OUTDIR/plain.list and OUTDIR/signed.list.
+OUTDIR/plain.list and OUTDIR/signed.list. With an Ed25519 key (PKCS#8
+PEM, as `netjes dkim keygen --algorithm ed25519` writes it) also
+OUTDIR/signed-ed/NNNN.eml and OUTDIR/signed-ed.list: the same messages
+signed ed25519-sha256 (RFC 8463) relaxed/relaxed, s=s25519.
 
 The mix is sized like ordinary mail: 50% short plain text (0.5-4 KB),
 30% multipart/alternative text+HTML (3-15 KB), 15% with a base64
@@ -90,32 +93,61 @@ def message(r, i):
             ["Content-Transfer-Encoding: quoted-printable"], body)
 
 
+def ed25519_seed(pem):
+    """dkimpy wants an Ed25519 key as the base64 of its 32-byte seed; a
+    PKCS#8 PEM of one (48 bytes, OID 1.3.101.112) ends with exactly those
+    32 bytes. None for any other key."""
+    der = base64.b64decode(b"".join(
+        x for x in pem.splitlines() if not x.startswith(b"-----")))
+    if len(der) != 48 or der[9:12] != b"\x2b\x65\x70":
+        return None
+    return base64.b64encode(der[-32:])
+
+
 def main():
     out, keyfile, pubfile = sys.argv[1:4]
     n = int(sys.argv[4]) if len(sys.argv) > 4 else 200
     r = random.Random(SEED)
     key = open(keyfile, "rb").read()
     pub = open(pubfile, "rb").read().strip()
+    ed = None
+    if len(sys.argv) > 6:
+        ed = (ed25519_seed(open(sys.argv[5], "rb").read()),
+              open(sys.argv[6], "rb").read().strip())
+        assert ed[0], "the fifth argument is not an Ed25519 key"
 
     def dnsfunc(name, timeout=5):
-        return pub if name == b"s2048._domainkey.bench.example." else None
+        if name == b"s2048._domainkey.bench.example.":
+            return pub
+        if ed and name == b"s25519._domainkey.bench.example.":
+            return ed[1]
+        return None
 
-    for d in ("plain", "signed"):
-        os.makedirs(os.path.join(out, d), exist_ok=True)
     lists = {"plain": [], "signed": []}
+    if ed:
+        lists["signed-ed"] = []
+    for d in lists:
+        os.makedirs(os.path.join(out, d), exist_ok=True)
     for i in range(n):
         h, body = message(r, i)
         msg = ("\r\n".join(h) + "\r\n\r\n" + "\r\n".join(body) +
                "\r\n").encode()
+        hdrs = [b"from", b"to", b"cc", b"subject", b"date", b"message-id",
+                b"mime-version", b"content-type", b"list-unsubscribe",
+                b"from"]
         sig = dkim.sign(msg, b"s2048", b"bench.example", key,
                         canonicalize=(b"relaxed", b"relaxed"),
-                        include_headers=[b"from", b"to", b"cc", b"subject",
-                                         b"date", b"message-id",
-                                         b"mime-version", b"content-type",
-                                         b"list-unsubscribe", b"from"])
-        signed = sig + msg
-        assert dkim.verify(signed, dnsfunc=dnsfunc), i
-        for d, data in (("plain", msg), ("signed", signed)):
+                        include_headers=hdrs)
+        out_msgs = [("plain", msg), ("signed", sig + msg)]
+        if ed:
+            sig = dkim.sign(msg, b"s25519", b"bench.example", ed[0],
+                            canonicalize=(b"relaxed", b"relaxed"),
+                            include_headers=hdrs,
+                            signature_algorithm=b"ed25519-sha256")
+            out_msgs.append(("signed-ed", sig + msg))
+        for d, data in out_msgs[1:]:
+            assert dkim.verify(data, dnsfunc=dnsfunc), (d, i)
+        for d, data in out_msgs:
             p = os.path.join(out, d, f"{i:04d}.eml")
             with open(p, "wb") as f:
                 f.write(data)

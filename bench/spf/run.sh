@@ -13,90 +13,28 @@
 #	SPF_SECONDS   timed seconds per in-process driver (default 5)
 #	SPF_CLI_CASES evaluations per CLI run (default 300)
 #	SPF_CALLGRIND set: instead of the timed runs, count instructions per
-#	              evaluation of the netjes driver under callgrind (all
-#	              threads): runs with 1 and with 3 timed passes over
-#	              the cases, difference divided by 2 x the cases, so
-#	              start-up and the warm-up pass cancel out. The
-#	              profiles are left in $SPF_CALLGRIND if it names a
-#	              directory.
+#	              evaluation of the netjes and the libspf2 driver under
+#	              callgrind (all threads): runs with 1 and with 3 timed
+#	              passes over the cases, difference divided by 2 x the
+#	              cases, so start-up and the warm-up pass cancel out.
+#	              The netjes profiles are left in $SPF_CALLGRIND if it
+#	              names a directory.
 #	SPF_DRIVER    the netjes driver to run (default: the one built)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-if [ "${NETJES_BENCH_NS:-}" != 1 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "bench/spf: needs root (unshare -mn for a private" \
-		    "loopback and resolv.conf)" >&2
-		exit 1
-	fi
-	. "$HERE/../lib/common.sh"
-	BENCH_TARGETS="bench/spf_netjes bench/spf_libspf2"
-	bench_build
-	NETJES_BENCH_NS=1 exec timeout 600 unshare -mn sh "$HERE/run.sh"
-fi
-
 . "$HERE/../lib/common.sh"
+BENCH_TARGETS="bench/spf_netjes bench/spf_libspf2"
+bench_enter_netns spf 600 "unshare -mn for a private loopback and resolv.conf"
 SECS=${SPF_SECONDS:-5}
 CLI_CASES=${SPF_CLI_CASES:-300}
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-bench_tmp
+bench_begin
 T=$BENCH_TMP
 
-ip link set lo up
 $PY "$HERE/gen.py" "$T"
 NCASES=$(grep -c . "$T/cases.txt")
 
-cat > "$T/nsd.conf" <<CONF
-server:
-  port: 5353
-  ip-address: 127.0.0.1
-  username: ""
-  chroot: ""
-  pidfile: "$T/nsd.pid"
-  zonesdir: "$T"
-  database: ""
-  xfrdfile: "$T/xfrd.state"
-  zonelistfile: "$T/zone.list"
-  logfile: "$T/nsd.log"
-  server-count: 1
-  do-ip6: no
-remote-control:
-  control-enable: no
-zone:
-  name: spfbench.example
-  zonefile: $T/spfbench.example.zone
-CONF
-cat > "$T/unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1
-  port: 53
-  do-ip6: no
-  username: ""
-  chroot: ""
-  directory: "$T"
-  pidfile: "$T/unbound.pid"
-  use-syslog: no
-  logfile: "$T/unbound.log"
-  verbosity: 0
-  num-threads: 1
-  do-not-query-localhost: no
-  access-control: 127.0.0.0/8 allow
-  module-config: "iterator"
-  msg-cache-size: 32m
-  rrset-cache-size: 64m
-stub-zone:
-  name: "spfbench.example"
-  stub-addr: 127.0.0.1@5353
-remote-control:
-  control-enable: no
-CONF
-bench_bg /usr/sbin/nsd -d -c "$T/nsd.conf"
-bench_wait_dns 127.0.0.1 5353 spfbench.example
-bench_bg /usr/sbin/unbound -d -c "$T/unbound.conf"
-bench_wait_dns 127.0.0.1 53 spfbench.example
-echo "nameserver 127.0.0.1" > "$T/resolv.conf"
-mount --bind "$T/resolv.conf" /etc/resolv.conf
+bench_dns spfbench.example "$T/spfbench.example.zone"
 
 # Warm unbound's cache once for everyone: one pass with spfquery.
 head -n "$NCASES" "$T/cases.txt" | while read -r ip s h; do
@@ -113,13 +51,29 @@ callgrind_ir() {
 	sed -n 's/^summary: //p' "$T/callgrind.$1"
 }
 
+# The same for the libspf2 driver.
+callgrind_ir_libspf2() {
+	timeout 1200 valgrind --tool=callgrind \
+	    --callgrind-out-file="$T/callgrind-libspf2.$1" \
+	    "$BUILD/bench/spf_libspf2" -n "$1" "$T/cases.txt" 1 \
+	    >/dev/null 2>"$T/valgrind-libspf2.$1" || return 1
+	sed -n 's/^summary: //p' "$T/callgrind-libspf2.$1"
+}
+
 D=${SPF_DRIVER:-$BUILD/bench/spf_netjes}
 if [ -n "${SPF_CALLGRIND:-}" ]; then
 	ir1=$(callgrind_ir 1)
 	ir3=$(callgrind_ir 3)
+	nj=$(( (ir3 - ir1) / (2 * NCASES) ))
 	echo "BENCH impl=netjes op=spf-instructions n=$NCASES" \
-	    "ir_1pass=$ir1 ir_3pass=$ir3" \
-	    "ir_per_eval=$(( (ir3 - ir1) / (2 * NCASES) ))"
+	    "ir_1pass=$ir1 ir_3pass=$ir3 ir_per_eval=$nj"
+	ir1=$(callgrind_ir_libspf2 1)
+	ir3=$(callgrind_ir_libspf2 3)
+	ls=$(( (ir3 - ir1) / (2 * NCASES) ))
+	echo "BENCH impl=libspf2 op=spf-instructions n=$NCASES" \
+	    "ir_1pass=$ir1 ir_3pass=$ir3 ir_per_eval=$ls"
+	echo "  libspf2 / netjes instructions per evaluation:" \
+	    "$(bench_ratio "$ls" "$nj")x"
 	exit 0
 fi
 
@@ -146,6 +100,16 @@ printf '  %-44s %12s %14s\n' "64 in flight, libunbound (as the server)" \
     "$rj" "$(bench_ratio "$rj" "$rl")x"
 printf '  %-44s %12s %14s\n' "1 at a time, in-memory zone (engine only)" \
     "$rz" "$(bench_ratio "$rz" "$rl")x"
+# CPU time is steadier than wall clock on a shared machine
+un=$(bench_field "$N" cpu_rate); ul=$(bench_field "$L" cpu_rate)
+uj=$(bench_field "$NJ" cpu_rate)
+printf '\n  %-44s %12s %14s\n' "per second of process CPU" "evals/s" \
+    "vs libspf2"
+printf '  %-44s %12s %14s\n' "netjes, 1 at a time" "$un" \
+    "$(bench_ratio "$un" "$ul")x"
+printf '  %-44s %12s %14s\n' "netjes, 64 in flight" "$uj" \
+    "$(bench_ratio "$uj" "$ul")x"
+printf '  %-44s %12s %14s\n' libspf2 "$ul" "1.00x"
 cn=$(bench_field "$N" check); cl=$(bench_field "$L" check)
 cp=$(bench_field "$P" check)
 [ "$cn" = "$cl" ] && echo "  netjes and libspf2 agree on every case" ||

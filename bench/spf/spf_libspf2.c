@@ -2,13 +2,15 @@
  * spf_libspf2 — SPF evaluations per second through libspf2 (Debian's
  * libspf2-dev, the library behind spfquery), in process.
  *
- *	spf_libspf2 CASES SECONDS
+ *	spf_libspf2 [-n PASSES] CASES SECONDS
  *
  * SPF_server_new(SPF_DNS_CACHE): libspf2's default layering, its own
  * in-process DNS cache over the system resolver (res_query, so
  * /etc/resolv.conf: run.sh gives this process a private network and
  * mount namespace whose resolv.conf names the benchmark's DNS server).
- * Same cases, same warm-up pass and check hash as spf_netjes.
+ * Same cases, same warm-up pass and check hash as spf_netjes; -n as
+ * there (exactly P timed passes, for instruction counts), and the same
+ * CPU time figure (cpu_rate: evaluations per second of process CPU).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -16,10 +18,12 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <spf2/spf.h>
 
@@ -31,6 +35,16 @@ struct bench_case {
 	const char	*helo;
 	bool		 v6;
 };
+
+/* Seconds of CPU used by the whole process (all its threads). */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static SPF_result_t
 eval(SPF_server_t *srv, const struct bench_case *bc)
@@ -60,11 +74,21 @@ main(int argc, char **argv)
 	SPF_server_t *srv;
 	char **lines, *save;
 	size_t n, i, count = 0;
-	double secs, t0, t;
+	double secs, t0, t, c0, cpu;
 	unsigned hist[SPF_RESULT_PERMERROR + 1] = { 0 };
+	size_t passes = 0;
+	int opt;
 
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		if (opt != 'n')
+			return 2;
+		passes = (size_t)atol(optarg);
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc != 3) {
-		fprintf(stderr, "usage: spf_libspf2 CASES SECONDS\n");
+		fprintf(stderr, "usage: spf_libspf2 [-n PASSES] CASES "
+		    "SECONDS\n");
 		return 2;
 	}
 	secs = atof(argv[2]);
@@ -95,17 +119,21 @@ main(int argc, char **argv)
 	}
 
 	t0 = bench_now();
+	c0 = cpu_now();
 	do {
 		for (i = 0; i < n; i++)
 			(void)eval(srv, &cases[i]);
 		count += n;
 		t = bench_now() - t0;
-	} while (t < secs);
+	} while (passes > 0 ? count < passes * n : t < secs);
+	cpu = cpu_now() - c0;
 
 	printf("BENCH impl=libspf2 op=spf n=%zu secs=%.3f rate=%.1f "
-	    "check=%016llx pass=%u fail=%u softfail=%u neutral=%u "
-	    "none=%u temperror=%u permerror=%u\n", count, t,
-	    (double)count / t, (unsigned long long)chk.h,
+	    "cpu=%.3f cpu_rate=%.1f check=%016llx pass=%u fail=%u "
+	    "softfail=%u neutral=%u none=%u temperror=%u permerror=%u\n",
+	    count, t,
+	    (double)count / t, cpu, (double)count / cpu,
+	    (unsigned long long)chk.h,
 	    hist[SPF_RESULT_PASS], hist[SPF_RESULT_FAIL],
 	    hist[SPF_RESULT_SOFTFAIL], hist[SPF_RESULT_NEUTRAL],
 	    hist[SPF_RESULT_NONE], hist[SPF_RESULT_TEMPERROR],

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/spf.h"
 #include "dns/dns.h"
@@ -52,6 +53,16 @@ on_done(const struct spf_outcome *o, void *arg)
 
 	st->result = o->result;
 	st->done = true;
+}
+
+/* Seconds of CPU used by the whole process, libunbound's thread too. */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static enum spf_result
@@ -153,7 +164,7 @@ zone_resolver(struct event_base *base, const char *path)
 int
 main(int argc, char **argv)
 {
-	struct dns_options o = { NULL, 5.0, true, NULL };
+	struct dns_options o = { NULL, 5.0, true, 0, NULL };
 	struct bench_case *cases;
 	struct bench_check chk;
 	struct event_base *base;
@@ -162,7 +173,7 @@ main(int argc, char **argv)
 	const char *err = NULL;
 	char **lines, *ip, *save;
 	size_t n, i, count = 0;
-	double secs, t0, t;
+	double secs, t0, t, c0, cpu;
 	unsigned hist[SPF_RESULT_PERMERROR + 1] = { 0 };
 	const char *zone = NULL, *impl = "netjes";
 	size_t inflight = 0, passes = 0;
@@ -217,6 +228,7 @@ main(int argc, char **argv)
 		bench_check_add(&chk, spf_result_name(res));
 	}
 
+	c0 = cpu_now();
 	if (inflight > 1) {
 		count = run_inflight(base, r, cases, n, inflight, secs, &t);
 	} else {
@@ -228,12 +240,15 @@ main(int argc, char **argv)
 			t = bench_now() - t0;
 		} while (passes > 0 ? count < passes * n : t < secs);
 	}
+	cpu = cpu_now() - c0;
 
-	printf("BENCH impl=%s op=spf inflight=%zu dns=%s n=%zu secs=%.3f rate=%.1f "
-	    "check=%016llx pass=%u fail=%u softfail=%u neutral=%u "
-	    "none=%u temperror=%u permerror=%u\n", impl,
+	printf("BENCH impl=%s op=spf inflight=%zu dns=%s n=%zu secs=%.3f "
+	    "rate=%.1f cpu=%.3f cpu_rate=%.1f check=%016llx pass=%u "
+	    "fail=%u softfail=%u neutral=%u none=%u temperror=%u "
+	    "permerror=%u\n", impl,
 	    inflight > 1 ? inflight : 1, zone ? "zone" : "unbound", count, t,
-	    (double)count / t, (unsigned long long)chk.h,
+	    (double)count / t, cpu, (double)count / cpu,
+	    (unsigned long long)chk.h,
 	    hist[SPF_RESULT_PASS], hist[SPF_RESULT_FAIL],
 	    hist[SPF_RESULT_SOFTFAIL], hist[SPF_RESULT_NEUTRAL],
 	    hist[SPF_RESULT_NONE], hist[SPF_RESULT_TEMPERROR],

@@ -4,13 +4,22 @@
  *
  * The structure is checked when the header arrives (arc_chain_parse);
  * only a structurally sound chain asks for keys and hashes the body.
- * Every AMS gets a body hash (its own c=), because the oldest-pass
- * instance needs them all, but only the newest AMS and the seals decide
- * the result: a body changed after hop k breaks AMS 1..k and leaves the
- * seals, which never cover the body, intact (5.2 steps 4 to 6).
+ * Every AMS needs a body hash, because the oldest-pass instance needs
+ * them all, but only the newest AMS and the seals decide the result: a
+ * body changed after hop k breaks AMS 1..k and leaves the seals, which
+ * never cover the body, intact (5.2 steps 4 to 6).
+ *
+ * Most messages carry no ARC at all, so the per-message state is small
+ * and everything sized by the chain (key slots, body hashes, per-set
+ * results) comes from the arena once the chain is known. AMSs with the
+ * same body canonicalization and l= share one body hash (the DKIM
+ * verifier's dkim_body_stream): forwarders seal with relaxed bodies and
+ * no l=, so a chain of any length hashes the body once. Keys come from
+ * the DKIM key cache (decoded once per record text, not per AMS and AS).
  */
 #include "auth/arc.h"
 #include "auth/arc_internal.h"
+#include "auth/dkim_keycache.h"
 #include "auth/dkim_verify.h"
 
 #include <stdarg.h>
@@ -18,14 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARC_SLOTS	(2 * ARC_MAX_INSTANCE)
-
 struct arc_key {
 	struct arc_verify	*v;
 	size_t			 slot;
 	char			*name;
 	bool			 in;		/* outcome handed in */
-	EVP_PKEY		*pkey;		/* NULL when unusable */
+	const struct dkim_keycache_key *key;	/* held; NULL when unusable */
 	const char		*err;		/* why there is no key */
 	bool			 temporary;	/* err is DNS trouble */
 	struct dns_query	*q;
@@ -37,17 +44,18 @@ struct arc_verify {
 	char				*hdr;
 	struct hdr_section		 hs;
 	bool				 header_done;
-	struct arc_chain		*chain;
+	struct arc_chain		*chain;		/* NULL: no ARC field */
 	size_t				 nslots;
-	struct arc_key			 keys[ARC_SLOTS];
-	struct dkim_body_hash		 body[ARC_MAX_INSTANCE + 1];
-	bool				 body_on[ARC_MAX_INSTANCE + 1];
+	struct arc_key			*keys;		/* [nslots] */
+	struct dkim_body_stream		*streams;	/* room for chain->n */
+	size_t				 nstreams;
+	struct dkim_body_stream		**ams_body;	/* [1..n]; NULL: no
+							 * digest */
 	size_t				 pending;
 	arc_verify_cb			*cb;
 	void				*cb_arg;
 	bool				 finished;
 	struct arc_verdict		 verdict;
-	struct arc_set_result		 sets[ARC_MAX_INSTANCE];
 };
 
 struct arc_verify *
@@ -78,11 +86,11 @@ arc_verify_free(struct arc_verify *v)
 	for (i = 0; i < v->nslots; i++) {
 		if (v->keys[i].q != NULL)
 			dns_cancel(v->keys[i].q);
-		EVP_PKEY_free(v->keys[i].pkey);
+		dkim_keycache_release(v->keys[i].key);
 	}
-	for (i = 0; i <= ARC_MAX_INSTANCE; i++)
-		if (v->body_on[i])
-			dkim_body_hash_free(&v->body[i]);
+	for (i = 0; i < v->nstreams; i++)
+		if (v->streams[i].on)
+			dkim_body_hash_free(&v->streams[i].h);
 	arena_free(v->arena);
 	free(v);
 }
@@ -95,22 +103,36 @@ slot_sig(const struct arc_verify *v, size_t slot)
 	return slot % 2 == 0 ? &s->ams_sig : &s->as_sig;
 }
 
-void
-arc_verify_header(struct arc_verify *v, const char *p, size_t n)
+/* Does the header have any ARC field? Without one the chain parser
+ * (and its 51-set chain) is not needed: the result is none. */
+static bool
+has_arc_field(const struct hdr_section *hs)
 {
-	const struct arc_sig *sig;
-	unsigned k;
+	const struct hdr_field *f;
 	size_t i;
 
-	if (v->header_done)
-		return;
-	v->header_done = true;
-	v->hdr = arena_memdup(v->arena, p, n ? n : 1);
-	hdr_parse(v->hdr, n, v->arena, &v->hs);
-	v->chain = arena_calloc(v->arena, 1, sizeof(*v->chain));
-	if (arc_chain_parse(&v->hs, v->arena, v->chain) != ARC_RESULT_PASS)
-		return;
-	v->nslots = 2 * (size_t)v->chain->n;
+	for (i = 0; i < hs->n; i++) {
+		f = &hs->fields[i];
+		if ((f->flags & HDR_F_NO_COLON) == 0 &&
+		    (hdr_name_is(f, "ARC-Seal") ||
+		    hdr_name_is(f, "ARC-Message-Signature") ||
+		    hdr_name_is(f, "ARC-Authentication-Results")))
+			return true;
+	}
+	return false;
+}
+
+/* A key slot per AMS and AS, and a shared body hash per distinct
+ * (c= body part, l=) of the AMSs, now that the chain is known. */
+static void
+chain_prepare(struct arc_verify *v)
+{
+	const struct arc_sig *sig;
+	unsigned k, n = v->chain->n;
+	size_t i;
+
+	v->nslots = 2 * (size_t)n;
+	v->keys = arena_calloc(v->arena, v->nslots, sizeof(*v->keys));
 	for (i = 0; i < v->nslots; i++) {
 		sig = slot_sig(v, i);
 		v->keys[i].v = v;
@@ -118,22 +140,40 @@ arc_verify_header(struct arc_verify *v, const char *p, size_t n)
 		v->keys[i].name = arena_printf(v->arena, "%s._domainkey.%s",
 		    sig->selector, sig->domain);
 	}
-	for (k = 1; k <= v->chain->n; k++) {
+	v->streams = arena_calloc(v->arena, n, sizeof(*v->streams));
+	v->ams_body = arena_calloc(v->arena, (size_t)n + 1,
+	    sizeof(*v->ams_body));
+	for (k = 1; k <= n; k++) {
 		sig = &v->chain->set[k].ams_sig;
-		if (dkim_body_hash_init(&v->body[k], sig->bc, EVP_sha256(),
-		    sig->limit) == 0)
-			v->body_on[k] = true;
+		v->ams_body[k] = dkim_body_stream_join(v->streams,
+		    &v->nstreams, sig->bc, sig->limit);
 	}
+}
+
+void
+arc_verify_header(struct arc_verify *v, const char *p, size_t n)
+{
+	if (v->header_done)
+		return;
+	v->header_done = true;
+	v->hdr = arena_memdup(v->arena, p, n ? n : 1);
+	hdr_parse(v->hdr, n, v->arena, &v->hs);
+	if (!has_arc_field(&v->hs))
+		return;
+	v->chain = arena_calloc(v->arena, 1, sizeof(*v->chain));
+	if (arc_chain_parse(&v->hs, v->arena, v->chain) != ARC_RESULT_PASS)
+		return;
+	chain_prepare(v);
 }
 
 void
 arc_verify_body(struct arc_verify *v, const char *p, size_t n)
 {
-	size_t k;
+	size_t i;
 
-	for (k = 1; k <= ARC_MAX_INSTANCE; k++)
-		if (v->body_on[k])
-			dkim_body_hash_update(&v->body[k], p, n);
+	for (i = 0; i < v->nstreams; i++)
+		if (v->streams[i].on)
+			dkim_body_hash_update(&v->streams[i].h, p, n);
 }
 
 void
@@ -164,49 +204,50 @@ arc_verify_key_name(const struct arc_verify *v, size_t slot)
 
 /* --- keys ----------------------------------------------------------- */
 
-static void
-key_use(struct arc_verify *v, struct arc_key *k,
-    const struct dkim_key_record *r)
+/* Why the cached key cannot check this slot's signature, or NULL. */
+static const char *
+key_unusable(struct arc_verify *v, struct arc_key *k,
+    const struct dkim_keycache_key *key)
 {
 	const struct arc_sig *sig = slot_sig(v, k->slot);
-	char why[200];
-	int bits;
+	const struct dkim_key_record *r = &key->rec;
 
-	if (r->revoked) {
-		k->err = arena_printf(v->arena, "key %s is revoked", k->name);
-		return;
-	}
+	if (r->revoked)
+		return arena_printf(v->arena, "key %s is revoked", k->name);
 	if ((sig->alg == DKIM_ALG_ED25519_SHA256) !=
-	    (r->type == DKIM_KEY_ED25519)) {
-		k->err = arena_printf(v->arena, "key type k=%s does not match "
+	    (r->type == DKIM_KEY_ED25519))
+		return arena_printf(v->arena, "key type k=%s does not match "
 		    "a=%s", dkim_key_type_name(r->type),
 		    dkim_alg_name(sig->alg));
+	if (!r->allow_sha256)
+		return "key h= does not allow sha256";
+	if (key->pkey == NULL)
+		return arena_strdup(v->arena, key->key_why);
+	if (r->type == DKIM_KEY_RSA && key->bits < v->o.min_rsa_bits)
+		return arena_printf(v->arena, "RSA key of %d bits is too "
+		    "short", key->bits);
+	return NULL;
+}
+
+/* The slot keeps the key if it can be used, else only the reason. */
+static void
+key_use(struct arc_verify *v, struct arc_key *k,
+    const struct dkim_keycache_key *key)
+{
+	if ((k->err = key_unusable(v, k, key)) != NULL) {
+		dkim_keycache_release(key);
 		return;
 	}
-	if (!r->allow_sha256) {
-		k->err = "key h= does not allow sha256";
-		return;
-	}
-	k->pkey = dkim_key_public(r, &bits, why, sizeof(why));
-	if (k->pkey == NULL) {
-		k->err = arena_strdup(v->arena, why);
-		return;
-	}
-	if (r->type == DKIM_KEY_RSA && bits < v->o.min_rsa_bits) {
-		k->err = arena_printf(v->arena, "RSA key of %d bits is too "
-		    "short", bits);
-		EVP_PKEY_free(k->pkey);
-		k->pkey = NULL;
-	}
+	k->key = key;
 }
 
 void
 arc_verify_key(struct arc_verify *v, size_t slot, enum dns_status st,
     const char *const *txt, const size_t *len, size_t ntxt, const char *why)
 {
-	struct dkim_key_record r;
+	const struct dkim_keycache_key *key;
 	struct arc_key *k;
-	char first[200], cur[200];
+	char first[200];
 	size_t j;
 
 	if (slot >= v->nslots || v->keys[slot].in)
@@ -219,13 +260,15 @@ arc_verify_key(struct arc_verify *v, size_t slot, enum dns_status st,
 	case DNS_OK:
 		first[0] = '\0';
 		for (j = 0; j < ntxt; j++) {
-			if (dkim_key_parse(txt[j], len[j], &r, cur,
-			    sizeof(cur)) == 0) {
-				key_use(v, k, &r);
+			key = dkim_keycache_get(txt[j], len[j]);
+			if (key->parse_rc == 0) {
+				key_use(v, k, key);
 				return;
 			}
 			if (first[0] == '\0')
-				memcpy(first, cur, sizeof(first));
+				snprintf(first, sizeof(first), "%s",
+				    key->parse_why);
+			dkim_keycache_release(key);
 		}
 		k->err = arena_printf(v->arena, "%s: %s", k->name, first);
 		return;
@@ -312,9 +355,9 @@ check_sig(const struct arc_key *k, const struct arc_sig *sig,
 	unsigned int mdlen = 0;
 
 	if (EVP_Digest(data->data ? data->data : "", data->len, md, &mdlen,
-	    EVP_sha256(), NULL) != 1)
+	    dkim_sha256(), NULL) != 1)
 		return false;
-	return dkim_verify_digest(k->pkey, sig->alg, md, mdlen, sig->b,
+	return dkim_keycache_verify(k->key, sig->alg, md, mdlen, sig->b,
 	    sig->b_len);
 }
 
@@ -324,24 +367,20 @@ check_ams(struct arc_verify *v, unsigned i, const char **why, bool *temp)
 {
 	const struct arc_sig *sig = &v->chain->set[i].ams_sig;
 	const struct arc_key *k = &v->keys[2 * (i - 1)];
-	unsigned char bh[EVP_MAX_MD_SIZE];
+	struct dkim_body_stream *st = v->ams_body[i];
 	struct buf data = BUF_INIT;
-	int bhlen = -1;
 	bool ok;
 
-	if (v->body_on[i]) {
-		bhlen = dkim_body_hash_final(&v->body[i], bh);
-		dkim_body_hash_free(&v->body[i]);
-		v->body_on[i] = false;
-	}
+	if (st != NULL)
+		dkim_body_stream_final(st);
 	*temp = false;
-	if (!k->in || k->pkey == NULL) {
+	if (!k->in || k->key == NULL) {
 		*temp = !k->in || k->temporary;
 		*why = k->in ? k->err : "the key was not looked up";
 		return DKIM_RESULT_FAIL;
 	}
-	if (bhlen < 0 || (size_t)bhlen != sig->bh_len ||
-	    memcmp(bh, sig->bh, sig->bh_len) != 0) {
+	if (st == NULL || st->dlen < 0 || (size_t)st->dlen != sig->bh_len ||
+	    memcmp(st->digest, sig->bh, sig->bh_len) != 0) {
 		*why = "body hash mismatch";
 		return DKIM_RESULT_FAIL;
 	}
@@ -371,7 +410,7 @@ check_as(struct arc_verify *v, unsigned i, const char **why, bool *temp)
 	bool ok;
 
 	*temp = false;
-	if (!k->in || k->pkey == NULL) {
+	if (!k->in || k->key == NULL) {
 		*temp = !k->in || k->temporary;
 		*why = k->in ? k->err : "the key was not looked up";
 		return DKIM_RESULT_FAIL;
@@ -419,7 +458,7 @@ const struct arc_verdict *
 arc_verify_finish(struct arc_verify *v)
 {
 	struct arc_chain *c = v->chain;
-	struct arc_set_result *r;
+	struct arc_set_result *r, *sets;
 	const char *why;
 	unsigned i, n;
 	bool temp;
@@ -433,9 +472,10 @@ arc_verify_finish(struct arc_verify *v)
 	}
 	n = c->n;
 	v->verdict.instances = n;
-	v->verdict.sets = v->sets;
+	sets = arena_calloc(v->arena, n ? n : 1, sizeof(*sets));
+	v->verdict.sets = sets;
 	for (i = 1; i <= n; i++) {
-		r = &v->sets[i - 1];
+		r = &sets[i - 1];
 		r->instance = i;
 		r->cv = c->set[i].as_sig.cv;
 		r->aar = c->set[i].aar_value;
@@ -453,23 +493,23 @@ arc_verify_finish(struct arc_verify *v)
 	v->verdict.result = ARC_RESULT_PASS;
 
 	/* Step 4: the newest AMS must verify. */
-	r = &v->sets[n - 1];
+	r = &sets[n - 1];
 	r->ams = check_ams(v, n, &r->ams_reason, &temp);
 	if (r->ams != DKIM_RESULT_PASS)
 		verdict_fail(v, temp, "ARC-Message-Signature i=%u: %s", n,
 		    r->ams_reason);
 	/* Step 5: the oldest instance from which every AMS verifies. */
 	for (i = n - 1; i >= 1; i--) {
-		r = &v->sets[i - 1];
+		r = &sets[i - 1];
 		r->ams = check_ams(v, i, &r->ams_reason, &temp);
 		if (r->ams != DKIM_RESULT_PASS && v->verdict.oldest_pass == 0)
 			v->verdict.oldest_pass = i + 1;
 	}
-	if (v->sets[n - 1].ams != DKIM_RESULT_PASS)
+	if (sets[n - 1].ams != DKIM_RESULT_PASS)
 		v->verdict.oldest_pass = 0;
 	/* Step 6: every seal, newest first. */
 	for (i = n; i >= 1; i--) {
-		r = &v->sets[i - 1];
+		r = &sets[i - 1];
 		r->as = check_as(v, i, &why, &temp);
 		r->as_reason = why;
 		if (r->as != DKIM_RESULT_PASS)

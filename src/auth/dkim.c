@@ -1,9 +1,28 @@
 /*
- * dkim — names of results and algorithms. See dkim.h.
+ * dkim — names of results and algorithms, the shared SHA-256. See
+ * dkim.h.
  */
 #include "auth/dkim.h"
 
+#include <pthread.h>
 #include <string.h>
+
+static EVP_MD *dkim_sha256_md;
+static pthread_once_t dkim_sha256_once = PTHREAD_ONCE_INIT;
+
+/* Kept for the life of the process: one object, shared, never freed. */
+static void
+dkim_sha256_fetch(void)
+{
+	dkim_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *
+dkim_sha256(void)
+{
+	pthread_once(&dkim_sha256_once, dkim_sha256_fetch);
+	return dkim_sha256_md != NULL ? dkim_sha256_md : EVP_sha256();
+}
 
 const char *
 dkim_result_name(enum dkim_result r)

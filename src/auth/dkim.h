@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 /* Per-signature results, with RFC 8601 2.7.1 meanings. */
 enum dkim_result {
 	DKIM_RESULT_NONE = 0,	/* no signature */
@@ -36,11 +38,48 @@ enum dkim_alg {
 };
 
 const char	*dkim_result_name(enum dkim_result);
+/*
+ * SHA-256, fetched from OpenSSL's default provider once per process.
+ * EVP_sha256() makes every EVP_DigestInit_ex() fetch it again by name
+ * (~25 000 instructions a time with OpenSSL 3.0: more than hashing a
+ * short body); a fetched EVP_MD is immutable and safe to share between
+ * threads. Never NULL (falls back to EVP_sha256()).
+ */
+const EVP_MD	*dkim_sha256(void);
 const char	*dkim_alg_name(enum dkim_alg);	/* "rsa-sha256", ... */
 enum dkim_alg	 dkim_alg_parse(const char *, size_t);
 
 #include "auth/dkim_canon.h"
 #include "auth/dkim_key.h"
 #include "auth/dkim_tags.h"
+
+/*
+ * A body hash shared by every signature with the same body
+ * canonicalization and l= (DKIM-Signature and ARC-Message-Signature
+ * alike; defined in dkim_verify.c). A verifier keeps an array with room
+ * for one stream per signature, joins each signature to a stream while
+ * the header is parsed (before any body), feeds the body to the streams
+ * that are on, and finishes a stream when its first user asks; a stream
+ * every user has left stops hashing. The digest is always SHA-256.
+ */
+struct dkim_body_stream {
+	enum dkim_canon		 bc;
+	int64_t			 limit;		/* l=, -1 when absent */
+	unsigned		 users;		/* undecided signatures */
+	bool			 on;		/* hashing: h is live */
+	bool			 final;		/* digest and length are set */
+	int			 dlen;		/* digest length, -1: failed */
+	unsigned char		 digest[EVP_MAX_MD_SIZE];
+	uint64_t		 length;	/* canonical body octets */
+	struct dkim_body_hash	 h;
+};
+
+/* An existing stream for (bc, limit) with one more user, or a new one at
+ * streams[*nstreams]; NULL if OpenSSL cannot set up the digest. */
+struct dkim_body_stream *dkim_body_stream_join(struct dkim_body_stream *,
+	    size_t *nstreams, enum dkim_canon bc, int64_t limit);
+void	 dkim_body_stream_leave(struct dkim_body_stream *);
+/* Sets digest, dlen and length, once; later calls do nothing. */
+void	 dkim_body_stream_final(struct dkim_body_stream *);
 
 #endif

@@ -229,8 +229,11 @@ canon_cr_pending(struct dkim_body_canon *bc, const char *p)
 }
 
 /*
- * simple: a run is everything up to the next CRLF (a bare CR is an
- * ordinary byte), found with memchr, and goes out in one piece.
+ * simple: a run is everything up to the next CRLF that may begin a
+ * trailing empty line (a bare CR is an ordinary byte), found with
+ * memchr, and goes out in one piece. A CRLF followed by anything but a
+ * CR in the same chunk cannot be trailing, so it stays inside the run:
+ * ordinary text is one run per chunk, not one per line.
  */
 static void
 canon_simple(struct dkim_body_canon *bc, const char *p, size_t n)
@@ -259,7 +262,8 @@ canon_simple(struct dkim_body_canon *bc, const char *p, size_t n)
 				j = n;
 				break;
 			}
-			if (cr + 1 == p + n || cr[1] == '\n') {
+			if (cr + 1 == p + n || (cr[1] == '\n' &&
+			    (cr + 2 == p + n || cr[2] == '\r'))) {
 				j = (size_t)(cr - p);
 				break;
 			}
@@ -278,7 +282,9 @@ canon_simple(struct dkim_body_canon *bc, const char *p, size_t n)
  * the three special values at once; elsewhere eight, with the "has a
  * zero byte" word trick. A block stops the scan only at a tab, a CR, or
  * a space not followed by an ordinary byte; the byte-wise step after it
- * decides those.
+ * decides those. A CRLF right after content and right before content
+ * (neither white space nor a CR) comes out unchanged too, so it stays in
+ * the run: one run covers many lines of ordinary text.
  */
 static inline bool
 relaxed_special(unsigned char c)
@@ -287,20 +293,31 @@ relaxed_special(unsigned char c)
 }
 
 #ifdef __SSE2__
-/* Index in the 16 bytes at p of the first byte the scan must stop at,
- * or 16. A space in the last lane stops it: its successor is not here. */
+/*
+ * Index in the 16 bytes at p of the first byte the scan must stop at,
+ * or 16. A space stops it unless an ordinary byte follows; a CR unless
+ * LF and then an ordinary byte follow (a line end between content: most
+ * line ends of a text, which would otherwise leave the block loop once
+ * per line). A space in the last lane, or a CR in the last two, stops
+ * it: what follows is not in this block.
+ */
 static inline size_t
 relaxed_block(const unsigned char *p)
 {
 	__m128i v = _mm_loadu_si128((const void *)p);
-	unsigned sp, other, bad;
+	unsigned sp, tab, cr, lf, spec, cr_ok, bad;
 
 	sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
 	    _mm_set1_epi8(' ')));
-	other = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
-	bad = other | (sp & (((sp | other) >> 1) | 0x8000u));
+	tab = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('\t')));
+	cr = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('\r')));
+	lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('\n')));
+	spec = sp | tab | cr;
+	cr_ok = cr & (lf >> 1) & ~(spec >> 2) & 0x3fffu;
+	bad = tab | (cr & ~cr_ok) | (sp & ((spec >> 1) | 0x8000u));
 	return bad == 0 ? 16 : (size_t)__builtin_ctz(bad);
 }
 #define RELAXED_BLOCK	16
@@ -355,6 +372,8 @@ relaxed_run(const unsigned char *p, size_t i, size_t n)
 			i += 2;
 		else if (c == '\r' && i + 1 < n && p[i + 1] != '\n')
 			i++;
+		else if (c == '\r' && n - i > 2 && !relaxed_special(p[i + 2]))
+			i += 3;		/* CRLF between content bytes */
 		else
 			return i;
 	}

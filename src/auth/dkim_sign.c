@@ -91,7 +91,7 @@ dkim_sign_new(const struct dkim_sign_options *o, char *why, size_t whylen)
 		s->o.identity = arena_strdup(s->arena, o->identity);
 	if (s->o.now == 0)
 		s->o.now = time(NULL);
-	if (dkim_body_hash_init(&s->body, s->o.body_canon, EVP_sha256(),
+	if (dkim_body_hash_init(&s->body, s->o.body_canon, dkim_sha256(),
 	    -1) != 0) {
 		reason_set(why, whylen, "SHA-256 is unavailable");
 		dkim_sign_free(s);
@@ -286,7 +286,7 @@ dkim_sign_digest(EVP_PKEY *key, enum dkim_alg alg, const unsigned char *md,
 		pctx = EVP_PKEY_CTX_new(key, NULL);
 		if (pctx != NULL && EVP_PKEY_sign_init(pctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pctx, dkim_sha256()) == 1 &&
 		    EVP_PKEY_sign(pctx, NULL, &len, md, mdlen) == 1) {
 			buf_reserve(sig, len);
 			ok = EVP_PKEY_sign(pctx, (unsigned char *)sig->data,
@@ -363,7 +363,7 @@ dkim_sign_finish(struct dkim_signer *s, struct buf *out, char *why,
 	    &data);
 	dkim_canon_header(s->o.header_canon, field.data, field.len, false,
 	    &data);
-	if (EVP_Digest(data.data, data.len, md, &mdlen, EVP_sha256(),
+	if (EVP_Digest(data.data, data.len, md, &mdlen, dkim_sha256(),
 	    NULL) != 1 || dkim_sign_digest(s->o.key, s->o.alg, md, mdlen,
 	    &sig) != 0) {
 		reason_set(why, whylen, "signing failed");

@@ -32,6 +32,22 @@ is_wsp(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
+/* VALCHAR = %x21-3A / %x3C-7E: printable, not ';' */
+static bool
+is_valchar(unsigned char c)
+{
+	return c >= 0x21 && c <= 0x7e && c != ';';
+}
+
+/* The end of the run of VALCHAR that starts at p[i]. */
+static size_t
+valchar_run(const char *p, size_t i, size_t n)
+{
+	while (i < n && is_valchar((unsigned char)p[i]))
+		i++;
+	return i;
+}
+
 /* Length of the folding white space at p[i..n) (0 if none). A CRLF counts
  * only when white space follows it, as FWS demands. */
 static size_t
@@ -115,19 +131,20 @@ dkim_tags_parse(const char *p, size_t n, struct dkim_tags *out, char *why,
 		vstart = i;
 		vend_trim = i;
 		while (i < n && p[i] != ';') {
-			k = fws_len(p, i, n);
-			if (k > 0) {
-				i += k;
+			if (is_valchar((unsigned char)p[i])) {
+				/* a run of VALCHAR (most of b=) in one loop */
+				i = valchar_run(p, i, n);
+				vend_trim = i;
 				continue;
 			}
-			c = (unsigned char)p[i];
-			if (c < 0x21 || c > 0x7e) {
+			k = fws_len(p, i, n);
+			if (k == 0) {
+				c = (unsigned char)p[i];
 				reason_set(why, whylen, "invalid byte 0x%02x in "
 				    "the value of tag '%s'", c, name);
 				return -1;
 			}
-			i++;
-			vend_trim = i;
+			i += k;
 		}
 		t->value = p + vstart;
 		t->value_len = vend_trim - vstart;

@@ -8,11 +8,19 @@
  * the lookup answers; its body hash and header signature are checked at
  * finish. The first verdict reached is final and carries its reason.
  *
+ * The body is hashed once per distinct (body canonicalization, l=) among
+ * the signatures still undecided, not once per signature: two signers
+ * with relaxed bodies and no l= (an ESP and the author's domain, say)
+ * share one stream, so the second signature costs no body hashing. Every
+ * algorithm accepted here hashes the body with SHA-256. The stream
+ * helpers are exported (dkim.h): the ARC verifier shares them.
+ *
  * The header hash is computed once per signature as SHA-256 over the
  * canonical fields; RSA checks PKCS#1 v1.5 over that digest and Ed25519
  * signs the digest itself (RFC 8463 3), so both paths share it.
  */
 #include "auth/dkim_verify.h"
+#include "auth/dkim_keycache.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,9 +55,8 @@ struct dkim_sig {
 	const char		*i_domain;	/* NULL when no i= */
 	char			*key_name;
 	bool			 key_in;
-	EVP_PKEY		*pkey;
-	struct dkim_body_hash	 body;
-	bool			 body_on;
+	const struct dkim_keycache_key *key;	/* held until free */
+	struct dkim_body_stream	*body;		/* NULL once decided */
 	struct dns_query	*q;
 };
 
@@ -62,6 +69,8 @@ struct dkim_verify {
 	bool				 header_done;
 	struct dkim_sig			*sigs;
 	size_t				 nsigs;
+	struct dkim_body_stream		*streams;	/* room for nsigs */
+	size_t				 nstreams;
 	struct dkim_sig_result		*results;
 	size_t				 pending;
 	dkim_verify_cb			*cb;
@@ -71,6 +80,56 @@ struct dkim_verify {
 static void
 sig_decide(struct dkim_sig *s, enum dkim_result r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A stream no undecided signature needs stops hashing at once. */
+void
+dkim_body_stream_leave(struct dkim_body_stream *st)
+{
+	if (--st->users == 0 && st->on) {
+		dkim_body_hash_free(&st->h);
+		st->on = false;
+	}
+}
+
+/* The stream for (bc, limit): an existing one, or a new one; NULL if
+ * OpenSSL cannot set up the digest. */
+struct dkim_body_stream *
+dkim_body_stream_join(struct dkim_body_stream *streams, size_t *nstreams,
+    enum dkim_canon bc, int64_t limit)
+{
+	struct dkim_body_stream *st;
+	size_t i;
+
+	for (i = 0; i < *nstreams; i++) {
+		st = &streams[i];
+		if (st->on && st->bc == bc && st->limit == limit) {
+			st->users++;
+			return st;
+		}
+	}
+	st = &streams[*nstreams];
+	if (dkim_body_hash_init(&st->h, bc, dkim_sha256(), limit) != 0)
+		return NULL;
+	(*nstreams)++;
+	st->bc = bc;
+	st->limit = limit;
+	st->users = 1;
+	st->on = true;
+	return st;
+}
+
+/* Finish the stream's digest the first time one of its users asks. */
+void
+dkim_body_stream_final(struct dkim_body_stream *st)
+{
+	if (st->final)
+		return;
+	st->final = true;
+	st->dlen = dkim_body_hash_final(&st->h, st->digest);
+	st->length = st->h.length;
+	dkim_body_hash_free(&st->h);
+	st->on = false;
+}
 
 static void
 sig_decide(struct dkim_sig *s, enum dkim_result r, const char *fmt, ...)
@@ -88,9 +147,9 @@ sig_decide(struct dkim_sig *s, enum dkim_result r, const char *fmt, ...)
 		va_end(ap);
 		s->r.reason = arena_strdup(s->v->arena, reason);
 	}
-	if (s->body_on) {
-		dkim_body_hash_free(&s->body);
-		s->body_on = false;
+	if (s->body != NULL) {
+		dkim_body_stream_leave(s->body);
+		s->body = NULL;
 	}
 }
 
@@ -128,10 +187,11 @@ dkim_verify_free(struct dkim_verify *v)
 	for (i = 0; i < v->nsigs; i++) {
 		if (v->sigs[i].q != NULL)
 			dns_cancel(v->sigs[i].q);
-		if (v->sigs[i].body_on)
-			dkim_body_hash_free(&v->sigs[i].body);
-		EVP_PKEY_free(v->sigs[i].pkey);
+		dkim_keycache_release(v->sigs[i].key);
 	}
+	for (i = 0; i < v->nstreams; i++)
+		if (v->streams[i].on)
+			dkim_body_hash_free(&v->streams[i].h);
 	arena_free(v->arena);
 	free(v);
 }
@@ -473,33 +533,26 @@ sig_parse(struct dkim_sig *s, const struct hdr_field *f)
 	}
 	s->key_name = arena_printf(a, "%s._domainkey.%s", s->r.selector,
 	    s->r.domain);
-	if (dkim_body_hash_init(&s->body, s->bc, EVP_sha256(),
-	    s->r.body_limit) != 0) {
+	if ((s->body = dkim_body_stream_join(s->v->streams, &s->v->nstreams,
+	    s->bc, s->r.body_limit)) == NULL)
 		sig_decide(s, DKIM_RESULT_TEMPERROR, "digest unavailable");
-		return;
-	}
-	s->body_on = true;
 }
 
-void
-dkim_verify_header(struct dkim_verify *v, const char *p, size_t n)
+/* Every DKIM-Signature of the header now in v->hdr and v->hs. */
+static void
+verify_find_signatures(struct dkim_verify *v)
 {
 	const struct hdr_field *f;
 	struct dkim_sig *s;
 	size_t i, count = 0;
 
-	if (v->header_done)
-		return;
-	v->header_done = true;
-	v->hdr = arena_memdup(v->arena, p, n ? n : 1);
-	v->hdr_len = n;
-	hdr_parse(v->hdr, n, v->arena, &v->hs);
 	for (i = 0; i < v->hs.n; i++)
 		if (hdr_name_is(&v->hs.fields[i], "DKIM-Signature"))
 			count++;
 	if (count == 0)
 		return;
 	v->sigs = arena_calloc(v->arena, count, sizeof(*v->sigs));
+	v->streams = arena_calloc(v->arena, count, sizeof(*v->streams));
 	for (i = 0; i < v->hs.n; i++) {
 		f = &v->hs.fields[i];
 		if (!hdr_name_is(f, "DKIM-Signature"))
@@ -524,21 +577,56 @@ dkim_verify_body(struct dkim_verify *v, const char *p, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < v->nsigs; i++)
-		if (v->sigs[i].body_on)
-			dkim_body_hash_update(&v->sigs[i].body, p, n);
+	for (i = 0; i < v->nstreams; i++)
+		if (v->streams[i].on)
+			dkim_body_hash_update(&v->streams[i].h, p, n);
 }
 
 void
+dkim_verify_header(struct dkim_verify *v, const char *p, size_t n)
+{
+	if (v->header_done)
+		return;
+	v->header_done = true;
+	v->hdr = arena_memdup(v->arena, p, n ? n : 1);
+	v->hdr_len = n;
+	hdr_parse(v->hdr, n, v->arena, &v->hs);
+	verify_find_signatures(v);
+}
+
+/*
+ * The header is split once, over the caller's bytes, and its fields are
+ * then moved onto the verifier's own copy of the header section: the
+ * same result as dkim_verify_header() on that copy, without a second
+ * hdr_parse() (which cost as much as all the signature parsing).
+ */
+void
 dkim_verify_message(struct dkim_verify *v, const char *p, size_t n)
 {
-	struct arena *a = arena_new(0);
+	struct arena *a;
+	struct hdr_field *f;
 	struct hdr_section hs;
+	size_t i, off;
 
-	hdr_parse(p, n, a, &hs);
-	dkim_verify_header(v, p, hs.body_offset);
-	dkim_verify_body(v, p + hs.body_offset, n - hs.body_offset);
-	arena_free(a);
+	if (v->header_done) {	/* the header went in before: body only */
+		a = arena_new(0);
+		hdr_parse(p, n, a, &hs);
+		dkim_verify_body(v, p + hs.body_offset, n - hs.body_offset);
+		arena_free(a);
+		return;
+	}
+	v->header_done = true;
+	hdr_parse(p, n, v->arena, &v->hs);
+	off = v->hs.body_offset;
+	v->hdr = arena_memdup(v->arena, p, off ? off : 1);
+	v->hdr_len = off;
+	for (i = 0; i < v->hs.n; i++) {
+		f = &v->hs.fields[i];
+		f->name = v->hdr + (f->name - p);
+		f->value = v->hdr + (f->value - p);
+	}
+	verify_find_signatures(v);
+	dkim_verify_body(v, p + off, n - off);
 }
 
 size_t
@@ -558,11 +646,11 @@ dkim_verify_key_name(const struct dkim_verify *v, size_t i)
 /* --- keys ----------------------------------------------------------- */
 
 static void
-sig_use_key(struct dkim_sig *s, const struct dkim_key_record *k)
+sig_use_key(struct dkim_sig *s, const struct dkim_keycache_key *key)
 {
-	char why[200];
-	int bits;
+	const struct dkim_key_record *k = &key->rec;
 
+	s->key = key;
 	s->r.testing = k->testing;
 	if (k->revoked) {
 		sig_decide(s, DKIM_RESULT_PERMERROR, "key %s is revoked "
@@ -588,15 +676,14 @@ sig_use_key(struct dkim_sig *s, const struct dkim_key_record *k)
 		    "i= domain is a subdomain of d=");
 		return;
 	}
-	s->pkey = dkim_key_public(k, &bits, why, sizeof(why));
-	if (s->pkey == NULL) {
-		sig_decide(s, DKIM_RESULT_PERMERROR, "%s", why);
+	if (key->pkey == NULL) {
+		sig_decide(s, DKIM_RESULT_PERMERROR, "%s", key->key_why);
 		return;
 	}
-	s->r.key_bits = bits;
-	if (k->type == DKIM_KEY_RSA && bits < s->v->o.min_rsa_bits)
+	s->r.key_bits = key->bits;
+	if (k->type == DKIM_KEY_RSA && key->bits < s->v->o.min_rsa_bits)
 		sig_decide(s, DKIM_RESULT_FAIL, "RSA key of %d bits is too "
-		    "short (RFC 8301 wants at least %d)", bits,
+		    "short (RFC 8301 wants at least %d)", key->bits,
 		    s->v->o.min_rsa_bits);
 }
 
@@ -604,9 +691,9 @@ void
 dkim_verify_key(struct dkim_verify *v, size_t i, enum dns_status st,
     const char *const *txt, const size_t *len, size_t ntxt, const char *why)
 {
-	struct dkim_key_record k;
+	const struct dkim_keycache_key *key;
 	struct dkim_sig *s;
-	char first[200], cur[200];
+	char first[200];
 	size_t j;
 
 	if (i >= v->nsigs)
@@ -621,13 +708,15 @@ dkim_verify_key(struct dkim_verify *v, size_t i, enum dns_status st,
 	case DNS_OK:
 		first[0] = '\0';
 		for (j = 0; j < ntxt; j++) {
-			if (dkim_key_parse(txt[j], len[j], &k, cur,
-			    sizeof(cur)) == 0) {
-				sig_use_key(s, &k);
+			key = dkim_keycache_get(txt[j], len[j]);
+			if (key->parse_rc == 0) {
+				sig_use_key(s, key);	/* s holds key */
 				return;
 			}
 			if (first[0] == '\0')
-				memcpy(first, cur, sizeof(first));
+				snprintf(first, sizeof(first), "%s",
+				    key->parse_why);
+			dkim_keycache_release(key);
 		}
 		sig_decide(s, DKIM_RESULT_PERMERROR, "%s: %s", s->key_name,
 		    first);
@@ -720,9 +809,9 @@ sig_check_header(struct dkim_sig *s, const struct hdr_field *f)
 	buf_append(&raw, f->name, vstart + s->b_start);
 	buf_append(&raw, f->value + s->b_end, f->value_len - s->b_end);
 	dkim_canon_header(s->hc, raw.data, raw.len, false, &data);
-	if (EVP_Digest(data.data, data.len, md, &mdlen, EVP_sha256(),
+	if (EVP_Digest(data.data, data.len, md, &mdlen, dkim_sha256(),
 	    NULL) == 1)
-		ok = dkim_verify_digest(s->pkey, s->alg, md, mdlen, s->b,
+		ok = dkim_keycache_verify(s->key, s->alg, md, mdlen, s->b,
 		    s->b_len);
 	ERR_clear_error();
 	buf_free(&data);
@@ -747,7 +836,7 @@ dkim_verify_digest(EVP_PKEY *pkey, enum dkim_alg alg, const unsigned char *md,
 		pctx = EVP_PKEY_CTX_new(pkey, NULL);
 		ok = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pctx, dkim_sha256()) == 1 &&
 		    EVP_PKEY_verify(pctx, sig, siglen, md, mdlen) == 1;
 	}
 	ERR_clear_error();
@@ -759,8 +848,7 @@ dkim_verify_digest(EVP_PKEY *pkey, enum dkim_alg alg, const unsigned char *md,
 static void
 sig_finish(struct dkim_sig *s)
 {
-	unsigned char bh[EVP_MAX_MD_SIZE];
-	int bhlen;
+	const struct dkim_body_stream *st = s->body;
 	const char *why = NULL;
 	enum dkim_result r = DKIM_RESULT_PASS;
 	struct dkim_verify *v = s->v;
@@ -772,11 +860,9 @@ sig_finish(struct dkim_sig *s)
 		    "the key for %s was not looked up", s->key_name);
 		return;
 	}
-	bhlen = dkim_body_hash_final(&s->body, bh);
-	s->r.body_length = s->body.length;
-	dkim_body_hash_free(&s->body);
-	s->body_on = false;
-	if (bhlen < 0) {
+	dkim_body_stream_final(s->body);
+	s->r.body_length = st->length;
+	if (st->dlen < 0) {
 		sig_decide(s, DKIM_RESULT_TEMPERROR, "digest failed");
 		return;
 	}
@@ -784,8 +870,8 @@ sig_finish(struct dkim_sig *s)
 	    (uint64_t)s->r.body_limit > s->r.body_length) {
 		r = DKIM_RESULT_FAIL;
 		why = "l= is longer than the body";
-	} else if ((size_t)bhlen != s->bh_len ||
-	    memcmp(bh, s->bh, s->bh_len) != 0) {
+	} else if ((size_t)st->dlen != s->bh_len ||
+	    memcmp(st->digest, s->bh, s->bh_len) != 0) {
 		r = DKIM_RESULT_FAIL;
 		why = "body hash mismatch";
 	} else if (!sig_check_header(s, &v->hs.fields[s->field])) {

@@ -21,9 +21,13 @@
  * them out once, when the first mechanism, redirect or explanation that
  * uses p is reached, and hands them to the macro expander.
  *
- * Memory: the check owns an arena for everything it expands; DNS answers
- * are freed as soon as they are read. The outcome is written into the
- * caller's arena, and the check frees itself after the callback.
+ * Memory: the check lives in its own arena, with everything it expands;
+ * DNS answers (shared, read-only) are let go as soon as they are read.
+ * The outcome is written into the caller's arena, and the check frees
+ * itself after the callback. The record's TXT lookup is sent from
+ * spf_check_start() itself; its answer, like every answer, comes from
+ * the loop, so with a warm DNS cache a whole check runs in one loop
+ * turn.
  *
  * Parsed records are shared: the parse of a record's text is a pure
  * function of that text, so the result is kept in a small cache keyed by
@@ -31,7 +35,9 @@
  * the same text uses the same immutable parse, holding a reference until
  * it ends. Nothing about DNS is cached here; the TXT lookup still happens
  * on every evaluation, so a changed record is seen as soon as the DNS
- * cache lets it be.
+ * cache lets it be. The parse also marks the targets that are plain
+ * names (spf_mech.plain_name): those are sent as written, with no
+ * expansion, escaping or name check per evaluation.
  */
 #include <event2/event.h>
 #include <stdint.h>
@@ -128,13 +134,14 @@ struct spf_check {
 	const char		*reason;
 };
 
-static const char spf_default_exp_text[] =
-    "%{d} does not designate %{c} as a permitted sender for %{s}";
 
 static void	 spf_run(struct spf_check *);
 static void	 spf_ptr_start(struct spf_check *, enum spf_after_ptr);
 static void	 spf_exp_start(struct spf_check *);
 static void	 spf_on_answer(struct dns_answer *, void *);
+static void	 spf_ip_format(const struct ip_addr *, char out[IP_STRLEN]);
+static void	 spf_render_received(const struct spf_outcome *,
+		    const char *ip, struct buf *);
 
 const char *
 spf_result_name(enum spf_result r)
@@ -228,6 +235,41 @@ name_queryable(const char *d)
 }
 
 /*
+ * Byte classes, one table for the per-byte loops of every check (names
+ * sent to DNS, header values): SPF_B_ATEXT is RFC 5322 atext,
+ * SPF_B_COMMENT printable ASCII but ( ) \, SPF_B_NAME_ESC what a zone
+ * file would misread in a name (controls, space, DEL and up, \ " ( ) ;).
+ */
+#define SPF_B_ATEXT	1
+#define SPF_B_COMMENT	2
+#define SPF_B_NAME_ESC	4
+
+static const unsigned char spf_byte_class[256] = {
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	6, 3, 6, 3, 3, 3, 3, 3, 4, 4, 3, 3, 2, 3, 2, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 6, 2, 3, 2, 3,
+	2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 4, 2, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+static bool
+name_byte_escaped(unsigned char ch)
+{
+	return spf_byte_class[ch] & SPF_B_NAME_ESC;
+}
+
+/*
  * The presentation form of a name whose labels may hold any byte (a
  * macro can put spaces or '%' there): bytes a zone file would misread
  * are written as \DDD (RFC 1035 5.1).
@@ -235,26 +277,23 @@ name_queryable(const char *d)
 static const char *
 name_presentation(struct arena *a, const char *name)
 {
-	size_t n = strlen(name), i, extra = 0;
+	size_t n, i, extra = 0;
 	char *out, *p;
 
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		if (ch <= 0x20 || ch >= 0x7f || ch == '\\' || ch == '"' ||
-		    ch == '(' || ch == ')' || ch == ';')
+	for (n = 0; name[n] != '\0'; n++)
+		if (name_byte_escaped((unsigned char)name[n]))
 			extra += 3;
-	}
 	if (extra == 0)
 		return name;
 	out = p = arena_alloc(a, n + extra + 1);
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)name[i];
 
-		if (ch <= 0x20 || ch >= 0x7f || ch == '\\' || ch == '"' ||
-		    ch == '(' || ch == ')' || ch == ';') {
-			snprintf(p, 5, "\\%03u", ch);
-			p += 4;
+		if (name_byte_escaped(ch)) {
+			*p++ = '\\';
+			*p++ = (char)('0' + ch / 100);
+			*p++ = (char)('0' + ch / 10 % 10);
+			*p++ = (char)('0' + ch % 10);
 		} else {
 			*p++ = (char)ch;
 		}
@@ -303,15 +342,27 @@ struct spf_parsed_cache {
 
 static _Thread_local struct spf_parsed_cache spf_parsed_cache;
 
+/*
+ * Eight bytes a step (a record is hashed on every evaluation that meets
+ * it); collisions only cost a memcmp, as a match is always compared.
+ */
 static uint32_t
 spf_parsed_hash(const char *p, size_t n)
 {
-	uint32_t h = 2166136261u;
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = k ^ n, w;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h;
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p + i, n - i);
+	h = (h ^ w) * k;
+	h ^= h >> 32;
+	return (uint32_t)h;
 }
 
 static void
@@ -422,8 +473,7 @@ spf_free(struct spf_check *c)
 		event_free(c->kick);
 	for (i = 0; i < c->nheld; i++)
 		spf_parsed_release(c->held[i]);
-	arena_free(c->a);
-	free(c);
+	arena_free(c->a);	/* c lives in it */
 }
 
 void
@@ -472,7 +522,7 @@ spf_complete(struct spf_check *c)
 	o.lookups = c->lookups > SPF_LOOKUP_LIMIT ? SPF_LOOKUP_LIMIT + 1 :
 	    c->lookups;
 	o.void_lookups = c->voids;
-	spf_render_received_spf(&o, &b);
+	spf_render_received(&o, c->vars.ip_text, &b);
 	o.received_spf = arena_strndup(c->out, buf_cstr(&b), b.len);
 	buf_reset(&b);
 	spf_render_authres(&o, &b);
@@ -562,13 +612,21 @@ spf_frame_done(struct spf_check *c, enum spf_result r, const char *mech)
 
 /* ---- lookups ----------------------------------------------------- */
 
+/* Ask for name; plain: it needs no escapes (known from its source). */
+static void
+spf_query_name(struct spf_check *c, enum spf_state st, const char *name,
+    uint16_t type, bool plain)
+{
+	c->state = st;
+	c->q = dns_query(c->resolver, plain ? name :
+	    name_presentation(c->a, name), type, spf_on_answer, c);
+}
+
 static void
 spf_query(struct spf_check *c, enum spf_state st, const char *name,
     uint16_t type)
 {
-	c->state = st;
-	c->q = dns_query(c->resolver, name_presentation(c->a, name), type,
-	    spf_on_answer, c);
+	spf_query_name(c, st, name, type, false);
 }
 
 static uint16_t
@@ -686,16 +744,31 @@ spf_on_record(struct spf_check *c, struct dns_answer *ans)
 
 /* ---- mechanisms -------------------------------------------------- */
 
+/* Does a domain-spec (or explanation) use %{p}? Most have no macro. */
+static bool
+spec_uses_p(const char *spec)
+{
+	return strchr(spec, '%') != NULL &&
+	    spf_macro_uses_p(spec, strlen(spec));
+}
+
 /* Expand a domain-spec for the top frame; NULL spec means <domain>. */
 static const char *
 spf_target(struct spf_check *c, const char *spec)
 {
 	char *out = NULL;
 	const char *why = NULL;
+	size_t n;
 
 	c->vars.domain = top(c)->domain;
 	if (spec == NULL)
 		return top(c)->domain;
+	/* Without a macro, no final dot and short enough, the expansion
+	 * is the text itself: no copy (the parse outlives the check). */
+	n = strcspn(spec, "%");
+	if (spec[n] == '\0' && n > 0 && n <= SPF_DOMAIN_MAX &&
+	    spec[n - 1] != '.')
+		return spec;
 	/* The parser checked the syntax; this cannot fail. */
 	if (spf_macro_expand(c->a, spec, strlen(spec), SPF_MACRO_DOMAIN,
 	    &c->vars, &out, &why) != 0)
@@ -710,8 +783,7 @@ spf_redirect(struct spf_check *c)
 	struct spf_frame *f = top(c);
 	const char *target;
 
-	if (spf_macro_uses_p(f->rec.redirect, strlen(f->rec.redirect)) &&
-	    !c->ptr_done) {
+	if (!c->ptr_done && spec_uses_p(f->rec.redirect)) {
 		f->next = f->rec.nmechs + 1;	/* resume at the redirect */
 		spf_ptr_start(c, SPF_AFTER_PTR_TERMS);
 		return;
@@ -739,13 +811,15 @@ spf_redirect(struct spf_check *c)
 static void
 spf_mech_start(struct spf_check *c, const struct spf_mech *m)
 {
-	const char *target = spf_target(c, m->domain_spec);
+	const char *target = m->plain_name ? m->domain_spec :
+	    spf_target(c, m->domain_spec);
+	bool plain = m->plain_name;	/* queryable and needs no escapes */
 
 	c->mech = m;
 	c->target = target;
 	switch (m->kind) {
 	case SPF_MECH_INCLUDE:
-		if (!name_queryable(target)) {
+		if (!plain && !name_queryable(target)) {
 			spf_error(c, SPF_RESULT_PERMERROR, arena_printf(c->a,
 			    "include target '%s' is not a domain name",
 			    target));
@@ -756,7 +830,7 @@ spf_mech_start(struct spf_check *c, const struct spf_mech *m)
 		c->frames[c->depth].included = true;
 		memset(&c->frames[c->depth].rec, 0, sizeof(struct spf_record));
 		c->depth++;
-		spf_query(c, SPF_ST_RECORD, target, DNS_T_TXT);
+		spf_query_name(c, SPF_ST_RECORD, target, DNS_T_TXT, plain);
 		return;
 	case SPF_MECH_PTR:
 		c->ptr_for_mech = true;
@@ -766,17 +840,17 @@ spf_mech_start(struct spf_check *c, const struct spf_mech *m)
 		break;
 	}
 	/* a, mx, exists: a name that cannot be asked for finds nothing. */
-	if (!name_queryable(target)) {
+	if (!plain && !name_queryable(target)) {
 		if (spf_void(c, target))
 			spf_run(c);
 		return;
 	}
 	if (m->kind == SPF_MECH_A)
-		spf_query(c, SPF_ST_A, target, addr_type(c));
+		spf_query_name(c, SPF_ST_A, target, addr_type(c), plain);
 	else if (m->kind == SPF_MECH_MX)
-		spf_query(c, SPF_ST_MX, target, DNS_T_MX);
+		spf_query_name(c, SPF_ST_MX, target, DNS_T_MX, plain);
 	else
-		spf_query(c, SPF_ST_EXISTS, target, DNS_T_A);
+		spf_query_name(c, SPF_ST_EXISTS, target, DNS_T_A, plain);
 }
 
 /* A mechanism of the top frame matched. true: the check is over. */
@@ -784,6 +858,28 @@ static bool
 spf_matched(struct spf_check *c, const struct spf_mech *m)
 {
 	return spf_frame_done(c, qual_result(m->qual), m->text);
+}
+
+/*
+ * cidr_match(), with the cheap cases first: ip4/ip6 lists are most of a
+ * record, and each list entry of the other family, or an IPv4 one, is
+ * decided here in a few instructions.
+ */
+static bool
+spf_net_match(const struct cidr *net, const struct ip_addr *ip)
+{
+	uint32_t a, b, mask;
+
+	if (net->addr.family != ip->family)
+		return false;
+	if (ip->family != AF_INET || net->prefix > 32)
+		return cidr_match(net, ip);
+	a = (uint32_t)net->addr.a[0] << 24 | (uint32_t)net->addr.a[1] << 16 |
+	    (uint32_t)net->addr.a[2] << 8 | net->addr.a[3];
+	b = (uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 |
+	    (uint32_t)ip->a[2] << 8 | ip->a[3];
+	mask = net->prefix == 0 ? 0 : UINT32_MAX << (32 - net->prefix);
+	return ((a ^ b) & mask) == 0;
 }
 
 /* The next mechanism that matches no address and needs a term. */
@@ -819,15 +915,15 @@ spf_run(struct spf_check *c)
 		case SPF_MECH_IP4:
 		case SPF_MECH_IP6:
 			f->next++;
-			if (cidr_match(&m->net, &c->vars.ip) &&
+			if (spf_net_match(&m->net, &c->vars.ip) &&
 			    spf_matched(c, m))
 				return;
 			continue;
 		default:
 			break;
 		}
-		if (m->domain_spec != NULL && !c->ptr_done &&
-		    spf_macro_uses_p(m->domain_spec, strlen(m->domain_spec))) {
+		if (m->domain_spec != NULL && !m->plain_name &&
+		    !c->ptr_done && spec_uses_p(m->domain_spec)) {
 			spf_ptr_start(c, SPF_AFTER_PTR_TERMS);
 			return;
 		}
@@ -1071,17 +1167,33 @@ spf_on_ptr_addr(struct spf_check *c, struct dns_answer *ans)
 
 /* ---- explanation (6.2) -------------------------------------------- */
 
+/*
+ * The explanation when the record gives none: the expansion of
+ * "%{d} does not designate %{c} as a permitted sender for %{s}", whose
+ * macros are lowercase (no escaping) without transformers, so the
+ * expansion is a plain join.
+ */
 static void
 spf_default_explanation(struct spf_check *c)
 {
-	char *out = NULL;
-	const char *why = NULL;
+	const char *d = top(c)->domain, *ip = c->vars.ip_text;
+	const char *s = c->vars.sender;
+	size_t ld = strlen(d), li = strlen(ip), ls = strlen(s);
+	static const char mid[] = " does not designate ";
+	static const char end[] = " as a permitted sender for ";
+	char *p;
 
-	c->vars.domain = top(c)->domain;
-	if (spf_macro_expand(c->a, spf_default_exp_text,
-	    strlen(spf_default_exp_text), SPF_MACRO_EXPLAIN, &c->vars,
-	    &out, &why) == 0)
-		c->explanation = out;
+	p = arena_alloc(c->a, ld + li + ls + sizeof(mid) + sizeof(end) - 1);
+	c->explanation = p;
+	memcpy(p, d, ld);
+	p += ld;
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	memcpy(p, ip, li);
+	p += li;
+	memcpy(p, end, sizeof(end) - 1);
+	p += sizeof(end) - 1;
+	memcpy(p, s, ls + 1);
 	spf_complete(c);
 }
 
@@ -1097,7 +1209,7 @@ spf_exp_text(struct spf_check *c, const char *text)
 		spf_default_explanation(c);
 		return;
 	}
-	if (spf_macro_uses_p(text, n) && !c->ptr_done) {
+	if (!c->ptr_done && spec_uses_p(text)) {
 		c->exp_text = text;
 		spf_ptr_start(c, SPF_AFTER_PTR_EXP_TEXT);
 		return;
@@ -1127,7 +1239,7 @@ spf_exp_start(struct spf_check *c)
 		spf_default_explanation(c);
 		return;
 	}
-	if (spf_macro_uses_p(spec, strlen(spec)) && !c->ptr_done) {
+	if (!c->ptr_done && spec_uses_p(spec)) {
 		spf_ptr_start(c, SPF_AFTER_PTR_EXP);
 		return;
 	}
@@ -1218,13 +1330,17 @@ spf_check_start(struct event_base *base, struct dns_resolver *resolver,
 	struct spf_check *c;
 	const char *sender = req->sender, *helo = req->helo, *at;
 	struct timeval now = { 0, 0 };
+	char ip[IP_STRLEN];
+	struct arena *a;
 	size_t len;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		abort();
+	/* the check lives in its own arena: one block for both, sized for
+	 * what a check usually expands (the arena grows when it must) */
+	a = arena_new(sizeof(*c) + 1024);
+	c = arena_calloc(a, 1, sizeof(*c));
 	c->base = base;
 	c->resolver = resolver;
-	c->a = arena_new(0);
+	c->a = a;
 	c->out = out;
 	c->cb = cb;
 	c->cb_arg = arg;
@@ -1266,7 +1382,21 @@ spf_check_start(struct event_base *base, struct dns_resolver *resolver,
 	c->domain = c->identity == SPF_IDENTITY_HELO ? helo :
 	    c->vars.sender_domain;
 	c->vars.domain = c->domain;
+	spf_ip_format(&c->vars.ip, ip);
+	c->vars.ip_text = arena_strdup(c->a, ip);
 
+	/*
+	 * The usual start, the record's TXT lookup, can go out now: its
+	 * answer comes from the loop. Anything that would end the check
+	 * at once waits for the loop, so the callback never runs here.
+	 */
+	if (c->record_override == NULL && domain_checkable(c->domain)) {
+		c->depth = 1;
+		top(c)->domain = c->domain;
+		/* checkable: letters, digits, - _ and dots: no escapes */
+		spf_query_name(c, SPF_ST_RECORD, c->domain, DNS_T_TXT, true);
+		return c;
+	}
 	c->kick = evtimer_new(base, spf_kick, c);
 	if (c->kick == NULL)
 		abort();
@@ -1276,13 +1406,66 @@ spf_check_start(struct event_base *base, struct dns_resolver *resolver,
 
 /* ---- rendering ----------------------------------------------------- */
 
-/* ip_format()'s text, without printf for the common IPv4 case. */
+/* The longest run of two or more zero groups, the first on a tie. */
+static void
+spf_ip6_zero_run(const uint16_t g[8], int *start, int *len)
+{
+	int i, j;
+
+	*start = -1;
+	*len = 0;
+	for (i = 0; i < 8; i = j + 1) {
+		for (j = i; j < 8 && g[j] == 0; j++)
+			;
+		if (j - i >= 2 && j - i > *len) {
+			*start = i;
+			*len = j - i;
+		}
+	}
+}
+
+/* RFC 5952 text of an IPv6 address that is not v4-mapped. */
+static void
+spf_ip6_format(const struct ip_addr *ip, char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint16_t g[8];
+	int i, start, len, shift;
+
+	for (i = 0; i < 8; i++)
+		g[i] = (uint16_t)(ip->a[2 * i] << 8 | ip->a[2 * i + 1]);
+	spf_ip6_zero_run(g, &start, &len);
+	for (i = 0; i < 8; i++) {
+		if (i == start) {
+			*p++ = ':';
+			*p++ = ':';
+			i += len - 1;
+			continue;
+		}
+		if (i > 0 && i != start + len)
+			*p++ = ':';
+		for (shift = 12; shift > 0 && (g[i] >> shift) == 0; shift -= 4)
+			;
+		for (; shift >= 0; shift -= 4)
+			*p++ = hex[(g[i] >> shift) & 15];
+	}
+	*p = '\0';
+}
+
+/*
+ * ip_format()'s text without printf (it runs for every check): IPv4 and
+ * IPv6 here, the rare v4-mapped form by ip_format() itself.
+ */
 static void
 spf_ip_format(const struct ip_addr *ip, char out[IP_STRLEN])
 {
 	char *p = out;
 	int i;
 
+	if (ip->family == AF_INET6 && !ip_is_v4mapped(ip)) {
+		spf_ip6_format(ip, out);
+		return;
+	}
 	if (ip->family != AF_INET) {
 		ip_format(ip, out, IP_STRLEN);
 		return;
@@ -1301,182 +1484,210 @@ spf_ip_format(const struct ip_addr *ip, char out[IP_STRLEN])
 	*p = '\0';
 }
 
-/* Text for inside a header comment: printable ASCII, ( ) \\ escaped.
- * Runs of bytes that need nothing go in one append. */
-static void
-put_comment_text(struct buf *b, const char *s)
+/*
+ * Header text is written straight into the buffer: the room is reserved
+ * once, for the worst case, and every piece is a memcpy or a byte store
+ * (this runs for every message; per-piece buf calls cost more than the
+ * text). Byte classes come from spf_byte_class.
+ */
+static char *
+put_bytes(char *p, const char *s, size_t n)
 {
-	const char *run;
+	memcpy(p, s, n);
+	return p + n;
+}
 
+static char *
+put_str(char *p, const char *s)
+{
+	return put_bytes(p, s, strlen(s));
+}
+
+/* Text for inside a header comment: printable ASCII, ( ) \\ escaped,
+ * anything else as '?'. At most 2 bytes per byte of s. */
+static char *
+put_comment_text(char *p, const char *s)
+{
 	if (s == NULL)
-		return;
-	for (run = s; *s; s++) {
+		return p;
+	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if (ch >= 0x20 && ch < 0x7f && ch != '(' && ch != ')' &&
-		    ch != '\\')
-			continue;
-		buf_append(b, run, (size_t)(s - run));
-		run = s + 1;
-		if (ch < 0x20 || ch >= 0x7f)
-			buf_append_char(b, '?');
-		else {
-			buf_append_char(b, '\\');
-			buf_append_char(b, (char)ch);
+		if (spf_byte_class[ch] & SPF_B_COMMENT) {
+			*p++ = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			*p++ = '?';
+		} else {
+			*p++ = '\\';
+			*p++ = (char)ch;
 		}
 	}
-	buf_append(b, run, (size_t)(s - run));
+	return p;
 }
 
-static bool
-is_atext(unsigned char ch)
+/* A dot-atom when it is one, else a quoted-string (RFC 5322 3.2).
+ * At most 2 + 2 bytes per byte of s. */
+static char *
+put_value(char *p, const char *s, bool allow_at)
 {
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9'))
-		return true;
-	switch (ch) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '/': case '=': case '?':
-	case '^': case '_': case '`': case '{': case '|': case '}':
-	case '~':
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* A dot-atom when it is one, else a quoted-string (RFC 5322 3.2). */
-static void
-put_value(struct buf *b, const char *s, bool allow_at)
-{
-	const char *p;
+	const char *q;
 	bool atom = s[0] != '\0' && s[0] != '.';
+	unsigned ats = 0;
 
-	for (p = s; *p && atom; p++) {
-		unsigned char ch = (unsigned char)*p;
+	for (q = s; *q && atom; q++) {
+		unsigned char ch = (unsigned char)*q;
 
+		if (spf_byte_class[ch] & SPF_B_ATEXT)
+			continue;
 		if (ch == '.')
-			atom = p[1] != '\0' && p[1] != '.';
-		else if (!(is_atext(ch) || (allow_at && ch == '@')))
+			atom = q[1] != '\0' && q[1] != '.';
+		else if (allow_at && ch == '@')
+			atom = ++ats < 2;
+		else
 			atom = false;
 	}
-	if (atom && (p = strchr(s, '@')) != NULL && strchr(p + 1, '@'))
-		atom = false;
-	if (atom) {
-		buf_append_str(b, s);
-		return;
-	}
-	buf_append_char(b, '"');
-	for (p = s; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
+	if (atom)
+		return put_bytes(p, s, (size_t)(q - s));
+	*p++ = '"';
+	for (q = s; *q; q++) {
+		unsigned char ch = (unsigned char)*q;
 
 		if (ch < 0x20 || ch == 0x7f)
 			continue;
 		if (ch == '"' || ch == '\\')
-			buf_append_char(b, '\\');
-		buf_append_char(b, (char)ch);
+			*p++ = '\\';
+		*p++ = (char)ch;
 	}
-	buf_append_char(b, '"');
+	*p++ = '"';
+	return p;
+}
+
+static size_t
+len_or_0(const char *s)
+{
+	return s != NULL ? strlen(s) : 0;
+}
+
+/* One "KEY=value;" pair of Received-SPF. */
+static char *
+put_pair(char *p, const char *key, size_t keylen, const char *v,
+    bool allow_at)
+{
+	p = put_bytes(p, key, keylen);
+	p = put_value(p, v, allow_at);
+	*p++ = ';';
+	return p;
+}
+
+/* The comment of Received-SPF, after "(" and the receiver. */
+static char *
+put_received_comment(char *p, const struct spf_outcome *o, const char *ip)
+{
+	const char *who = o->sender ? o->sender : "";
+
+	switch (o->result) {
+	case SPF_RESULT_PASS:
+		p = put_str(p, "domain of ");
+		p = put_comment_text(p, who);
+		p = put_str(p, " designates ");
+		p = put_str(p, ip);
+		return put_str(p, " as permitted sender");
+	case SPF_RESULT_FAIL:
+	case SPF_RESULT_SOFTFAIL:
+		p = put_str(p, o->result == SPF_RESULT_FAIL ?
+		    "domain of " : "domain of transitioning ");
+		p = put_comment_text(p, who);
+		p = put_str(p, " does not designate ");
+		p = put_str(p, ip);
+		return put_str(p, " as permitted sender");
+	case SPF_RESULT_NEUTRAL:
+		p = put_str(p, ip);
+		p = put_str(p, " is neither permitted nor denied by domain "
+		    "of ");
+		return put_comment_text(p, who);
+	case SPF_RESULT_NONE:
+		p = put_str(p, "domain of ");
+		p = put_comment_text(p, who);
+		return put_str(p, " does not publish an SPF record");
+	case SPF_RESULT_TEMPERROR:
+	case SPF_RESULT_PERMERROR:
+		p = put_str(p, o->result == SPF_RESULT_TEMPERROR ?
+		    "temporary" : "permanent");
+		p = put_str(p, " error evaluating the domain of ");
+		return put_comment_text(p, who);
+	}
+	return p;
+}
+
+/* Received-SPF with the client address already as text. */
+static void
+spf_render_received(const struct spf_outcome *o, const char *ip,
+    struct buf *b)
+{
+	/* fixed text and three addresses, then the worst case per field */
+	size_t room = 512 + 3 * strlen(ip) + 4 * len_or_0(o->sender) +
+	    4 * len_or_0(o->receiver) + 2 * len_or_0(o->helo) +
+	    2 * len_or_0(o->mechanism) + 2 * len_or_0(o->reason);
+	char *start, *p;
+
+	buf_reserve(b, room);
+	start = p = b->data + b->len;
+	p = put_str(p, "Received-SPF: ");
+	p = put_str(p, spf_result_name(o->result));
+	p = put_str(p, " (");
+	if (o->receiver != NULL) {
+		p = put_comment_text(p, o->receiver);
+		p = put_str(p, ": ");
+	}
+	p = put_received_comment(p, o, ip);
+	p = put_str(p, ") client-ip=");
+	p = put_str(p, ip);
+	*p++ = ';';
+	if (o->identity == SPF_IDENTITY_MAILFROM && o->sender != NULL)
+		p = put_pair(p, " envelope-from=", 15, o->sender, true);
+	if (o->helo != NULL && o->helo[0] != '\0')
+		p = put_pair(p, " helo=", 6, o->helo, false);
+	if (o->receiver != NULL)
+		p = put_pair(p, " receiver=", 10, o->receiver, false);
+	p = put_str(p, o->identity == SPF_IDENTITY_HELO ?
+	    " identity=helo;" : " identity=mailfrom;");
+	if (o->mechanism != NULL)
+		p = put_pair(p, " mechanism=", 11, o->mechanism, false);
+	if ((o->result == SPF_RESULT_PERMERROR ||
+	    o->result == SPF_RESULT_TEMPERROR) && o->reason != NULL)
+		p = put_pair(p, " problem=", 9, o->reason, false);
+	p--;			/* no trailing ';' after the last pair */
+	*p = '\0';
+	b->len += (size_t)(p - start);
 }
 
 void
 spf_render_received_spf(const struct spf_outcome *o, struct buf *b)
 {
 	char ip[IP_STRLEN];
-	const char *who = o->sender ? o->sender : "";
 
-	/* appends, not printf: this runs for every message */
 	spf_ip_format(&o->ip, ip);
-	buf_reserve(b, 256);
-	buf_append_str(b, "Received-SPF: ");
-	buf_append_str(b, spf_result_name(o->result));
-	buf_append_str(b, " (");
-	if (o->receiver != NULL) {
-		put_comment_text(b, o->receiver);
-		buf_append_str(b, ": ");
-	}
-	switch (o->result) {
-	case SPF_RESULT_PASS:
-		buf_append_str(b, "domain of ");
-		put_comment_text(b, who);
-		buf_append_str(b, " designates ");
-		buf_append_str(b, ip);
-		buf_append_str(b, " as permitted sender");
-		break;
-	case SPF_RESULT_FAIL:
-	case SPF_RESULT_SOFTFAIL:
-		buf_append_str(b, o->result == SPF_RESULT_FAIL ?
-		    "domain of " : "domain of transitioning ");
-		put_comment_text(b, who);
-		buf_append_str(b, " does not designate ");
-		buf_append_str(b, ip);
-		buf_append_str(b, " as permitted sender");
-		break;
-	case SPF_RESULT_NEUTRAL:
-		buf_append_str(b, ip);
-		buf_append_str(b, " is neither permitted nor denied by domain "
-		    "of ");
-		put_comment_text(b, who);
-		break;
-	case SPF_RESULT_NONE:
-		buf_append_str(b, "domain of ");
-		put_comment_text(b, who);
-		buf_append_str(b, " does not publish an SPF record");
-		break;
-	case SPF_RESULT_TEMPERROR:
-	case SPF_RESULT_PERMERROR:
-		buf_append_str(b, o->result == SPF_RESULT_TEMPERROR ?
-		    "temporary" : "permanent");
-		buf_append_str(b, " error evaluating the domain of ");
-		put_comment_text(b, who);
-		break;
-	}
-	buf_append_str(b, ") client-ip=");
-	buf_append_str(b, ip);
-	buf_append_char(b, ';');
-	if (o->identity == SPF_IDENTITY_MAILFROM && o->sender != NULL) {
-		buf_append_str(b, " envelope-from=");
-		put_value(b, o->sender, true);
-		buf_append_char(b, ';');
-	}
-	if (o->helo != NULL && o->helo[0] != '\0') {
-		buf_append_str(b, " helo=");
-		put_value(b, o->helo, false);
-		buf_append_char(b, ';');
-	}
-	if (o->receiver != NULL) {
-		buf_append_str(b, " receiver=");
-		put_value(b, o->receiver, false);
-		buf_append_char(b, ';');
-	}
-	buf_append_str(b, o->identity == SPF_IDENTITY_HELO ?
-	    " identity=helo;" : " identity=mailfrom;");
-	if (o->mechanism != NULL) {
-		buf_append_str(b, " mechanism=");
-		put_value(b, o->mechanism, false);
-		buf_append_char(b, ';');
-	}
-	if ((o->result == SPF_RESULT_PERMERROR ||
-	    o->result == SPF_RESULT_TEMPERROR) && o->reason != NULL) {
-		buf_append_str(b, " problem=");
-		put_value(b, o->reason, false);
-		buf_append_char(b, ';');
-	}
-	/* no trailing ';' after the last pair */
-	if (b->len > 0 && b->data[b->len - 1] == ';')
-		b->data[--b->len] = '\0';
+	spf_render_received(o, ip, b);
 }
 
 void
 spf_render_authres(const struct spf_outcome *o, struct buf *b)
 {
-	buf_append_str(b, "spf=");
-	buf_append_str(b, spf_result_name(o->result));
+	const char *v = o->identity == SPF_IDENTITY_HELO ?
+	    (o->helo ? o->helo : "") : (o->sender ? o->sender : "");
+	char *start, *p;
+
+	buf_reserve(b, 64 + 2 * strlen(v));
+	start = p = b->data + b->len;
+	p = put_str(p, "spf=");
+	p = put_str(p, spf_result_name(o->result));
 	if (o->identity == SPF_IDENTITY_HELO) {
-		buf_append_str(b, " smtp.helo=");
-		put_value(b, o->helo ? o->helo : "", false);
+		p = put_str(p, " smtp.helo=");
+		p = put_value(p, v, false);
 	} else {
-		buf_append_str(b, " smtp.mailfrom=");
-		put_value(b, o->sender ? o->sender : "", true);
+		p = put_str(p, " smtp.mailfrom=");
+		p = put_value(p, v, true);
 	}
+	*p = '\0';
+	b->len += (size_t)(p - start);
 }

@@ -131,7 +131,8 @@ letter_value(char letter, const struct spf_macro_vars *v, struct buf *val)
 	case 'v': s = v->ip.family == AF_INET6 ? "ip6" : "in-addr"; break;
 	case 't': buf_printf(val, "%lld", v->now); return;
 	case 'c':
-		s = ip_format(&v->ip, ipbuf, sizeof(ipbuf));
+		s = v->ip_text != NULL ? v->ip_text :
+		    ip_format(&v->ip, ipbuf, sizeof(ipbuf));
 		break;
 	case 'i':
 		if (v->ip.family == AF_INET6) {
@@ -146,7 +147,8 @@ letter_value(char letter, const struct spf_macro_vars *v, struct buf *val)
 			}
 			return;
 		}
-		s = ip_format(&v->ip, ipbuf, sizeof(ipbuf));
+		s = v->ip_text != NULL ? v->ip_text :
+		    ip_format(&v->ip, ipbuf, sizeof(ipbuf));
 		break;
 	default:
 		break;

@@ -40,6 +40,8 @@ struct spf_macro_vars {
 	const char	*sender_domain;	/* o */
 	const char	*domain;	/* d: the current domain */
 	struct ip_addr	 ip;		/* i, c, v (already unmapped) */
+	/* ip as c shows it, worked out once per check; NULL: on demand */
+	const char	*ip_text;
 	const char	*helo;		/* h */
 	const char	*receiver;	/* r: NULL gives "unknown" */
 	long long	 now;		/* t: seconds since the epoch */

@@ -368,6 +368,46 @@ parse_modifier(struct arena *a, struct spf_record *rec, const char *t,
 	return 0;
 }
 
+/*
+ * A domain-spec that is a query name as it stands: no macro, no final
+ * dot, 1..253 bytes, labels of 1..63, and nothing a zone file would
+ * misread (controls, space, DEL and up, \ " ( ) ;). Worked out once per
+ * parse, so that an evaluation of a cached parse neither expands,
+ * escapes nor checks it.
+ */
+static bool
+domain_spec_plain(const char *s)
+{
+	size_t n, label = 0;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		unsigned char ch = (unsigned char)s[n];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '\\' ||
+		    ch == '"' || ch == '(' || ch == ')' || ch == ';')
+			return false;
+		if (ch != '.')
+			label++;
+		else if (label == 0)
+			return false;	/* empty label */
+		else
+			label = 0;
+		if (label > 63)
+			return false;
+	}
+	return label > 0 && n <= SPF_DOMAIN_MAX;
+}
+
+static void
+mark_plain_names(struct spf_record *rec)
+{
+	size_t i;
+
+	for (i = 0; i < rec->nmechs; i++)
+		rec->mechs[i].plain_name = rec->mechs[i].domain_spec != NULL &&
+		    domain_spec_plain(rec->mechs[i].domain_spec);
+}
+
 enum spf_parse_result
 spf_record_parse(struct arena *a, const char *p, size_t n,
     struct spf_record *out, const char **reason)
@@ -425,5 +465,6 @@ spf_record_parse(struct arena *a, const char *p, size_t n,
 			return SPF_PARSE_ERROR;
 		}
 	}
+	mark_plain_names(out);
 	return SPF_PARSE_OK;
 }

@@ -42,6 +42,10 @@ struct spf_mech {
 	enum spf_qualifier	 qual;
 	const char		*text;		/* the directive as written */
 	const char		*domain_spec;	/* unexpanded; NULL: absent */
+	/* domain_spec is a query name as written: no macro, no final dot,
+	 * labels of 1..63, no byte that needs a \DDD escape; it is its
+	 * own expansion */
+	bool			 plain_name;
 	unsigned		 cidr4;		/* a, mx: 32 when absent */
 	unsigned		 cidr6;		/* a, mx: 128 when absent */
 	struct cidr		 net;		/* ip4, ip6 */

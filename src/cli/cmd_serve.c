@@ -1,8 +1,9 @@
 /*
  * cmd_serve — `netjes serve [-c FILE] [--foreground]`: load the
  * configuration (the embedded default without -c) and run the server
- * until SIGINT or SIGTERM. netjes never daemonizes: a service manager
- * supervises it, so --foreground is accepted and changes nothing.
+ * until SIGINT or SIGTERM; SIGHUP reloads the same file (server.h).
+ * netjes never daemonizes: a service manager supervises it, so
+ * --foreground is accepted and changes nothing.
  */
 #include <getopt.h>
 #include <stdio.h>

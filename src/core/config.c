@@ -75,6 +75,7 @@ enum config_section {
 	SECTION_DNS,
 	SECTION_LIMITS,
 	SECTION_DELIVERY,
+	SECTION_AUTH,
 	SECTION_LISTENER,
 	SECTION_DOMAIN,
 	SECTION_ALIAS,
@@ -92,6 +93,7 @@ static const struct config_section_kind config_sections[] = {
 	{ "dns",	SECTION_DNS,		false },
 	{ "limits",	SECTION_LIMITS,		false },
 	{ "delivery",	SECTION_DELIVERY,	false },
+	{ "auth",	SECTION_AUTH,		false },
 	{ "listener",	SECTION_LISTENER,	true },
 	{ "domain",	SECTION_DOMAIN,		true },
 	{ "alias",	SECTION_ALIAS,		true },
@@ -116,11 +118,13 @@ enum config_key_id {
 	KEY_LIMIT_RECIPIENTS,
 	KEY_LIMIT_ERRORS,
 	KEY_LIMIT_COMMANDS,
+	KEY_LIMIT_CONNECTIONS,
 	KEY_LIMIT_CONNECTIONS_PER_IP,
 	KEY_LIMIT_IDLE_TIMEOUT,
 	KEY_LIMIT_BANNER_DELAY,
 	KEY_MAIL_ROOT,
 	KEY_RECIPIENT_DELIMITER,
+	KEY_AUTH_DMARC_POLICY,
 	KEY_LISTENER_ADDRESS,
 	KEY_LISTENER_PORT,
 	KEY_LISTENER_MODE,
@@ -728,6 +732,14 @@ config_set_commands(struct config_parse *p, const char *v, char *why,
 }
 
 static int
+config_set_connections(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_set_unsigned(v, &p->work.limits.connections, 1000000,
+	    why, n);
+}
+
+static int
 config_set_connections_per_ip(struct config_parse *p, const char *v,
     char *why, size_t n)
 {
@@ -862,6 +874,21 @@ config_set_alias_to(struct config_parse *p, const char *v, char *why,
 }
 
 static int
+config_set_dmarc_policy(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (strcasecmp(v, "enforce") == 0)
+		p->work.dmarc_monitor = false;
+	else if (strcasecmp(v, "monitor") == 0)
+		p->work.dmarc_monitor = true;
+	else {
+		snprintf(why, n, "expected enforce or monitor");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 config_set_listener_address(struct config_parse *p, const char *v,
     char *why, size_t n)
 {
@@ -915,6 +942,8 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	[KEY_LIMIT_ERRORS] = { SECTION_LIMITS, "errors", config_set_errors },
 	[KEY_LIMIT_COMMANDS] = { SECTION_LIMITS, "commands",
 	    config_set_commands },
+	[KEY_LIMIT_CONNECTIONS] = { SECTION_LIMITS, "connections",
+	    config_set_connections },
 	[KEY_LIMIT_CONNECTIONS_PER_IP] = { SECTION_LIMITS,
 	    "connections_per_ip", config_set_connections_per_ip },
 	[KEY_LIMIT_IDLE_TIMEOUT] = { SECTION_LIMITS, "idle_timeout",
@@ -925,6 +954,8 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_mail_root },
 	[KEY_RECIPIENT_DELIMITER] = { SECTION_DELIVERY, "recipient_delimiter",
 	    config_set_recipient_delimiter },
+	[KEY_AUTH_DMARC_POLICY] = { SECTION_AUTH, "dmarc_policy",
+	    config_set_dmarc_policy },
 	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
 	    config_set_listener_address },
 	[KEY_LISTENER_PORT] = { SECTION_LISTENER, "port",
@@ -1544,6 +1575,7 @@ config_defaults(struct config *c)
 	c->limits.recipients = 100;
 	c->limits.errors = 20;
 	c->limits.commands = 100000;
+	c->limits.connections = 10000;
 	c->limits.connections_per_ip = 20;
 	c->limits.idle_timeout = 300;
 	c->limits.banner_delay = 1;
@@ -1746,9 +1778,11 @@ config_write_ini(const struct config *c, struct buf *b)
 	config_write_timeout(b, c->dns_timeout);
 	buf_append_str(b, "\n\n[limits]\n");
 	buf_printf(b, "message_size = %" PRIu64 "\nrecipients = %u\n"
-	    "errors = %u\ncommands = %u\nconnections_per_ip = %u\n",
+	    "errors = %u\ncommands = %u\nconnections = %u\n"
+	    "connections_per_ip = %u\n",
 	    c->limits.message_size, c->limits.recipients, c->limits.errors,
-	    c->limits.commands, c->limits.connections_per_ip);
+	    c->limits.commands, c->limits.connections,
+	    c->limits.connections_per_ip);
 	buf_append_str(b, "idle_timeout = ");
 	config_write_timeout(b, c->limits.idle_timeout);
 	buf_append_str(b, "\nbanner_delay = ");
@@ -1756,6 +1790,8 @@ config_write_ini(const struct config *c, struct buf *b)
 	buf_append_str(b, "\n\n[delivery]\n");
 	config_write_kv(b, "mail_root", c->mail_root);
 	config_write_kv(b, "recipient_delimiter", c->recipient_delimiter);
+	buf_printf(b, "\n[auth]\ndmarc_policy = %s\n", c->dmarc_monitor ?
+	    "monitor" : "enforce");
 	for (i = 0; i < c->nlisteners; i++)
 		buf_printf(b, "\n[listener \"%s\"]\naddress = %s\n"
 		    "port = %u\nmode = %s\n", c->listeners[i].name,

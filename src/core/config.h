@@ -8,8 +8,10 @@
  *	[tls]			cert, key (empty: self-signed, made on first start)
  *	[dns]			nameserver, timeout
  *	[limits]		message_size, recipients, errors, commands,
- *				connections_per_ip, idle_timeout, banner_delay
+ *				connections, connections_per_ip, idle_timeout,
+ *				banner_delay
  *	[delivery]		mail_root, recipient_delimiter
+ *	[auth]			dmarc_policy = enforce|monitor
  *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
  *	[domain "NAME"]		a local domain; catchall
  *	[alias "LOCAL@DOMAIN"]	to = one or more addresses
@@ -77,6 +79,7 @@ struct config_limits {
 	unsigned		 recipients;	/* per message */
 	unsigned		 errors;	/* per session, then 421 */
 	unsigned		 commands;	/* per session, then 421 */
+	unsigned		 connections;	/* open sessions in all */
 	unsigned		 connections_per_ip;
 	double			 idle_timeout;	/* seconds */
 	double			 banner_delay;	/* seconds, 0 = none */
@@ -102,6 +105,10 @@ struct config {
 	/* [delivery] */
 	char			 mail_root[PATH_MAX];	/* "" = DATA_DIR/mail */
 	char			 recipient_delimiter[16];	/* "" = off */
+	/* [auth] dmarc_policy: monitor only records DMARC failures in
+	 * Authentication-Results; enforce (false) also rejects and
+	 * quarantines as the domain asks */
+	bool			 dmarc_monitor;
 	/* [listener "..."] */
 	struct config_listener	 listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;

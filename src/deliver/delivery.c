@@ -6,6 +6,13 @@
  * or a new one arrives. A local server's queue is short (messages leave
  * it within milliseconds unless a Maildir is broken), so a linear scan
  * for the earliest item is cheaper than keeping a heap.
+ *
+ * DELIVERY_WORKERS threads take items from it. An item is unlinked
+ * while it is delivered, so two workers never hold the same message;
+ * each delivery ends in fsyncs, and running several at once lets the
+ * file system batch them (one worker delivered at half the rate the
+ * SMTP side accepted). The spool's synchronous calls and the Maildir
+ * writer are safe on different messages in different threads.
  */
 #include "deliver/delivery.h"
 
@@ -37,12 +44,12 @@ struct delivery {
 	struct spool		*spool;
 	char			 mail_root[PATH_MAX];
 	char			 hostname[256];
-	pthread_t		 thread;
+	pthread_t		 threads[DELIVERY_WORKERS];
+	size_t			 nthreads;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	struct delivery_item	*items;
-	size_t			 nitems;
-	bool			 busy;		/* the worker holds one item */
+	size_t			 nitems;	/* queued or being delivered */
 	bool			 stop;
 };
 
@@ -125,8 +132,7 @@ delivery_rcpt(struct delivery *d, struct delivery_item *it,
 	struct maildir_delivery md;
 	struct maildir_result res;
 	char maildir[PATH_MAX], tag[SPOOL_ID_LEN + 32], host[512];
-	char prefix[1024];
-	int plen;
+	const char *prefix;
 
 	snprintf(tag, sizeof(tag), "q%sr%zu", env->id, i);
 	if (delivery_maildir(d, r->addr, maildir, sizeof(maildir)) != 0) {
@@ -145,16 +151,17 @@ delivery_rcpt(struct delivery *d, struct delivery_item *it,
 		return true;
 	}
 	snprintf(host, sizeof(host), "%s.%s", d->hostname, tag);
-	plen = snprintf(prefix, sizeof(prefix), "Delivered-To: %s\r\n",
-	    r->addr);
-	if (plen < 0 || (size_t)plen >= sizeof(prefix))
-		plen = 0;
+	/* Delivered-To on top, then what the session decided after the
+	 * content was spooled (Authentication-Results), then the content,
+	 * which starts with our Received: newest trace first. */
+	prefix = arena_printf(a, "Delivered-To: %s\r\n%s", r->addr,
+	    env->prepend);
 	memset(&md, 0, sizeof(md));
 	md.maildir = maildir;
 	md.folder = env->folder;
 	md.hostname = host;
 	md.prefix = prefix;
-	md.prefix_len = (size_t)plen;
+	md.prefix_len = strlen(prefix);
 	md.content_fd = fd;
 	r->attempts++;
 	switch (maildir_deliver(&md, &res)) {
@@ -278,7 +285,6 @@ delivery_main(void *arg)
 			}
 			continue;
 		}
-		d->busy = true;
 		pthread_mutex_unlock(&d->lock);
 		if (delivery_message(d, it)) {
 			it->tries++;
@@ -291,7 +297,6 @@ delivery_main(void *arg)
 			pthread_mutex_lock(&d->lock);
 			d->nitems--;
 		}
-		d->busy = false;
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
@@ -322,13 +327,15 @@ delivery_new(struct spool *spool, const char *mail_root,
 	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
 	pthread_cond_init(&d->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	if ((err = pthread_create(&d->thread, NULL, delivery_main, d)) != 0) {
-		snprintf(reason, reasonlen, "cannot start the delivery "
-		    "thread: %s", strerror(err));
-		pthread_cond_destroy(&d->wake);
-		pthread_mutex_destroy(&d->lock);
-		free(d);
-		return NULL;
+	for (; d->nthreads < DELIVERY_WORKERS; d->nthreads++) {
+		err = pthread_create(&d->threads[d->nthreads], NULL,
+		    delivery_main, d);
+		if (err != 0) {
+			snprintf(reason, reasonlen, "cannot start a delivery "
+			    "thread: %s", strerror(err));
+			delivery_free(d);
+			return NULL;
+		}
 	}
 	return d;
 }
@@ -366,14 +373,16 @@ void
 delivery_free(struct delivery *d)
 {
 	struct delivery_item *it;
+	size_t i;
 
 	if (d == NULL)
 		return;
 	pthread_mutex_lock(&d->lock);
 	d->stop = true;
-	pthread_cond_signal(&d->wake);
+	pthread_cond_broadcast(&d->wake);
 	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->thread, NULL);
+	for (i = 0; i < d->nthreads; i++)
+		pthread_join(d->threads[i], NULL);
 	while ((it = d->items) != NULL) {
 		d->items = it->next;
 		free(it);

@@ -1,12 +1,14 @@
 /*
  * delivery — the local delivery runner: spooled messages into Maildirs.
  *
- * One worker thread takes queue ids (a message just committed, or one
+ * Worker threads (DELIVERY_WORKERS) take queue ids (a message just committed, or one
  * found by spool_recover() at startup), loads the envelope, and delivers
  * the content to every recipient still pending, each into
  * MAIL_ROOT/DOMAIN/LOCAL (the recipient addresses in the envelope are
  * final mailboxes: the SMTP session resolved aliases and subaddresses
- * at RCPT time) and into the envelope's folder ("" inbox, "Junk").
+ * at RCPT time) and into the envelope's folder ("" inbox, "Junk"),
+ * as Delivered-To, the envelope's prepend (the Authentication-Results
+ * the SMTP session decided on), then the spooled content.
  * Each recipient's state is then written back durably (spool_update),
  * and a message with no recipient left pending is removed from the
  * spool. The event loop never waits for any of it.
@@ -34,6 +36,7 @@ struct delivery;
 
 #define DELIVERY_RETRY_FIRST	5	/* seconds */
 #define DELIVERY_RETRY_MAX	3600
+#define DELIVERY_WORKERS	4	/* messages delivered at once */
 
 /* Starts the worker. mail_root must be absolute. NULL with reason. */
 struct delivery	*delivery_new(struct spool *, const char *mail_root,

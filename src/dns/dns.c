@@ -64,7 +64,11 @@ dns_answer_new(const char *qname, uint16_t type, enum dns_status status,
 void
 dns_answer_free(struct dns_answer *ans)
 {
-	if (ans != NULL)
+	if (ans == NULL)
+		return;
+	if (ans->shares > 0)
+		ans->shares--;	/* another holder still reads it */
+	else
 		arena_free(ans->arena);
 }
 
@@ -162,6 +166,23 @@ dns_name_escape_len(const char *p)
 	return 2;
 }
 
+/*
+ * Octets that stand for themselves in a name: printable ASCII except
+ * '.' and '\\'. A table, because every query's name passes here.
+ */
+static bool
+dns_name_plain(unsigned char c)
+{
+	static const uint64_t plain[4] = {
+		/* 0x21-0x3f without '.' (0x2e) */
+		0xffffbffe00000000ull,
+		/* 0x40-0x7e without '\\' (0x5c) */
+		0x7fffffffefffffffull, 0, 0,
+	};
+
+	return (plain[c >> 6] >> (c & 63)) & 1;
+}
+
 bool
 dns_name_valid(const char *name)
 {
@@ -171,24 +192,24 @@ dns_name_valid(const char *name)
 	for (p = name; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c <= 0x20 || c >= 0x7f)
-			return false;
-		if (c == '.') {
-			if (label == 0)
-				return false;	/* empty label */
-			label = 0;
-			octets++;
+		if (dns_name_plain(c)) {
+			label++;
 			continue;
 		}
-		if (c == '\\') {
-			if ((esc = dns_name_escape_len(p)) == 0)
-				return false;
-			p += esc - 1;
+		if (c == '.') {
+			if (label == 0 || label > DNS_LABEL_MAX)
+				return false;	/* empty or long label */
+			octets += label + 1;
+			label = 0;
+			continue;
 		}
-		octets++;
-		if (++label > DNS_LABEL_MAX || octets > 253)
+		if (c != '\\' || (esc = dns_name_escape_len(p)) == 0)
 			return false;
+		p += esc - 1;
+		label++;
 	}
+	if (label > DNS_LABEL_MAX || octets + label > 253)
+		return false;
 	return p == name || label > 0;
 }
 
@@ -201,25 +222,86 @@ dns_query(struct dns_resolver *r, const char *name, uint16_t type,
 	char clean[DNS_NAME_WIRE_MAX + 1];
 	size_t len = strlen(name);
 
-	if (len > 0 && name[len - 1] == '.')
+	if (name[0] == '\0' || type == 0)
+		goto bad;
+	if (name[len - 1] == '.') {
 		len--;
-	if (name[0] == '\0' || len >= sizeof(clean) || type == 0)
+		if (len >= sizeof(clean))
+			goto bad;
+		memcpy(clean, name, len);	/* without the final dot */
+		clean[len] = '\0';
+		name = clean;
+	}
+	if (len >= sizeof(clean))
 		goto bad;
-	memcpy(clean, name, len);
-	clean[len] = '\0';
-	if (!dns_name_valid(clean))
+	if (!r->ops->checks_names && !dns_name_valid(name))
 		goto bad;
-	return r->ops->query(r, clean, type, cb, arg);
+	return r->ops->query(r, name, type, cb, arg);
 bad:
-	dns_answer_defer(r->base, dns_answer_new(len < 256 ? name : "", type,
-	    DNS_ERROR, "not a valid domain name"), cb, arg);
-	return NULL;
+	return dns_refuse(r, len < 256 ? name : "", type, cb, arg);
+}
+
+/* A refused query: its answer waits for the loop, and can be cancelled. */
+struct dns_refusal {
+	struct dns_query	 common;	/* first */
+	struct dns_answer	*answer;
+	struct event		*ev;
+};
+
+static void
+dns_refusal_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_refusal *rq = arg;
+	struct dns_answer *ans = rq->answer;
+	dns_cb *cb = rq->common.cb;
+	void *cb_arg = rq->common.arg;
+
+	(void)fd;
+	(void)what;
+	event_free(rq->ev);
+	free(rq);
+	cb(ans, cb_arg);
+}
+
+static void
+dns_refusal_cancel(struct dns_query *q)
+{
+	struct dns_refusal *rq = (struct dns_refusal *)q;
+
+	event_free(rq->ev);
+	dns_answer_free(rq->answer);
+	free(rq);
+}
+
+struct dns_query *
+dns_refuse(struct dns_resolver *r, const char *name, uint16_t type,
+    dns_cb *cb, void *arg)
+{
+	static const struct timeval now = { 0, 0 };
+	struct dns_refusal *rq;
+
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		abort();
+	rq->common.resolver = r;
+	rq->common.cb = cb;
+	rq->common.arg = arg;
+	rq->common.cancel = dns_refusal_cancel;
+	rq->answer = dns_answer_new(name, type, DNS_ERROR,
+	    "not a valid domain name");
+	if ((rq->ev = evtimer_new(r->base, dns_refusal_fire, rq)) == NULL ||
+	    evtimer_add(rq->ev, &now) != 0)
+		abort();	/* out of memory inside libevent */
+	return &rq->common;
 }
 
 void
 dns_cancel(struct dns_query *q)
 {
-	if (q != NULL)
+	if (q == NULL)
+		return;
+	if (q->cancel != NULL)
+		q->cancel(q);
+	else
 		q->resolver->ops->cancel(q);
 }
 

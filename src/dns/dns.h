@@ -2,9 +2,12 @@
  * dns — the one resolver interface everything above it uses.
  *
  * Callers ask for (name, type) and get a struct dns_answer in a callback
- * on the libevent loop; the callback owns the answer and frees it with
- * dns_answer_free(). Outcomes are distinct, because SPF, DKIM and DMARC
- * each treat them differently (RFC 7208 2.6, RFC 6376 6.1.2):
+ * on the libevent loop; the callback holds a reference to the answer and
+ * lets go of it with dns_answer_free(). Answers are read-only: the answer
+ * cache (dns_cache.h) hands the same answer to every caller that asks for
+ * the same name within a second. Outcomes are distinct, because SPF,
+ * DKIM and DMARC each treat them differently (RFC 7208 2.6, RFC 6376
+ * 6.1.2):
  *
  *	DNS_OK		records of the asked type (after following CNAMEs)
  *	DNS_NODATA	the name exists, no records of that type
@@ -99,6 +102,7 @@ struct dns_answer {
 	struct dns_rr	*rr;
 	const char	*why;		/* human reason when not DNS_OK */
 	struct arena	*arena;		/* owns everything above */
+	unsigned	 shares;	/* holders besides one; for dns/ only */
 };
 
 typedef void dns_cb(struct dns_answer *answer, void *arg);
@@ -134,8 +138,10 @@ int		 dns_zone_load(struct dns_resolver *, const char *text,
 void		 dns_zone_set_failure(struct dns_resolver *, const char *name,
 		    uint16_t type, enum dns_status status);
 
-/* Start a lookup; NULL only if the query could not even be started, in
- * which case the callback still runs (with DNS_ERROR) from the loop. */
+/* Start a lookup. The callback runs exactly once, from the loop (a name
+ * that is not valid gets DNS_ERROR), unless the query is cancelled. NULL
+ * only when a backend could not even start the query; the callback then
+ * still runs from the loop and cannot be cancelled. */
 struct dns_query	*dns_query(struct dns_resolver *, const char *name,
 			    uint16_t type, dns_cb *cb, void *arg);
 /* The callback will not run; safe until the callback has started. */
@@ -147,6 +153,7 @@ struct dns_answer	*dns_query_sync(struct dns_resolver *,
 			    struct event_base *, const char *name,
 			    uint16_t type);
 
+/* Let go of one reference; the last one frees the answer. */
 void		 dns_answer_free(struct dns_answer *);
 
 /* True when name (without the final dot; "" is the root) is usable in

@@ -16,6 +16,11 @@
 
 struct dns_backend_ops {
 	const char		*name;
+	/* The backend checks names itself (dns_name_valid, refusing with
+	 * dns_refuse) where it needs to: dns_query() only trims them. The
+	 * cache does, so that a hit skips the check (a name whose key is
+	 * known was checked when it was first asked). */
+	bool			 checks_names;
 	struct dns_query	*(*query)(struct dns_resolver *,
 				    const char *name, uint16_t type,
 				    dns_cb *, void *);
@@ -32,11 +37,19 @@ struct dns_query {
 	struct dns_resolver	*resolver;
 	dns_cb			*cb;
 	void			*arg;
+	/* NULL: the backend's ops->cancel; set for a refusal (dns_refuse) */
+	void			(*cancel)(struct dns_query *);
 };
 
 /* A fresh answer (own arena) for qname (a final dot is dropped). */
 struct dns_answer	*dns_answer_new(const char *qname, uint16_t type,
 			    enum dns_status, const char *why);
+
+/* Refuse a name that is not valid (dns_name_valid): the callback gets
+ * DNS_ERROR from the loop. The handle returned can be cancelled like any
+ * query: the caller may be freed before the loop turns. */
+struct dns_query	*dns_refuse(struct dns_resolver *, const char *name,
+			    uint16_t type, dns_cb *, void *);
 
 /* Run cb(answer, arg) from the loop soon, never from here. Used for
  * queries that could not be started; the callback owns the answer. */

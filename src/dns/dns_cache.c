@@ -5,8 +5,8 @@
  * Why: libunbound keeps its own cache, but every lookup, even a hit,
  * crosses to its resolver thread and back through pipes; for SPF (3-9
  * lookups per check, mostly the same few names) that hand-off is most of
- * the cost. Here a hit is a hash lookup, a copy of the answer and one
- * zero-delay timer.
+ * the cost. Here a hit is a hash lookup and a reference to an answer
+ * already in memory.
  *
  * Rules. The key is (name in ASCII lowercase, type). Kept: DNS_OK for the
  * smallest record TTL, capped at max_ttl (the TTL a caching backend
@@ -16,9 +16,17 @@
  * have the SOA minimum there, but libunbound's ub_result does not carry
  * the authority section, so a short fixed time stands in for it. Never
  * kept: SERVFAIL, TIMEOUT, ERROR (DNS trouble is temporary and must be
- * asked again), answers marked bogus, TTL 0. Each entry holds its own
- * copy of the answer in its own arena; every caller gets a fresh copy
- * with the TTLs lowered by the time spent in the cache.
+ * asked again), answers marked bogus, TTL 0. Callers get the TTLs
+ * lowered by the time spent in the cache.
+ *
+ * Shared answers. An entry keeps its own copy of the answer, and hands
+ * callers a "view": a second copy, asked under the caller's spelling of
+ * the name, with the TTLs as they stand in the current second. Every hit
+ * in that second (same spelling) gets the same view with one more
+ * reference (dns_answer.shares); a hit in a later second makes a fresh
+ * view. So a hit copies nothing, and answers handed out are read-only
+ * (dns.h). A view lives until its last holder frees it, however long
+ * after its entry went.
  *
  * Bounded: at most max_entries entries; inserting into a full cache
  * evicts the least recently used one (expired entries go first in
@@ -26,10 +34,17 @@
  * is already being asked join that backend query instead of sending
  * another (coalescing); a query left with no waiters is cancelled.
  *
- * Callbacks never run inside dns_query(): hits and finished misses are
- * handed out by a per-query zero-delay timer, so dns_cancel() works
- * until the callback starts, and the backend's callback (which only
- * fills the cache and arms those timers) never runs user code.
+ * Callbacks never run inside dns_query(). Answered queries (hits and
+ * finished misses) wait on one ready list per resolver, in order, and
+ * one event per resolver, made active when the list fills, hands them
+ * all out in a single loop turn: no timer or allocation per query, and
+ * no loop turn per lookup. A lookup started from one of those callbacks
+ * that hits joins the list being handed out, so a chain of cached
+ * lookups (an SPF check) finishes in one turn; past CACHE_DRAIN_MAX
+ * callbacks the rest waits for the next turn (after the loop has polled
+ * for I/O), so other events are not starved. dns_cancel() works until
+ * the callback starts, and the backend's callback (which only fills the
+ * cache and queues the waiters) never runs user code.
  */
 #include "dns/dns_cache.h"
 
@@ -52,6 +67,9 @@ struct cache_entry {
 	uint32_t		 hash;
 	uint64_t		 stored_ms;
 	uint64_t		 expires_ms;
+	/* What hits get: answer as asked, TTLs as of one second. */
+	struct dns_answer	*view;		/* NULL until the first hit */
+	uint32_t		 view_elapsed, view_remaining;
 	struct cache_entry	*hnext;		/* bucket chain */
 	struct cache_entry	*newer, *older;	/* LRU list */
 };
@@ -71,7 +89,7 @@ struct cache_flight {
 
 enum cache_query_state {
 	CQ_WAITING,	/* on a flight's waiter list */
-	CQ_READY,	/* answer in hand, timer armed */
+	CQ_READY,	/* answer in hand, on the ready list */
 };
 
 struct cache_query {
@@ -79,11 +97,13 @@ struct cache_query {
 	struct cache_resolver	*cr;
 	enum cache_query_state	 state;
 	struct cache_flight	*flight;	/* when CQ_WAITING */
-	struct event		*ev;		/* when CQ_READY */
 	struct dns_answer	*answer;	/* when CQ_READY */
-	char			 name[DNS_NAME_WIRE_MAX + 1];	/* as asked */
 	struct cache_query	*next, **prevp;
+	char			 name[];	/* as asked (waiters only) */
 };
+
+/* Callbacks per loop turn before the rest waits for the next turn. */
+#define CACHE_DRAIN_MAX	256
 
 struct cache_resolver {
 	struct dns_resolver	 common;	/* first: see dns_backend.h */
@@ -96,7 +116,11 @@ struct cache_resolver {
 	struct cache_entry	**buckets;
 	struct cache_flight	**flights;	/* same hashing */
 	struct cache_entry	*newest, *oldest;
-	struct cache_query	*ready;
+	/* Answered queries in order, and the event that hands them out. */
+	struct cache_query	*ready, **ready_tail;
+	struct event		*drain_ev;
+	bool			 draining;	/* inside cache_drain() */
+	bool			*gone;		/* set when freed meanwhile */
 	struct dns_cache_stats	 stats;
 };
 
@@ -114,25 +138,45 @@ cache_monotonic_ms(void *arg)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Lowercase name into key (room for DNS_NAME_WIRE_MAX + 1); FNV-1a. */
+/*
+ * Lowercase name[0..len) into key (ASCII letters only; room for
+ * DNS_NAME_WIRE_MAX + 1, len at most DNS_NAME_WIRE_MAX) and hash it
+ * with the type, eight bytes a step: every lookup passes here. The
+ * case change is done on all eight bytes at once: a byte is
+ * an upper-case letter when, on its low seven bits, adding 0x3f sets its
+ * top bit ('A' or above) and adding 0x25 does not (not above 'Z'), and
+ * its own top bit is clear; those bytes get 0x20 added. No carry crosses
+ * a byte, so every byte is judged on its own.
+ */
 static uint32_t
-cache_key(const char *name, uint16_t type, char *key)
+cache_key(const char *name, size_t len, uint16_t type, char *key)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = k ^ type, w, low7, upper;
+	size_t i, n;
 
-	for (i = 0; name[i] != '\0' && i < DNS_NAME_WIRE_MAX; i++) {
-		char c = name[i];
+	for (i = 0; i < len; i += 8) {
+		if (len - i >= 8) {
+			memcpy(&w, name + i, 8);
+		} else {
+			/* the tail, zero-padded, never read past the name */
+			unsigned char tail[8] = { 0 };
 
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		key[i] = c;
-		h = (h ^ (unsigned char)c) * 16777619u;
+			for (n = 0; n < len - i; n++)
+				tail[n] = (unsigned char)name[i + n];
+			memcpy(&w, tail, 8);
+		}
+		low7 = w & (ones * 0x7f);
+		upper = (low7 + ones * (0x80 - 'A')) &
+		    ~(low7 + ones * (0x7f - 'Z')) & ~w & (ones * 0x80);
+		w |= upper >> 2;
+		memcpy(key + i, &w, 8);	/* key has room: i + 8 <= 256 */
+		h = (h ^ w) * k;
+		h ^= h >> 29;
 	}
-	key[i] = '\0';
-	h = (h ^ (type & 0xff)) * 16777619u;
-	h = (h ^ (type >> 8)) * 16777619u;
-	return h;
+	key[len] = '\0';
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* ---- answer copies ------------------------------------------------- */
@@ -206,6 +250,7 @@ cache_answer_copy(const struct dns_answer *src, const char *qname,
 	ans = arena_calloc(a, 1, sizeof(*ans));
 	*ans = *src;
 	ans->arena = a;
+	ans->shares = 0;
 	ans->qname = arena_strdup(a, qname);
 	/* canonname == qname (no CNAME) must stay so for the new name */
 	if (src->canonname != NULL && strcasecmp(src->canonname,
@@ -292,6 +337,7 @@ cache_entry_remove(struct cache_resolver *cr, struct cache_entry *e)
 	*pp = e->hnext;
 	cache_lru_unlink(cr, e);
 	cr->stats.entries--;
+	dns_answer_free(e->view);	/* holders keep theirs */
 	dns_answer_free(e->answer);	/* e lives in it */
 }
 
@@ -318,6 +364,7 @@ cache_lookup(struct cache_resolver *cr, const char *key, uint16_t type,
 	return NULL;
 }
 
+/* Keep ans if the rules allow. */
 static void
 cache_store(struct cache_resolver *cr, const struct cache_flight *f,
     const struct dns_answer *ans)
@@ -352,6 +399,31 @@ cache_store(struct cache_resolver *cr, const struct cache_flight *f,
 	cr->stats.entries++;
 }
 
+/*
+ * The entry's answer for a caller who asked as name, one reference more:
+ * the current view when it was made in this second for this spelling,
+ * else a fresh one (TTLs lowered by the whole seconds spent here, and at
+ * most the seconds left).
+ */
+static struct dns_answer *
+cache_view(struct cache_entry *e, const char *name, uint64_t now)
+{
+	uint32_t elapsed = (uint32_t)((now - e->stored_ms) / 1000);
+	uint32_t remaining = (uint32_t)((e->expires_ms - now) / 1000);
+
+	if (e->view == NULL || e->view_elapsed != elapsed ||
+	    e->view_remaining != remaining ||
+	    strcmp(e->view->qname, name) != 0) {
+		dns_answer_free(e->view);
+		e->view = cache_answer_copy(e->answer, name, elapsed,
+		    remaining, 0);
+		e->view_elapsed = elapsed;
+		e->view_remaining = remaining;
+	}
+	e->view->shares++;
+	return e->view;
+}
+
 /* ---- queries ------------------------------------------------------- */
 
 static void
@@ -365,43 +437,70 @@ cache_query_link(struct cache_query **head, struct cache_query *q)
 }
 
 static void
-cache_query_unlink(struct cache_query *q)
+cache_query_unlink(struct cache_resolver *cr, struct cache_query *q)
 {
 	*q->prevp = q->next;
 	if (q->next != NULL)
 		q->next->prevp = q->prevp;
+	else if (q->state == CQ_READY)
+		cr->ready_tail = q->prevp;
 }
 
+static const struct timeval cache_next_turn = { 0, 0 };
+
+/* Hand out every answered query, in order (see the top comment). */
 static void
-cache_fire(evutil_socket_t fd, short what, void *arg)
+cache_drain(evutil_socket_t fd, short what, void *arg)
 {
-	struct cache_query *q = arg;
-	struct dns_answer *ans = q->answer;
-	dns_cb *cb = q->common.cb;
-	void *cbarg = q->common.arg;
+	struct cache_resolver *cr = arg;
+	struct cache_query *q;
+	struct dns_answer *ans;
+	dns_cb *cb;
+	void *cbarg;
+	bool gone = false;
+	unsigned n;
 
 	(void)fd;
 	(void)what;
-	cache_query_unlink(q);
-	event_free(q->ev);
-	free(q);
-	cb(ans, cbarg);		/* last: it may free the resolver */
+	cr->draining = true;
+	cr->gone = &gone;
+	for (n = 0; (q = cr->ready) != NULL; n++) {
+		if (n == CACHE_DRAIN_MAX) {
+			/*
+			 * A timer, not event_active(): libevent runs what is
+			 * made active during its pass in that same pass, and
+			 * the rest must wait until I/O has had its turn.
+			 */
+			event_add(cr->drain_ev, &cache_next_turn);
+			break;
+		}
+		ans = q->answer;
+		cb = q->common.cb;
+		cbarg = q->common.arg;
+		cache_query_unlink(cr, q);
+		free(q);
+		cb(ans, cbarg);		/* it may free the resolver */
+		if (gone)
+			return;
+	}
+	cr->draining = false;
+	cr->gone = NULL;
 }
 
-/* Give q its answer and hand it out from the loop. */
+/* Give q its answer and queue it to be handed out from the loop. */
 static void
-cache_query_arm(struct cache_resolver *cr, struct cache_query *q,
+cache_query_ready(struct cache_resolver *cr, struct cache_query *q,
     struct dns_answer *ans)
 {
-	static const struct timeval now = { 0, 0 };
-
 	q->state = CQ_READY;
 	q->flight = NULL;
 	q->answer = ans;
-	q->ev = evtimer_new(cr->common.base, cache_fire, q);
-	if (q->ev == NULL || evtimer_add(q->ev, &now) != 0)
-		abort();	/* out of memory inside libevent */
-	cache_query_link(&cr->ready, q);
+	q->next = NULL;
+	q->prevp = cr->ready_tail;
+	*cr->ready_tail = q;
+	cr->ready_tail = &q->next;
+	if (!cr->draining)
+		event_active(cr->drain_ev, EV_TIMEOUT, 1);
 }
 
 static void
@@ -443,13 +542,55 @@ cache_backend_done(struct dns_answer *ans, void *arg)
 	}
 	cache_flight_unlink(cr, f);
 	cache_store(cr, f, ans);
+	/* the backend's own TTLs, uncapped: each waiter gets a copy */
 	while ((q = f->waiters) != NULL) {
-		cache_query_unlink(q);
-		cache_query_arm(cr, q, cache_answer_copy(ans, q->name, 0,
+		cache_query_unlink(cr, q);
+		cache_query_ready(cr, q, cache_answer_copy(ans, q->name, 0,
 		    UINT32_MAX, 0));
 	}
 	dns_answer_free(ans);
 	free(f);
+}
+
+static struct cache_query *
+cache_query_new(struct cache_resolver *cr, dns_cb *cb, void *arg,
+    size_t namelen)
+{
+	struct cache_query *q;
+
+	if ((q = malloc(sizeof(*q) + namelen + 1)) == NULL)
+		abort();
+	q->common.resolver = &cr->common;
+	q->common.cb = cb;
+	q->common.arg = arg;
+	q->common.cancel = NULL;
+	q->cr = cr;
+	q->answer = NULL;
+	return q;
+}
+
+/* A new backend query for key, or NULL when name is not valid. */
+static struct cache_flight *
+cache_flight_start(struct cache_resolver *cr, const char *name,
+    const char *key, uint16_t type, uint32_t hash)
+{
+	struct cache_flight *f;
+
+	/* checked here, once per miss: a known key was checked before */
+	if (!dns_name_valid(name))
+		return NULL;
+	cr->stats.misses++;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		abort();
+	f->cr = cr;
+	memcpy(f->key, key, sizeof(f->key));
+	f->type = type;
+	f->hash = hash;
+	f->hnext = cr->flights[hash & (cr->nbuckets - 1)];
+	cr->flights[hash & (cr->nbuckets - 1)] = f;
+	f->backend_q = cr->backend->ops->query(cr->backend, key, type,
+	    cache_backend_done, f);
+	return f;
 }
 
 static struct dns_query *
@@ -461,22 +602,14 @@ cache_query(struct dns_resolver *r, const char *name, uint16_t type,
 	struct cache_flight *f;
 	struct cache_entry *e;
 	char key[DNS_NAME_WIRE_MAX + 1];
-	uint32_t hash = cache_key(name, type, key);
+	size_t len = strnlen(name, DNS_NAME_WIRE_MAX);
+	uint32_t hash = cache_key(name, len, type, key);
 	uint64_t now = cr->clock(cr->clock_arg);
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		abort();
-	q->common.resolver = r;
-	q->common.cb = cb;
-	q->common.arg = arg;
-	q->cr = cr;
-	/* q is zeroed: the copy stays terminated, cut like snprintf */
-	memcpy(q->name, name, strnlen(name, sizeof(q->name) - 1));
 	if ((e = cache_lookup(cr, key, type, hash, now)) != NULL) {
 		cr->stats.hits++;
-		cache_query_arm(cr, q, cache_answer_copy(e->answer, q->name,
-		    (uint32_t)((now - e->stored_ms) / 1000),
-		    (uint32_t)((e->expires_ms - now) / 1000), 0));
+		q = cache_query_new(cr, cb, arg, 0);
+		cache_query_ready(cr, q, cache_view(e, name, now));
 		return &q->common;
 	}
 	for (f = cr->flights[hash & (cr->nbuckets - 1)]; f != NULL;
@@ -484,22 +617,13 @@ cache_query(struct dns_resolver *r, const char *name, uint16_t type,
 		if (f->hash == hash && f->type == type &&
 		    strcmp(f->key, key) == 0)
 			break;
-	if (f != NULL) {
+	if (f != NULL)
 		cr->stats.coalesced++;
-	} else {
-		cr->stats.misses++;
-		if ((f = calloc(1, sizeof(*f))) == NULL)
-			abort();
-		f->cr = cr;
-		memcpy(f->key, key, sizeof(f->key));
-		f->type = type;
-		f->hash = hash;
-		f->hnext = cr->flights[hash & (cr->nbuckets - 1)];
-		cr->flights[hash & (cr->nbuckets - 1)] = f;
-		/* the name is clean already: straight to the backend */
-		f->backend_q = cr->backend->ops->query(cr->backend, key, type,
-		    cache_backend_done, f);
-	}
+	else if ((f = cache_flight_start(cr, name, key, type, hash)) == NULL)
+		return dns_refuse(r, name, type, cb, arg);
+	q = cache_query_new(cr, cb, arg, len);
+	memcpy(q->name, name, len);	/* for the copy the answer will be */
+	q->name[len] = '\0';
 	q->state = CQ_WAITING;
 	q->flight = f;
 	cache_query_link(&f->waiters, q);
@@ -512,12 +636,11 @@ cache_cancel(struct dns_query *dq)
 	struct cache_query *q = (struct cache_query *)dq;
 	struct cache_flight *f = q->flight;
 
-	cache_query_unlink(q);
+	cache_query_unlink(q->cr, q);
 	if (q->state == CQ_WAITING) {
 		if (f->waiters == NULL)
 			cache_flight_abandon(q->cr, f);
 	} else {
-		event_free(q->ev);
 		dns_answer_free(q->answer);
 	}
 	free(q);
@@ -529,6 +652,8 @@ cache_free(struct dns_resolver *r)
 	struct cache_resolver *cr = (struct cache_resolver *)r;
 	size_t i;
 
+	if (cr->gone != NULL)
+		*cr->gone = true;	/* freed from a callback: stop */
 	while (cr->ready != NULL)
 		cache_cancel(&cr->ready->common);
 	/* a flight always has waiters; cancelling its last one ends it */
@@ -538,13 +663,14 @@ cache_free(struct dns_resolver *r)
 	while (cr->oldest != NULL)
 		cache_entry_remove(cr, cr->oldest);
 	dns_resolver_free(cr->backend);
+	event_free(cr->drain_ev);
 	free(cr->buckets);
 	free(cr->flights);
 	free(cr);
 }
 
 static const struct dns_backend_ops cache_ops = {
-	"cache", cache_query, cache_cancel, cache_free,
+	"cache", true, cache_query, cache_cancel, cache_free,
 };
 
 /* ---- setup --------------------------------------------------------- */
@@ -574,7 +700,9 @@ dns_cache_new(struct dns_resolver *backend,
 		;
 	cr->buckets = calloc(cr->nbuckets, sizeof(*cr->buckets));
 	cr->flights = calloc(cr->nbuckets, sizeof(*cr->flights));
-	if (cr->buckets == NULL || cr->flights == NULL)
+	cr->ready_tail = &cr->ready;
+	cr->drain_ev = event_new(cr->common.base, -1, 0, cache_drain, cr);
+	if (cr->buckets == NULL || cr->flights == NULL || cr->drain_ev == NULL)
 		abort();
 	return &cr->common;
 }

@@ -360,7 +360,7 @@ ur_free(struct dns_resolver *r)
 }
 
 static const struct dns_backend_ops ur_ops = {
-	"unbound", ur_query, ur_cancel, ur_free,
+	"unbound", false, ur_query, ur_cancel, ur_free,
 };
 
 /* ---- setup --------------------------------------------------------- */

@@ -1035,7 +1035,7 @@ zone_free(struct dns_resolver *r)
 }
 
 static const struct dns_backend_ops zone_ops = {
-	"zone", zone_query, zone_cancel, zone_free,
+	"zone", false, zone_query, zone_cancel, zone_free,
 };
 
 struct dns_resolver *

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -68,6 +69,8 @@ struct spool_msg {
 	int			 err;
 	char			 reason[SPOOL_REASON_MAX];
 	size_t			 wlen;
+	void			*map;	/* spool_msg_map(), or NULL */
+	size_t			 maplen;
 	struct spool_job	 job;
 	char			 wbuf[SPOOL_WBUF];
 };
@@ -385,8 +388,18 @@ submit(struct spool *sp, struct spool_job *job)
 }
 
 static void
+msg_unmap(struct spool_msg *msg)
+{
+	if (msg->map != NULL)
+		munmap(msg->map, msg->maplen);
+	msg->map = NULL;
+	msg->maplen = 0;
+}
+
+static void
 msg_free(struct spool_msg *msg)
 {
+	msg_unmap(msg);
 	buf_free(&msg->job.env);
 	atomic_fetch_sub(&msg->spool->open_msgs, 1u);
 	free(msg);
@@ -652,7 +665,8 @@ spool_begin(struct spool *sp, char *reason, size_t reasonlen)
 	for (tries = 0; tries < 8; tries++) {
 		spool_id_new(sp, msg->job.id);
 		name_of(name, msg->job.id, "msg");
-		msg->fd = openat(sp->tmpfd, name, O_WRONLY | O_CREAT |
+		/* read too: spool_msg_map() maps what was written */
+		msg->fd = openat(sp->tmpfd, name, O_RDWR | O_CREAT |
 		    O_EXCL | O_CLOEXEC, 0600);
 		if (msg->fd >= 0 || errno != EEXIST)
 			break;
@@ -730,6 +744,39 @@ spool_write(struct spool_msg *msg, const void *p, size_t n)
 	return 0;
 }
 
+int
+spool_msg_map(struct spool_msg *msg, const char **p, size_t *n)
+{
+	void *m;
+
+	if (msg_flush(msg) < 0)
+		return -1;
+	msg_unmap(msg);
+	if (msg->size == 0) {
+		*p = "";
+		*n = 0;
+		return 0;
+	}
+	if ((uint64_t)(size_t)msg->size != msg->size) {
+		msg->err = EFBIG;
+		set_reason(msg->reason, sizeof(msg->reason), "map tmp/%s.msg: "
+		    "%s", msg->job.id, strerror(EFBIG));
+		return -1;
+	}
+	m = mmap(NULL, (size_t)msg->size, PROT_READ, MAP_SHARED, msg->fd, 0);
+	if (m == MAP_FAILED) {
+		msg->err = errno;
+		set_reason(msg->reason, sizeof(msg->reason), "map tmp/%s.msg: "
+		    "%s", msg->job.id, strerror(errno));
+		return -1;
+	}
+	msg->map = m;
+	msg->maplen = (size_t)msg->size;
+	*p = m;
+	*n = msg->maplen;
+	return 0;
+}
+
 void
 spool_abort(struct spool_msg *msg)
 {
@@ -749,6 +796,7 @@ commit_prepare(struct spool_msg *msg, const struct spool_envelope *env)
 
 	memcpy(e.id, msg->job.id, sizeof(e.id));
 	e.size = msg->size;
+	msg_unmap(msg);
 	msg_flush(msg);
 	if (msg->err != 0) {
 		msg->job.err = msg->err;

@@ -114,6 +114,16 @@ uint64_t	 spool_msg_size(const struct spool_msg *);
  */
 int		 spool_write(struct spool_msg *, const void *, size_t);
 
+/*
+ * A read-only view of the content written so far (buffered bytes are
+ * flushed first), mapped from the tmp file: checks read the whole
+ * message without a copy on the heap. Valid until the next call, the
+ * commit or the abort (which unmap it); do not spool_write() while
+ * using it. 0, or -1 with the error kept for the commit (as a failed
+ * write).
+ */
+int		 spool_msg_map(struct spool_msg *, const char **p, size_t *n);
+
 /* Drops the message: deletes its file, frees msg. */
 void		 spool_abort(struct spool_msg *);
 

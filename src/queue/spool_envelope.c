@@ -138,6 +138,10 @@ spool_envelope_format(const struct spool_envelope *env, struct buf *out)
 	put_field(&b, "client-helo", env->client_helo);
 	put_field(&b, "auth-user", env->auth_user);
 	put_field(&b, "folder", env->folder);
+	/* written only when there is one, so envelopes without it read
+	 * exactly as before */
+	if (env->prepend != NULL && env->prepend[0] != '\0')
+		put_field(&b, "prepend", env->prepend);
 	for (i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
 
@@ -185,6 +189,34 @@ spool_envelope_add_rcpt(struct spool_envelope *env, struct arena *arena,
 	r->state = SPOOL_RCPT_PENDING;
 	r->reason = "";
 	return r;
+}
+
+/*
+ * Header lines as they go into the message: at least one line, every
+ * line ended by CRLF and no CR or LF anywhere else, the first line not
+ * a continuation (it must start a field), no empty line (which would
+ * end the header section and turn the rest into body).
+ */
+bool
+spool_prepend_valid(const char *p, size_t n)
+{
+	size_t i, line = 0;
+
+	if (n < 2 || p[0] == ' ' || p[0] == '\t' || p[n - 2] != '\r' ||
+	    p[n - 1] != '\n' || n > SPOOL_PREPEND_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\0')
+			return false;
+		if (p[i] == '\r') {
+			if (i + 1 >= n || p[i + 1] != '\n' || i == line)
+				return false;
+			line = i + 2;
+			i++;
+		} else if (p[i] == '\n')
+			return false;
+	}
+	return true;
 }
 
 size_t
@@ -458,10 +490,10 @@ spool_envelope_parse(const char *s, size_t n, struct arena *arena,
 {
 	enum { K_ID, K_RECEIVED, K_SIZE, K_FROM, K_ENVID, K_RET, K_BODY,
 	    K_SMTPUTF8, K_CLIENT_IP, K_CLIENT_HELO, K_AUTH_USER, K_FOLDER,
-	    K_RCPT, K_COUNT };
+	    K_PREPEND, K_RCPT, K_COUNT };
 	static const char *const keys[K_COUNT] = { "id", "received", "size",
 	    "from", "envid", "ret", "body", "smtputf8", "client-ip",
-	    "client-helo", "auth-user", "folder", "rcpt" };
+	    "client-helo", "auth-user", "folder", "prepend", "rcpt" };
 	unsigned seen = 0;
 	size_t end_start, pos, eol, sp, nr = 0;
 	const char *line, *val, *tok;
@@ -472,7 +504,7 @@ spool_envelope_parse(const char *s, size_t n, struct arena *arena,
 
 	memset(env, 0, sizeof(*env));
 	env->mail_from = env->envid = env->client_ip = env->client_helo =
-	    env->auth_user = env->folder = "";
+	    env->auth_user = env->folder = env->prepend = "";
 
 	if (n == 0 || s[n - 1] != '\n')
 		return fail(reason, "envelope torn: no final newline");
@@ -575,7 +607,11 @@ spool_envelope_parse(const char *s, size_t n, struct arena *arena,
 				env->client_helo = tok;
 			else if (k == K_AUTH_USER)
 				env->auth_user = tok;
-			else
+			else if (k == K_PREPEND) {
+				if (!spool_prepend_valid(tok, strlen(tok)))
+					return fail(reason, "bad prepend");
+				env->prepend = tok;
+			} else
 				env->folder = tok;
 			break;
 		}

@@ -24,8 +24,14 @@
  * 0x21..0x7e and '%' are written as %XX, an empty value as "-" (a value
  * that is "-" itself is written %2D). The last line holds the recipient
  * count and the CRC-32 of every byte before it, so a torn or damaged file
- * is detected rather than half-read. The version line lets the format
- * change: a reader refuses a version or a key it does not know.
+ * is detected rather than half-read. The optional "prepend" line holds
+ * header lines the SMTP server decided on after the content was spooled
+ * (Authentication-Results), written above the content at delivery; its
+ * CRLFs are %0D%0A like any other byte, and the parser accepts only
+ * complete, non-empty header lines (spool_prepend_valid()), so a
+ * damaged value can never end the header section early. The version
+ * line lets the format change: a reader refuses a version or a key it
+ * does not know.
  *
  * The parser is a pure function over a byte range (the file may be torn
  * or corrupt): no I/O, all memory from the caller's arena.
@@ -98,6 +104,10 @@ struct spool_envelope {
 	const char		*client_helo;
 	const char		*auth_user;	/* "" when not authenticated */
 	const char		*folder;	/* delivery folder ("Junk"), "" = inbox */
+	const char		*prepend;	/* header lines written above the
+						 * content at delivery (CRLF
+						 * ends, spool_prepend_valid()),
+						 * "" = none */
 	struct spool_rcpt	*rcpts;
 	size_t			 nrcpts;
 	size_t			 rcpts_cap;	/* room in rcpts, for _add_rcpt */
@@ -121,6 +131,13 @@ int	 spool_envelope_parse(const char *s, size_t n, struct arena *arena,
 struct spool_rcpt *spool_envelope_add_rcpt(struct spool_envelope *env,
 	    struct arena *arena, const char *addr, const char *orcpt,
 	    unsigned notify);
+
+/* Bound of the prepend field (the parser refuses more). */
+#define SPOOL_PREPEND_MAX	(64 * 1024)
+
+/* True when p[0..n) may be an envelope's prepend: complete header
+ * lines, each ended by CRLF, no bare CR or LF, no empty line. */
+bool	 spool_prepend_valid(const char *p, size_t n);
 
 /* Recipients still in SPOOL_RCPT_PENDING. */
 size_t	 spool_envelope_pending(const struct spool_envelope *env);

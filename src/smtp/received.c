@@ -73,8 +73,19 @@ received_format(const struct received_info *r, struct buf *out)
 
 	buf_append_str(out, "Received: from ");
 	received_safe(out, r->helo);
-	buf_printf(out, " ([%s])\r\n\tby %s (netjes) with %s id %s",
-	    r->client_ip, r->hostname, r->protocol, r->queue_id);
+	buf_append_str(out, " (");
+	if (r->client_rdns != NULL && r->client_rdns[0] != '\0') {
+		received_safe(out, r->client_rdns);
+		buf_append_char(out, ' ');
+	}
+	buf_printf(out, "[%s])", r->client_ip);
+	if (r->auth_user != NULL && r->auth_user[0] != '\0') {
+		buf_append_str(out, "\r\n\t(authenticated as ");
+		received_safe(out, r->auth_user);
+		buf_append_char(out, ')');
+	}
+	buf_printf(out, "\r\n\tby %s (netjes) with %s id %s", r->hostname,
+	    r->protocol, r->queue_id);
 	if (r->tls_version != NULL)
 		buf_printf(out, "\r\n\t(version=%s cipher=%s)", r->tls_version,
 		    r->tls_cipher != NULL ? r->tls_cipher : "unknown");

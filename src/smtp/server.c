@@ -11,6 +11,15 @@
  * starts the delivery runner. At a stop the sessions are told 421,
  * commits in flight finish, and the runner stops after its current
  * message: whatever is still queued is delivered after the next start.
+ *
+ * Reload (SIGHUP) reads the config file, the users file and the
+ * certificate again and builds a new generation of the settings
+ * (struct server_conf) beside the old one: new sessions take the new
+ * one, open sessions finish under the one they started with, and an
+ * old generation is freed after its last session. A reload with any
+ * error changes nothing. Listeners, data and mail directories, the
+ * hostname, DNS and the log target are bound at start: a reload that
+ * changes them keeps the running values and says a restart is needed.
  */
 #include "smtp/server.h"
 
@@ -25,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -42,6 +52,7 @@
 #include "core/log.h"
 #include "deliver/delivery.h"
 #include "deliver/local.h"
+#include "dns/dns.h"
 #include "queue/spool.h"
 #include "smtp/session.h"
 #include "smtp/tls.h"
@@ -52,6 +63,8 @@
 #define SERVER_ACCEPT_BACKOFF	1
 /* "[" address "]:" port */
 #define SERVER_ADDR_MAX		(IP_STRLEN + 9)
+/* Microseconds a stopping server gives closing TLS connections */
+#define SERVER_FLUSH_USEC	200000
 
 struct server;
 
@@ -63,15 +76,34 @@ struct server_listener {
 	char				 address[SERVER_ADDR_MAX];
 };
 
+/*
+ * One generation of the settings (session.h). The first uses the config
+ * the server was started with (its caller owns it); each good reload
+ * makes one that owns its config. Every live generation is on
+ * srv->confs: the current one holds a reference of its own, the others
+ * are freed (from the loop, by srv->reap) after their last session.
+ */
+struct server_conf {
+	struct session_conf	 sc;		/* first: see server_conf_of() */
+	struct server		*srv;
+	struct config		*owned;		/* a reload's config, or NULL */
+	unsigned		 generation;	/* 1 at start, +1 a reload */
+	size_t			 nusers;	/* entries in the users file */
+	LIST_ENTRY(server_conf)	 entry;
+};
+
 struct server {
 	struct session_host	 host;		/* first: see server_on_gone */
+	/* the config as started: listeners, directories, DNS, hostname */
 	const struct config	*cfg;
 	struct event_base	*base;
 	struct tls_server	*tls;
 	struct spool		*spool;
 	struct delivery		*delivery;
-	struct local_table	*local;
-	struct passwd_db	*users;
+	struct server_conf	*conf;		/* current generation */
+	LIST_HEAD(, server_conf) confs;		/* every live generation */
+	struct event		*reap;		/* frees unused generations */
+	unsigned		 generations;	/* the current one's number */
 	char			 mail_root[PATH_MAX];
 	struct server_listener	 listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;
@@ -149,6 +181,20 @@ server_mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Stopping and every session is gone: leave the loop, after a moment
+ * for last TLS replies still on their way to the socket (see
+ * tls_server_close()); they are not waited for beyond it. */
+static void
+server_done(struct server *srv)
+{
+	struct timeval flush = { 0, SERVER_FLUSH_USEC };
+
+	if (tls_server_nclosing(srv->tls) == 0)
+		event_base_loopbreak(srv->base);
+	else
+		event_base_loopexit(srv->base, &flush);
+}
+
 /* A session went away: nothing left to wait for while stopping? */
 static void
 server_on_gone(struct session_host *h)
@@ -156,7 +202,7 @@ server_on_gone(struct session_host *h)
 	struct server *srv = (struct server *)(void *)h;
 
 	if (srv->stopping && LIST_EMPTY(&h->sessions))
-		event_base_loopbreak(srv->base);
+		server_done(srv);
 }
 
 /* ---- listeners ---------------------------------------------------- */
@@ -171,7 +217,8 @@ server_refuse(struct server_listener *l, evutil_socket_t fd,
 
 	if (l->conf->mode != LISTENER_SMTPS) {
 		n = snprintf(msg, sizeof(msg), "421 4.7.0 %s Too many "
-		    "connections, try again later\r\n", l->srv->cfg->hostname);
+		    "connections, try again later\r\n",
+		    l->srv->host.cfg->hostname);
 		if (n > 0 && (size_t)n < sizeof(msg))
 			(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL |
 			    MSG_DONTWAIT);
@@ -194,14 +241,14 @@ server_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	(void)evl;
 	(void)salen;
 	server_format_sockaddr(sa, client, sizeof(client));
-	if (srv->host.nsessions >= SESSION_MAX) {
+	if (srv->host.nsessions >= srv->host.cfg->limits.connections) {
 		server_refuse(l, fd, client, "too-many-sessions");
 		return;
 	}
 	if (ip_from_sockaddr(sa, &ip) == 0) {
 		ip_unmap_v4(&ip);
 		if (session_count_ip(&srv->host, &ip) >=
-		    srv->cfg->limits.connections_per_ip) {
+		    srv->host.cfg->limits.connections_per_ip) {
 			server_refuse(l, fd, client, "too-many-per-ip");
 			return;
 		}
@@ -398,7 +445,7 @@ server_stop(struct server *srv, const char *signame)
 	server_close_listeners(srv);
 	session_shutdown_all(h);
 	if (LIST_EMPTY(&h->sessions))
-		event_base_loopbreak(srv->base);
+		server_done(srv);
 	else
 		evtimer_add(srv->stop_timer, &grace);
 }
@@ -420,22 +467,40 @@ server_on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(srv->base);
 }
 
+static void	server_reload(struct server *);
+static void	server_on_reap(evutil_socket_t, short, void *);
+
 static void
 server_on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct server *srv = arg;
-	char err[TLS_ERR_MAX], quoted[TLS_ERR_MAX + 64];
-	char path[PATH_MAX + 64];
-
 	(void)sig;
 	(void)what;
-	log_quote(path, sizeof(path), tls_server_cert_path(srv->tls));
-	if (tls_server_reload(srv->tls, err, sizeof(err)) == 0)
-		log_info("tls.reload", "cert=%s result=ok", path);
-	else
-		log_error("tls.reload", "cert=%s result=failed error=%s "
-		    "action=kept-old-certificate", path,
-		    log_quote(quoted, sizeof(quoted), err));
+	server_reload(arg);
+}
+
+/*
+ * Each session holds one descriptor (two while a delivery or users-file
+ * check runs beside it); the usual soft limit of 1024 would refuse
+ * sessions long before [limits] connections. The soft limit goes up to
+ * the hard one; a hard limit too low for the setting is logged, since
+ * accept() will then fail first (and back off) instead of answering 421.
+ */
+static void
+server_raise_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->limits.connections + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warn("server.nofile", "limit=%llu connections=%u "
+		    "result=too-low action=raise-hard-limit",
+		    (unsigned long long)rl.rlim_cur, cfg->limits.connections);
 }
 
 static int
@@ -449,8 +514,10 @@ server_events_setup(struct server *srv)
 	    srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_on_hup, srv);
 	srv->stop_timer = evtimer_new(srv->base, server_on_stop_timer, srv);
-	if (srv->sig_int == NULL || srv->sig_term == NULL ||
-	    srv->sig_hup == NULL || srv->stop_timer == NULL ||
+	srv->reap = event_new(srv->base, -1, 0, server_on_reap, srv);
+	if (srv->reap == NULL || srv->sig_int == NULL ||
+	    srv->sig_term == NULL || srv->sig_hup == NULL ||
+	    srv->stop_timer == NULL ||
 	    evsignal_add(srv->sig_int, NULL) == -1 ||
 	    evsignal_add(srv->sig_term, NULL) == -1 ||
 	    evsignal_add(srv->sig_hup, NULL) == -1)
@@ -460,28 +527,37 @@ server_events_setup(struct server *srv)
 
 /* ---- start and stop ----------------------------------------------- */
 
+/* The certificate and key cfg names, or the self-signed default (made
+ * when missing). 0, or -1 with a reason in err. */
 static int
-server_tls_setup(struct server *srv)
+server_tls_files(const struct config *cfg, char *cert, char *key, size_t n,
+    char *err, size_t errlen)
 {
-	const struct config *cfg = srv->cfg;
-	char cert[PATH_MAX], key[PATH_MAX], err[TLS_ERR_MAX];
 	int created;
 
 	/* config_load() insists on both or neither */
 	if (cfg->tls_cert[0] != '\0') {
-		snprintf(cert, sizeof(cert), "%s", cfg->tls_cert);
-		snprintf(key, sizeof(key), "%s", cfg->tls_key);
-	} else {
-		if (tls_selfsigned_ensure(cfg->data_dir, cfg->hostname, cert, key,
-		    sizeof(cert), &created, err, sizeof(err)) == -1) {
-			fprintf(stderr, "netjes serve: %s\n", err);
-			return -1;
-		}
-		if (created)
-			log_info("tls.selfsigned", "cert=%s hostname=%s "
-			    "result=created", cert, cfg->hostname);
+		snprintf(cert, n, "%s", cfg->tls_cert);
+		snprintf(key, n, "%s", cfg->tls_key);
+		return 0;
 	}
-	if ((srv->tls = tls_server_new(cert, key, err, sizeof(err))) == NULL) {
+	if (tls_selfsigned_ensure(cfg->data_dir, cfg->hostname, cert, key, n,
+	    &created, err, errlen) == -1)
+		return -1;
+	if (created)
+		log_info("tls.selfsigned", "cert=%s hostname=%s "
+		    "result=created", cert, cfg->hostname);
+	return 0;
+}
+
+static int
+server_tls_setup(struct server *srv)
+{
+	char cert[PATH_MAX], key[PATH_MAX], err[TLS_ERR_MAX];
+
+	if (server_tls_files(srv->cfg, cert, key, sizeof(cert), err,
+	    sizeof(err)) == -1 ||
+	    (srv->tls = tls_server_new(cert, key, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "netjes serve: %s\n", err);
 		return -1;
 	}
@@ -533,64 +609,191 @@ server_add_alias(struct local_table *t, const struct config_alias *a,
 	return local_table_add_alias(t, a->addr, targets, n, why);
 }
 
-/*
- * The recipient table: the configured domains (with their catch-alls),
- * every user of the users file whose domain is local, and the aliases.
- * A user in a domain that is not ours is skipped with a warning.
- */
+/* The recipient table of c from cfg and c's users; -1 with why set. */
 static int
-server_local_setup(struct server *srv)
+server_conf_fill(struct server_conf *c, const struct config *cfg,
+    const char **why)
 {
-	const struct config *cfg = srv->cfg;
-	const struct passwd_list *list;
-	const char *why = NULL, *at;
-	char path[PATH_MAX];
-	struct stat st;
+	struct local_table *t = c->sc.local;
+	const struct passwd_list *list = passwd_db_list(c->sc.users);
+	const char *at;
 	size_t i;
 
-	if (server_path(path, sizeof(path), cfg->users_file[0] != '\0' ?
-	    cfg->users_file : cfg->data_dir, cfg->users_file[0] != '\0' ?
-	    NULL : "users") != 0)
-		return -1;
-	if ((srv->users = passwd_db_new(path)) == NULL ||
-	    (srv->local = local_table_new(srv->mail_root)) == NULL) {
-		fprintf(stderr, "netjes serve: out of memory\n");
-		return -1;
-	}
-	srv->host.auth_available = stat(path, &st) == 0;
-	if (passwd_db_refresh(srv->users) != 0) {
-		fprintf(stderr, "netjes serve: cannot read users file %s\n",
-		    path);
-		return -1;
-	}
-	for (i = 0; i < cfg->ndomains && why == NULL; i++)
-		(void)local_table_add_domain(srv->local, cfg->domains[i].name,
+	for (i = 0; i < cfg->ndomains && *why == NULL; i++)
+		(void)local_table_add_domain(t, cfg->domains[i].name,
 		    cfg->domains[i].catchall[0] != '\0' ?
-		    cfg->domains[i].catchall : NULL, &why);
-	if (why == NULL)
-		(void)local_table_set_separators(srv->local,
-		    cfg->recipient_delimiter, &why);
-	list = passwd_db_list(srv->users);
-	for (i = 0; list != NULL && i < list->nentries && why == NULL; i++) {
+		    cfg->domains[i].catchall : NULL, why);
+	if (*why == NULL)
+		(void)local_table_set_separators(t, cfg->recipient_delimiter,
+		    why);
+	for (i = 0; list != NULL && i < list->nentries && *why == NULL;
+	    i++) {
 		at = strrchr(list->entries[i].user, '@');
 		if (at == NULL || !config_is_local_domain(cfg, at + 1)) {
 			log_warn("users.skipped", "user=%s reason=not-in-a-"
 			    "local-domain", list->entries[i].user);
 			continue;
 		}
-		(void)local_table_add_user(srv->local, list->entries[i].user,
-		    NULL, &why);
+		(void)local_table_add_user(t, list->entries[i].user, NULL,
+		    why);
 	}
-	for (i = 0; i < cfg->naliases && why == NULL; i++)
-		(void)server_add_alias(srv->local, &cfg->aliases[i], &why);
-	if (why == NULL)
-		(void)local_table_seal(srv->local, &why);
-	if (why != NULL) {
-		fprintf(stderr, "netjes serve: recipients: %s\n", why);
+	for (i = 0; i < cfg->naliases && *why == NULL; i++)
+		(void)server_add_alias(t, &cfg->aliases[i], why);
+	if (*why == NULL)
+		(void)local_table_seal(t, why);
+	c->nusers = list != NULL ? list->nentries : 0;
+	return *why == NULL ? 0 : -1;
+}
+
+static struct server_conf *
+server_conf_of(struct session_conf *sc)
+{
+	/* sc is the first member */
+	return (struct server_conf *)(void *)sc;
+}
+
+static void
+server_conf_free(struct server_conf *c)
+{
+	LIST_REMOVE(c, entry);
+	local_table_free(c->sc.local);
+	if (c->sc.users != NULL)
+		passwd_db_free(c->sc.users);
+	if (c->owned != NULL) {
+		config_free(c->owned);
+		free(c->owned);
+	}
+	free(c);
+}
+
+/* The last session of an old generation ended. The free waits for the
+ * loop: the session may be ending inside one of the users db's
+ * callbacks, where the db must not be freed. */
+static void
+server_on_conf_unused(struct session_conf *sc)
+{
+	event_active(server_conf_of(sc)->srv->reap, EV_TIMEOUT, 0);
+}
+
+static void
+server_on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct server_conf *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = LIST_FIRST(&srv->confs); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->sc.refs != 0)
+			continue;
+		log_info("config.retired", "generation=%u", c->generation);
+		server_conf_free(c);
+	}
+}
+
+/* c's users db and recipient table from path and cfg; -1 with err. */
+static int
+server_conf_load(struct server_conf *c, const struct config *cfg,
+    const char *path, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	struct stat st;
+
+	if ((c->sc.users = passwd_db_new(path)) == NULL ||
+	    (c->sc.local = local_table_new(c->srv->mail_root)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* AUTH is offered only when there is a users file at all */
+	c->sc.auth_available = stat(path, &st) == 0;
+	if (passwd_db_refresh(c->sc.users) != 0) {
+		snprintf(err, errlen, "cannot read users file %s", path);
+		return -1;
+	}
+	if (server_conf_fill(c, cfg, &why) != 0) {
+		snprintf(err, errlen, "recipients: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A generation for cfg: the users file read afresh and the recipient
+ * table built from the configured domains (with their catch-alls),
+ * every user of the users file whose domain is local, and the aliases.
+ * A user in a domain that is not ours is skipped with a warning. It
+ * owns `owned` (cfg, or NULL) once it is made; NULL with a reason in err.
+ */
+static struct server_conf *
+server_conf_new(struct server *srv, const struct config *cfg,
+    struct config *owned, char *err, size_t errlen)
+{
+	struct server_conf *c;
+	char path[PATH_MAX];
+	int n;
+
+	n = cfg->users_file[0] != '\0' ?
+	    snprintf(path, sizeof(path), "%s", cfg->users_file) :
+	    snprintf(path, sizeof(path), "%s/users", cfg->data_dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errlen, "users file path too long");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->srv = srv;
+	c->generation = srv->generations + 1;
+	c->sc.cfg = cfg;
+	c->sc.on_unused = server_on_conf_unused;
+	LIST_INSERT_HEAD(&srv->confs, c, entry);
+	if (server_conf_load(c, cfg, path, err, errlen) != 0) {
+		server_conf_free(c);
+		return NULL;
+	}
+	c->owned = owned;
 	log_info("users.loaded", "file=%s users=%zu aliases=%zu", path,
-	    list != NULL ? list->nentries : 0, cfg->naliases);
+	    c->nusers, cfg->naliases);
+	return c;
+}
+
+/* The first generation, from the config the server started with. */
+static int
+server_conf_setup(struct server *srv)
+{
+	char err[PATH_MAX + 64];
+
+	if ((srv->conf = server_conf_new(srv, srv->cfg, NULL, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "netjes serve: %s\n", err);
+		return -1;
+	}
+	srv->generations = srv->conf->generation;
+	srv->host.conf = session_conf_ref(&srv->conf->sc);
+	srv->host.cfg = srv->cfg;
+	return 0;
+}
+
+/* The resolver the sessions' authentication checks share ([dns]). */
+static int
+server_dns_setup(struct server *srv)
+{
+	struct dns_options o;
+	const char *err = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.nameserver = srv->cfg->dns_nameserver[0] != '\0' ?
+	    srv->cfg->dns_nameserver : NULL;
+	o.timeout = srv->cfg->dns_timeout;
+	o.cache = true;
+	if ((srv->host.resolver = dns_unbound_new(srv->base, &o,
+	    &err)) == NULL) {
+		fprintf(stderr, "netjes serve: cannot set up the resolver: "
+		    "%s\n", err != NULL ? err : "unknown error");
+		return -1;
+	}
 	return 0;
 }
 
@@ -631,10 +834,10 @@ server_mail_setup(struct server *srv)
 		    "%s\n", dir, strerror(errno));
 		return -1;
 	}
-	if (server_local_setup(srv) != 0 ||
+	if (server_conf_setup(srv) != 0 ||
 	    (srv->delivery = delivery_new(srv->spool, srv->mail_root,
 	    cfg->hostname, reason, sizeof(reason))) == NULL) {
-		if (srv->local != NULL && srv->delivery == NULL)
+		if (srv->conf != NULL && srv->delivery == NULL)
 			fprintf(stderr, "netjes serve: %s\n", reason);
 		spool_recovery_free(&rec);
 		return -1;
@@ -642,15 +845,201 @@ server_mail_setup(struct server *srv)
 	for (i = 0; i < rec.nids; i++)
 		delivery_enqueue(srv->delivery, rec.ids[i], true);
 	spool_recovery_free(&rec);
-	srv->host.cfg = cfg;
+	if (server_dns_setup(srv) != 0)
+		return -1;
 	srv->host.base = srv->base;
 	srv->host.tls = srv->tls;
 	srv->host.spool = srv->spool;
 	srv->host.delivery = srv->delivery;
-	srv->host.local = srv->local;
-	srv->host.users = srv->users;
 	srv->host.on_gone = server_on_gone;
 	return 0;
+}
+
+/* ---- reload (SIGHUP) ------------------------------------------------ */
+
+/* The config file for messages: its path, or the embedded default. */
+static const char *
+server_config_name(const struct server *srv, char *out, size_t n)
+{
+	return log_quote(out, n, srv->cfg->path[0] != '\0' ? srv->cfg->path :
+	    "embedded-default");
+}
+
+/* The file the server started with, again (the embedded default when
+ * it started without one), each error logged. NULL when it has any. */
+static struct config *
+server_reload_config(const struct server *srv)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg;
+	char name[PATH_MAX + 64], reason[600];
+	size_t i;
+	int n = 0;
+
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		log_error("config.reload", "result=failed error=out-of-memory "
+		    "action=kept-old-config");
+		return NULL;
+	}
+	config_defaults(cfg);
+	if (srv->cfg->path[0] != '\0')
+		n = config_load(cfg, srv->cfg->path, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_error("config.error", "file=%s line=%d reason=%s",
+		    log_quote(name, sizeof(name), errs.v[i].file),
+		    errs.v[i].line, log_quote(reason, sizeof(reason),
+		    errs.v[i].reason));
+	config_errors_free(&errs);
+	if (n == 0)
+		return cfg;
+	log_error("config.reload", "result=failed file=%s errors=%d "
+	    "action=kept-old-config", server_config_name(srv, name,
+	    sizeof(name)), n);
+	config_free(cfg);
+	free(cfg);
+	return NULL;
+}
+
+static bool
+server_listeners_equal(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	if (a->nlisteners != b->nlisteners)
+		return false;
+	for (i = 0; i < a->nlisteners; i++)
+		if (strcmp(a->listeners[i].name, b->listeners[i].name) != 0 ||
+		    strcmp(a->listeners[i].address,
+		    b->listeners[i].address) != 0 ||
+		    a->listeners[i].port != b->listeners[i].port ||
+		    a->listeners[i].mode != b->listeners[i].mode)
+			return false;
+	return true;
+}
+
+static void
+server_restart_needed(const char *setting)
+{
+	log_warn("config.reload", "setting=%s result=restart-needed "
+	    "action=kept-running-value", setting);
+}
+
+/* A bound-at-start string setting: the running value stays. */
+static void
+server_keep_string(const char *setting, char *now, const char *running,
+    size_t n)
+{
+	if (strcmp(now, running) == 0)
+		return;
+	server_restart_needed(setting);
+	snprintf(now, n, "%s", running);
+}
+
+/*
+ * What a running server cannot change: the sockets are bound, the spool
+ * and Maildirs are open, the delivery runner, the resolver, the log and
+ * the self-signed certificate were made for these values. cfg takes the
+ * running values, so it describes what is really in force.
+ */
+static void
+server_keep_bound(const struct config *running, struct config *cfg)
+{
+	if (!server_listeners_equal(running, cfg)) {
+		server_restart_needed("listeners");
+		memcpy(cfg->listeners, running->listeners,
+		    sizeof(cfg->listeners));
+		cfg->nlisteners = running->nlisteners;
+	}
+	server_keep_string("server.hostname", cfg->hostname,
+	    running->hostname, sizeof(cfg->hostname));
+	server_keep_string("server.data_dir", cfg->data_dir,
+	    running->data_dir, sizeof(cfg->data_dir));
+	server_keep_string("delivery.mail_root", cfg->mail_root,
+	    running->mail_root, sizeof(cfg->mail_root));
+	server_keep_string("dns.nameserver", cfg->dns_nameserver,
+	    running->dns_nameserver, sizeof(cfg->dns_nameserver));
+	if (cfg->dns_timeout != running->dns_timeout) {
+		server_restart_needed("dns.timeout");
+		cfg->dns_timeout = running->dns_timeout;
+	}
+	if (cfg->log_target != running->log_target) {
+		server_restart_needed("server.log_target");
+		cfg->log_target = running->log_target;
+	}
+}
+
+/* New connections get the certificate cfg names; -1: the old one stays. */
+static int
+server_reload_tls(struct server *srv, const struct config *cfg)
+{
+	char cert[PATH_MAX], key[PATH_MAX], err[TLS_ERR_MAX];
+	char qcert[PATH_MAX + 64], qerr[TLS_ERR_MAX + 64];
+
+	if (server_tls_files(cfg, cert, key, sizeof(cert), err,
+	    sizeof(err)) == 0 &&
+	    tls_server_reload(srv->tls, cert, key, err, sizeof(err)) == 0) {
+		log_info("tls.reload", "cert=%s result=ok",
+		    log_quote(qcert, sizeof(qcert), cert));
+		return 0;
+	}
+	log_error("tls.reload", "cert=%s result=failed error=%s "
+	    "action=kept-old-certificate", log_quote(qcert, sizeof(qcert),
+	    cfg->tls_cert[0] != '\0' ? cfg->tls_cert : cert),
+	    log_quote(qerr, sizeof(qerr), err));
+	return -1;
+}
+
+/* Swap in the new generation; the old one lives on in its sessions. */
+static void
+server_reload_commit(struct server *srv, struct server_conf *next)
+{
+	struct server_conf *old = srv->conf;
+
+	srv->conf = next;
+	srv->generations = next->generation;
+	srv->host.conf = session_conf_ref(&next->sc);
+	srv->host.cfg = next->sc.cfg;
+	session_conf_unref(&old->sc);
+}
+
+/*
+ * SIGHUP: config file, users file and certificate, all or nothing. The
+ * new generation is built completely (and the certificate loaded, the
+ * last step that can fail) before anything changes.
+ */
+static void
+server_reload(struct server *srv)
+{
+	struct server_conf *next;
+	struct config *cfg;
+	char name[PATH_MAX + 64], err[PATH_MAX + 64], qerr[PATH_MAX + 128];
+
+	if (srv->stopping || (cfg = server_reload_config(srv)) == NULL)
+		return;
+	server_keep_bound(srv->cfg, cfg);
+	if ((next = server_conf_new(srv, cfg, cfg, err, sizeof(err))) ==
+	    NULL) {
+		log_error("config.reload", "result=failed file=%s error=%s "
+		    "action=kept-old-config", server_config_name(srv, name,
+		    sizeof(name)), log_quote(qerr, sizeof(qerr), err));
+		config_free(cfg);
+		free(cfg);
+		return;
+	}
+	if (server_reload_tls(srv, cfg) != 0) {
+		log_error("config.reload", "result=failed file=%s "
+		    "error=certificate action=kept-old-config",
+		    server_config_name(srv, name, sizeof(name)));
+		server_conf_free(next);
+		return;
+	}
+	server_reload_commit(srv, next);
+	log_info("config.reload", "result=ok file=%s generation=%u domains=%zu "
+	    "aliases=%zu users=%zu sessions_on_older=%zu",
+	    server_config_name(srv, name, sizeof(name)), next->generation,
+	    cfg->ndomains, cfg->naliases, next->nusers, srv->host.nsessions);
+	/* after the line above, so the reload shows at the old level */
+	log_set_level(cfg->log_level);
 }
 
 static void
@@ -664,9 +1053,13 @@ server_free(struct server *srv)
 	delivery_free(srv->delivery);
 	if (srv->spool != NULL)
 		spool_free(srv->spool);
-	local_table_free(srv->local);
-	if (srv->users != NULL)
-		passwd_db_free(srv->users);
+	/* the sessions are gone, and with them every reference */
+	while (!LIST_EMPTY(&srv->confs))
+		server_conf_free(LIST_FIRST(&srv->confs));
+	if (srv->host.resolver != NULL)
+		dns_resolver_free(srv->host.resolver);
+	if (srv->reap != NULL)
+		event_free(srv->reap);
 	if (srv->sig_int != NULL)
 		event_free(srv->sig_int);
 	if (srv->sig_term != NULL)
@@ -705,13 +1098,16 @@ server_run(const struct config *cfg)
 		return 1;
 	}
 	srv->cfg = cfg;
+	srv->host.cfg = cfg;
 	LIST_INIT(&srv->host.sessions);
+	LIST_INIT(&srv->confs);
 	if (server_data_dir(cfg) == 0 && server_tls_setup(srv) == 0) {
 		if (server_events_setup(srv) == -1)
 			fprintf(stderr, "netjes serve: cannot set up the event "
 			    "loop\n");
 		else if (server_mail_setup(srv) == 0 &&
 		    server_listen_all(srv) == 0) {
+			server_raise_nofile(cfg);
 			log_info("server.start", "hostname=%s listeners=%zu",
 			    cfg->hostname, srv->nlisteners);
 			if (event_base_dispatch(srv->base) == 0 && srv->stopping)

@@ -15,6 +15,8 @@
  *	BDAT		a BDAT chunk streams into the spool
  *	BDAT_WAIT	between the chunks of one message
  *	BDAT_SKIP	a refused BDAT chunk is read and dropped
+ *	CHECK		authentication checks run on the spooled message;
+ *			input waits (no reply yet)
  *	COMMIT		the spool commit runs; input waits (no reply yet)
  *	AUTH		a SASL exchange (RFC 4954): lines go to sasl_step()
  *	AUTH_VERIFY	the password check runs; input waits (no reply yet)
@@ -22,14 +24,35 @@
  *
  * Replies go into the output buffer in command order, so pipelined
  * commands are answered in order; input is simply not read while the
- * session is in COMMIT, and libevent stops reading the socket once
- * SESSION_INPUT_MAX bytes wait. Command lines come from smtp_line (only
+ * session is in CHECK or COMMIT, and libevent stops reading the socket
+ * once SESSION_INPUT_MAX bytes wait. Command lines come from smtp_line (only
  * CRLF ends a line), content from smtp_data (only CRLF.CRLF ends DATA).
  *
  * The Received: header is written into the spool first, when the
  * content starts (queue id, TLS and recipient are known by then), so it
  * travels with the message. "250 ... queued as ID" is sent only from
- * the spool's commit callback.
+ * the spool's commit callback. The content passes through hdrguard on
+ * its way into the spool, so an incoming Authentication-Results field
+ * that claims our hostname arrives renamed (X-Forged-...).
+ *
+ * Checks (RFC 8601, RFC 7489 6.6): when the content ended and the DATA
+ * decoder accepted it, a message from outside (neither authenticated
+ * nor from trusted_networks) is checked before the commit: iprev, SPF
+ * for HELO and MAIL FROM, DKIM, DMARC and ARC (auth.h), all at once on
+ * the event loop over a read-only mapping of the spooled file (the
+ * message is never copied to the heap). Other sessions go on meanwhile.
+ * The orchestrator runs everything at end of data; only iprev is also
+ * started at connect, so Received can carry the confirmed name, and the
+ * second iprev at end of data is answered from the DNS cache.
+ * The Authentication-Results header goes into the envelope (prepend),
+ * and delivery writes it above our Received. With [auth] dmarc_policy
+ * = enforce, a DMARC failure whose applied disposition is reject gets
+ * 550 5.7.1 and the message is dropped; quarantine sends it to Junk. A
+ * DNS problem (temperror) never rejects: RFC 7489 6.6.3 leaves it to
+ * the receiver, and a DNS outage must not turn into bounces. Our own
+ * users and trusted networks get no checks and no header: their mail
+ * is not inbound, and SPF for a roaming user's address would only say
+ * something false.
  *
  * Relay policy: recipients in local domains must resolve (550 5.1.1
  * otherwise, at RCPT time). Any other domain is refused with 550 5.7.1
@@ -57,12 +80,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "auth/arc.h"
+#include "auth/auth.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "deliver/delivery.h"
 #include "deliver/local.h"
 #include "queue/spool.h"
+#include "smtp/hdrguard.h"
 #include "smtp/received.h"
 #include "smtp/sasl.h"
 #include "smtp/smtp_cmd.h"
@@ -89,6 +115,7 @@ enum session_state {
 	SESSION_BDAT,
 	SESSION_BDAT_WAIT,
 	SESSION_BDAT_SKIP,
+	SESSION_CHECK,
 	SESSION_COMMIT,
 	SESSION_AUTH,
 	SESSION_AUTH_VERIFY,
@@ -97,6 +124,7 @@ enum session_state {
 
 struct session {
 	struct session_host		*host;
+	struct session_conf		*conf;	/* the rules it started with */
 	const struct config_listener	*listener;
 	struct bufferevent		*bev;
 	struct event			*banner_timer;
@@ -132,6 +160,14 @@ struct session {
 	unsigned			 nrcpt_ok;	/* RCPTs accepted */
 	char				*first_rcpt;	/* as given */
 	struct spool_msg		*msg;
+	size_t				 received_len;	/* our header */
+	struct hdrguard			 guard;
+	struct auth_check		*check;
+	/* iprev from connect, for Received (auth repeats it from the DNS
+	 * cache at end of data) */
+	struct iprev_check		*iprev;
+	struct arena			*iprev_arena;
+	char				 rdns[256];	/* confirmed, or "" */
 	struct smtp_data		 data;
 	uint64_t			 bdat_skip;	/* octets to drop */
 	enum session_state		 bdat_skip_return;
@@ -170,13 +206,13 @@ session_tv(double seconds)
 static const struct config_limits *
 session_limits(const struct session *s)
 {
-	return &s->host->cfg->limits;
+	return &s->conf->cfg->limits;
 }
 
 static const char *
 session_hostname(const struct session *s)
 {
-	return s->host->cfg->hostname;
+	return s->conf->cfg->hostname;
 }
 
 /* ---- output ------------------------------------------------------- */
@@ -255,12 +291,26 @@ session_pause_reading(struct session *s)
 
 /* ---- the transaction ---------------------------------------------- */
 
+/* Where hdrguard writes: the message being spooled. */
+static int
+session_spool_out(void *arg, const char *p, size_t n)
+{
+	struct session *s = arg;
+
+	return spool_write(s->msg, p, n);
+}
+
 static void
 session_txn_reset(struct session *s)
 {
+	if (s->check != NULL)
+		auth_check_cancel(s->check);
+	s->check = NULL;
 	if (s->msg != NULL && s->state != SESSION_COMMIT)
 		spool_abort(s->msg);
 	s->msg = NULL;
+	hdrguard_free(&s->guard);
+	hdrguard_init(&s->guard, session_hostname(s), session_spool_out, s);
 	arena_reset(s->txn);
 	memset(&s->env, 0, sizeof(s->env));
 	s->nrcpt_ok = 0;
@@ -280,7 +330,7 @@ session_idle_state(const struct session *s)
 static bool
 session_auth_offered(const struct session *s)
 {
-	return s->tls && s->host->auth_available && s->host->users != NULL;
+	return s->tls && s->conf->auth_available && s->conf->users != NULL;
 }
 
 /* Extensions in force, for the parser. */
@@ -425,7 +475,7 @@ static bool
 session_relay_allowed(const struct session *s)
 {
 	return s->auth_user[0] != '\0' ||
-	    config_is_trusted(s->host->cfg, &s->ip);
+	    config_is_trusted(s->conf->cfg, &s->ip);
 }
 
 static bool
@@ -446,7 +496,7 @@ session_rcpt(struct session *s)
 	}
 	addr_format(&r->path, given, sizeof(given));
 	local = !r->path.ip_literal && (r->path.domain[0] == '\0' ||
-	    local_table_is_local_domain(s->host->local, r->path.domain));
+	    local_table_is_local_domain(s->conf->local, r->path.domain));
 	if (!local) {
 		log_info("smtp.rcpt_refused", "session=%06" PRIx64 " to=<%s> "
 		    "reason=%s", s->id, given, session_relay_allowed(s) ?
@@ -457,7 +507,7 @@ session_rcpt(struct session *s)
 		return session_error(s, 550, "5.7.1", "<%s>: Relay access "
 		    "denied", given);
 	}
-	switch (local_resolve(s->host->local, r->path.local, r->path.domain,
+	switch (local_resolve(s->conf->local, r->path.local, r->path.domain,
 	    s->txn, &res)) {
 	case LOCAL_FOUND:
 		if (res.nremote > 0) {
@@ -500,7 +550,7 @@ session_sink(void *arg, const char *p, size_t n)
 {
 	struct session *s = arg;
 
-	return spool_write(s->msg, p, n);
+	return hdrguard_feed(&s->guard, p, n);
 }
 
 /* Opens the spool file and writes the Received: header. */
@@ -524,6 +574,7 @@ session_content_begin(struct session *s)
 	memset(&ri, 0, sizeof(ri));
 	ri.helo = s->helo;
 	ri.client_ip = s->ip_text;
+	ri.client_rdns = s->rdns[0] != '\0' ? s->rdns : NULL;
 	ri.hostname = session_hostname(s);
 	ri.protocol = received_protocol(s->ehlo, s->tls, s->auth_user[0] !=
 	    '\0', s->env.smtputf8);
@@ -533,8 +584,10 @@ session_content_begin(struct session *s)
 	ri.for_rcpt = s->nrcpt_ok == 1 ? s->first_rcpt : NULL;
 	ri.when = now;
 	ri.gmtoff = tm.tm_gmtoff;
+	ri.auth_user = s->auth_user[0] != '\0' ? s->auth_user : NULL;
 	received_format(&ri, &hdr);
 	spool_write(s->msg, hdr.data, hdr.len);
+	s->received_len = hdr.len;
 	buf_free(&hdr);
 	memset(&opts, 0, sizeof(opts));
 	opts.max_size = session_limits(s)->message_size;
@@ -600,6 +653,24 @@ session_bdat(struct session *s)
 	return session_enter(s, SESSION_BDAT);
 }
 
+/*
+ * The transaction got its final reply (from a callback, not from input
+ * processing): back to READY and on with what the client pipelined, or
+ * close when the server is stopping.
+ */
+static void
+session_txn_done(struct session *s)
+{
+	session_txn_reset(s);
+	if (s->stop_after_commit) {
+		session_close_with(s, "4.3.2", "shutdown",
+		    "Service shutting down");
+		return;
+	}
+	if (session_enter(s, SESSION_READY))
+		session_process_input(s);
+}
+
 static void
 session_committed(void *arg, const char *id, int err, const char *reason)
 {
@@ -619,22 +690,188 @@ session_committed(void *arg, const char *id, int err, const char *reason)
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", id);
 		delivery_enqueue(s->host->delivery, id, false);
 	}
-	session_txn_reset(s);
-	if (s->stop_after_commit) {
-		session_close_with(s, "4.3.2", "shutdown",
-		    "Service shutting down");
-		return;
-	}
-	if (session_enter(s, SESSION_READY))
-		session_process_input(s);
+	session_txn_done(s);
 }
 
-/* The content ended: refuse it, or commit it and wait. */
+/* Queue the commit; its callback answers. */
+static bool
+session_commit(struct session *s)
+{
+	if (!session_enter(s, SESSION_COMMIT))
+		return false;
+	spool_commit_async(s->msg, &s->env, session_committed, s);
+	return true;
+}
+
+/* ---- checks at end of data (auth.h) ------------------------------------- */
+
+enum session_action {
+	SESSION_ACCEPT,
+	SESSION_JUNK,
+	SESSION_REJECT,
+};
+
+static const char *const session_action_names[] = {
+	[SESSION_ACCEPT] = "accept",
+	[SESSION_JUNK] = "junk",
+	[SESSION_REJECT] = "reject",
+};
+
+/* Mail from outside gets checked; our users and trusted hosts do not. */
+static bool
+session_checks_wanted(const struct session *s)
+{
+	return s->host->resolver != NULL && s->auth_user[0] == '\0' &&
+	    !config_is_trusted(s->conf->cfg, &s->ip);
+}
+
+/* What the DMARC outcome asks of us under [auth] dmarc_policy. A
+ * temperror is never a failure here: the domain's policy is unknown. */
+static enum session_action
+session_dmarc_action(const struct session *s, const struct dmarc_outcome *d)
+{
+	if (s->conf->cfg->dmarc_monitor || d->result != DMARC_RESULT_FAIL)
+		return SESSION_ACCEPT;
+	switch (d->applied) {
+	case DMARC_POLICY_REJECT:
+		return SESSION_REJECT;
+	case DMARC_POLICY_QUARANTINE:
+		return SESSION_JUNK;
+	case DMARC_POLICY_UNSET:
+	case DMARC_POLICY_NONE:
+		break;
+	}
+	return SESSION_ACCEPT;
+}
+
+/* One word for the log: "pass" when any signature passed, else the
+ * first signature's result, "none" without one. */
+static const char *
+session_dkim_summary(const struct auth_outcome *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->ndkim; i++)
+		if (o->dkim[i].result == DKIM_RESULT_PASS)
+			return "pass";
+	return o->ndkim > 0 ? dkim_result_name(o->dkim[0].result) : "none";
+}
+
+static void
+session_check_log(const struct session *s, const struct auth_outcome *o,
+    enum session_action action)
+{
+	const struct dmarc_outcome *d = &o->dmarc;
+
+	log_info("smtp.auth_checked", "session=%06" PRIx64 " queue_id=%s "
+	    "iprev=%s spf=%s spf_helo=%s dkim=%s dmarc=%s from_domain=%s "
+	    "policy=%s disposition=%s action=%s forged_ar=%zu", s->id,
+	    spool_msg_id(s->msg), iprev_result_name(o->iprev.result),
+	    spf_result_name(o->spf_mailfrom.result),
+	    o->spf_helo.helo != NULL ? spf_result_name(o->spf_helo.result) :
+	    "none", session_dkim_summary(o), dmarc_result_name(d->result),
+	    d->header_from != NULL ? d->header_from : "-",
+	    s->conf->cfg->dmarc_monitor ? "monitor" : "enforce",
+	    dmarc_policy_name(d->applied), session_action_names[action],
+	    s->guard.renamed);
+}
+
+/* The Authentication-Results header for the envelope; "" when the
+ * rendering is not a clean header line (it never should be). */
+static const char *
+session_authres_text(struct session *s, const struct auth_outcome *o)
+{
+	struct authres_render_options ro;
+	struct buf hdr = BUF_INIT;
+	const char *text = "";
+
+	memset(&ro, 0, sizeof(ro));
+	ro.eol = "\r\n";
+	ro.final_eol = true;
+	authres_render(&o->authres, &ro, &hdr);
+	if (spool_prepend_valid(hdr.data, hdr.len))
+		text = arena_strdup(s->txn, hdr.data);
+	else
+		log_error("smtp.authres_dropped", "session=%06" PRIx64
+		    " queue_id=%s reason=not-a-header-line", s->id,
+		    spool_msg_id(s->msg));
+	buf_free(&hdr);
+	return text;
+}
+
+/* 550 for a DMARC reject: nothing was queued. The From domain comes
+ * from the message, so only name characters reach the reply. */
+static void
+session_check_reject(struct session *s, const struct dmarc_outcome *d)
+{
+	char domain[256];
+	size_t i;
+
+	snprintf(domain, sizeof(domain), "%s", d->header_from != NULL ?
+	    d->header_from : "the From domain");
+	for (i = 0; domain[i] != '\0'; i++)
+		if ((unsigned char)domain[i] <= 0x20 ||
+		    (unsigned char)domain[i] >= 0x7f)
+			domain[i] = '?';
+	session_reply(s, 550, "5.7.1", "Message rejected: DMARC policy of "
+	    "%s says reject (SPF and DKIM do not align with From)", domain);
+	session_txn_done(s);
+}
+
+/* The checks are done (from the loop): reject, or commit with the
+ * header (and to Junk when the domain asks for quarantine). */
+static void
+session_checked(const struct auth_outcome *o, void *arg)
+{
+	struct session *s = arg;
+	enum session_action action = session_dmarc_action(s, &o->dmarc);
+
+	s->check = NULL;
+	session_check_log(s, o, action);
+	if (action == SESSION_REJECT) {
+		session_check_reject(s, &o->dmarc);
+		return;
+	}
+	s->env.prepend = session_authres_text(s, o);
+	if (action == SESSION_JUNK)
+		s->env.folder = "Junk";
+	session_commit(s);
+}
+
+/* Start the checks on the spooled message, after our Received. */
+static bool
+session_check_start(struct session *s)
+{
+	struct auth_request req;
+	const char *p;
+	size_t n;
+
+	if (spool_msg_map(s->msg, &p, &n) != 0 || n < s->received_len)
+		return session_commit(s);	/* the commit says 451 */
+	memset(&req, 0, sizeof(req));
+	req.ip = s->ip;
+	req.helo = s->helo;
+	req.mail_from = s->env.mail_from;
+	req.authserv_id = session_hostname(s);
+	req.receiver = session_hostname(s);
+	req.msg = p + s->received_len;
+	req.len = n - s->received_len;
+	req.arc = &arc_auth_hook;
+	if (!session_enter(s, SESSION_CHECK))
+		return false;
+	s->check = auth_check_start(s->host->base, s->host->resolver, &req,
+	    s->txn, session_checked, s);
+	return true;
+}
+
+/* The content ended: refuse it, or check and commit it and wait. */
 static bool
 session_content_end(struct session *s)
 {
 	struct smtp_reply r;
 
+	/* a write error sticks in the spool message: the commit reports it */
+	(void)hdrguard_finish(&s->guard);
 	if (smtp_data_verdict(&s->data, &r) != 0) {
 		log_info("smtp.refused", "session=%06" PRIx64 " queue_id=%s "
 		    "reply=\"%d %s\"", s->id, spool_msg_id(s->msg), r.code,
@@ -650,9 +887,14 @@ session_content_end(struct session *s)
 	s->env.client_helo = s->helo;
 	s->env.auth_user = s->auth_user;
 	s->env.folder = "";
-	session_enter(s, SESSION_COMMIT);
-	spool_commit_async(s->msg, &s->env, session_committed, s);
-	return true;
+	s->env.prepend = "";
+	if (s->guard.renamed > 0)
+		log_info("smtp.forged_authres", "session=%06" PRIx64
+		    " queue_id=%s renamed=%zu", s->id, spool_msg_id(s->msg),
+		    s->guard.renamed);
+	if (session_checks_wanted(s))
+		return session_check_start(s);
+	return session_commit(s);
 }
 
 /* ---- AUTH (RFC 4954) ---------------------------------------------------- */
@@ -697,7 +939,7 @@ session_auth_verify(struct session *s)
 	const struct sasl_creds *cr = sasl_creds(&s->sasl);
 
 	snprintf(s->auth_try, sizeof(s->auth_try), "%s", cr->authcid);
-	s->auth_job = passwd_verify_async(s->host->users, s->host->base,
+	s->auth_job = passwd_verify_async(s->conf->users, s->host->base,
 	    cr->authcid, cr->password, session_auth_verified, s);
 	sasl_clear(&s->sasl);
 	if (s->auth_job == NULL) {
@@ -952,7 +1194,8 @@ session_feed_content(struct session *s, struct evbuffer *in)
 		    s->cmd.bdat.size);
 		return session_enter(s, SESSION_BDAT_WAIT);
 	case SMTP_DATA_END:
-		return session_content_end(s) && s->state != SESSION_COMMIT;
+		return session_content_end(s) && s->state != SESSION_COMMIT &&
+		    s->state != SESSION_CHECK;
 	}
 	return false;
 }
@@ -1023,6 +1266,7 @@ session_process_input(struct session *s)
 		switch (s->state) {
 		case SESSION_TLS_HANDSHAKE:
 		case SESSION_BANNER_WAIT:
+		case SESSION_CHECK:
 		case SESSION_COMMIT:
 		case SESSION_AUTH_VERIFY:
 		case SESSION_CLOSING:
@@ -1085,6 +1329,7 @@ session_enter(struct session *s, enum session_state state)
 	case SESSION_BDAT:
 	case SESSION_BDAT_WAIT:
 	case SESSION_BDAT_SKIP:
+	case SESSION_CHECK:
 	case SESSION_COMMIT:
 	case SESSION_AUTH:
 	case SESSION_AUTH_VERIFY:
@@ -1134,7 +1379,8 @@ session_timeout(struct session *s, short what)
 		session_free(s, "timeout");
 		return;
 	}
-	if (s->state == SESSION_COMMIT || s->state == SESSION_AUTH_VERIFY) {
+	if (s->state == SESSION_CHECK || s->state == SESSION_COMMIT ||
+	    s->state == SESSION_AUTH_VERIFY) {
 		/* the reply is coming; the client is waiting for it */
 		bufferevent_enable(s->bev, EV_READ);
 		return;
@@ -1239,6 +1485,34 @@ session_on_write(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* ---- reverse DNS at connect ------------------------------------------ */
+
+/* The client's confirmed name is in (from the loop). */
+static void
+session_iprev_done(const struct iprev_outcome *o, void *arg)
+{
+	struct session *s = arg;
+
+	s->iprev = NULL;
+	if (o->result == IPREV_RESULT_PASS && o->name != NULL)
+		snprintf(s->rdns, sizeof(s->rdns), "%s", o->name);
+	log_debug("smtp.iprev", "session=%06" PRIx64 " client=%s result=%s "
+	    "name=%s", s->id, s->ip_text, iprev_result_name(o->result),
+	    s->rdns[0] != '\0' ? s->rdns : "-");
+}
+
+/* Ask early, so Received can name the client when DATA comes; a
+ * lookup still running then just leaves the name out. */
+static void
+session_iprev_start(struct session *s)
+{
+	if (s->host->resolver == NULL || s->ip.family == 0)
+		return;
+	s->iprev_arena = arena_new(0);
+	s->iprev = iprev_check_start(s->host->base, s->host->resolver,
+	    &s->ip, s->iprev_arena, session_iprev_done, s);
+}
+
 /* ---- life cycle -------------------------------------------------------------- */
 
 static struct bufferevent *
@@ -1295,7 +1569,7 @@ struct session *
 session_new(struct session_host *h, const struct config_listener *l,
     evutil_socket_t fd, const struct sockaddr *sa)
 {
-	struct timeval idle = session_tv(h->cfg->limits.idle_timeout);
+	struct timeval idle = session_tv(h->conf->cfg->limits.idle_timeout);
 	struct session *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -1306,15 +1580,18 @@ session_new(struct session_host *h, const struct config_listener *l,
 		return NULL;
 	}
 	s->host = h;
+	s->conf = session_conf_ref(h->conf);
 	s->listener = l;
 	s->id = ++h->next_id;
 	s->close_reason = "eof";
 	s->txn = arena_new(0);
 	buf_init(&s->out);
+	hdrguard_init(&s->guard, s->conf->cfg->hostname, session_spool_out, s);
 	smtp_line_init(&s->lines);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	session_format_client(sa, s);
-	if (h->cfg->limits.banner_delay > 0)
+	session_iprev_start(s);
+	if (s->conf->cfg->limits.banner_delay > 0)
 		s->banner_timer = evtimer_new(h->base,
 		    session_on_banner_timer, s);
 	bufferevent_setcb(s->bev, session_on_read, session_on_write,
@@ -1337,34 +1614,41 @@ void
 session_free(struct session *s, const char *reason)
 {
 	struct session_host *h = s->host;
-	SSL *ssl;
 
 	log_info("smtp.disconnect", "session=%06" PRIx64 " listener=%s "
 	    "client=%s reason=%s duration=%.3f", s->id, s->listener->name,
 	    s->client, reason, session_elapsed(&s->started));
+	if (s->check != NULL)
+		auth_check_cancel(s->check);
+	s->check = NULL;
 	if (s->msg != NULL && s->state == SESSION_COMMIT)
 		spool_msg_cancel_cb(s->msg);
 	else if (s->msg != NULL)
 		spool_abort(s->msg);
 	s->msg = NULL;
+	hdrguard_free(&s->guard);
 	if (s->auth_job != NULL)
 		passwd_verify_cancel(s->auth_job);
 	s->auth_job = NULL;
 	sasl_clear(&s->sasl);
 	explicit_bzero(s->auth_try, sizeof(s->auth_try));
-	if (s->tls && s->state != SESSION_TLS_HANDSHAKE) {
-		ssl = bufferevent_openssl_get_ssl(s->bev);
-		if (ssl != NULL)
-			SSL_shutdown(ssl);
-		ERR_clear_error();
-	}
 	LIST_REMOVE(s, entry);
 	h->nsessions--;
 	if (s->banner_timer != NULL)
 		event_free(s->banner_timer);
-	bufferevent_free(s->bev);
+	/* under STARTTLS the last reply may still sit below the TLS
+	 * filter: the tls module lets it reach the socket, then closes */
+	if (s->tls)
+		tls_server_close(h->tls, s->bev);
+	else
+		bufferevent_free(s->bev);
+	if (s->iprev != NULL)
+		iprev_check_cancel(s->iprev);
+	arena_free(s->iprev_arena);
 	arena_free(s->txn);
 	buf_free(&s->out);
+	/* after the auth job's cancel: the job's users db lives in conf */
+	session_conf_unref(s->conf);
 	free(s);
 	if (h->on_gone != NULL)
 		h->on_gone(h);
@@ -1378,6 +1662,7 @@ session_shutdown(struct session *s)
 	case SESSION_BANNER_WAIT:
 		session_free(s, "shutdown");
 		break;
+	case SESSION_CHECK:
 	case SESSION_COMMIT:
 	case SESSION_AUTH_VERIFY:
 		s->stop_after_commit = true;
@@ -1401,6 +1686,20 @@ session_shutdown_all(struct session_host *h)
 		next = LIST_NEXT(s, entry);
 		session_shutdown(s);
 	}
+}
+
+struct session_conf *
+session_conf_ref(struct session_conf *c)
+{
+	c->refs++;
+	return c;
+}
+
+void
+session_conf_unref(struct session_conf *c)
+{
+	if (--c->refs == 0 && c->on_unused != NULL)
+		c->on_unused(c);
 }
 
 size_t

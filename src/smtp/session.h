@@ -30,6 +30,7 @@
 #include "core/ip.h"
 
 struct delivery;
+struct dns_resolver;
 struct event_base;
 struct local_table;
 struct passwd_db;
@@ -38,19 +39,33 @@ struct sockaddr;
 struct spool;
 struct tls_server;
 
-/* Beyond this many open sessions new connections get 421 and are closed */
-#define SESSION_MAX		1000
+/*
+ * One generation of the settings: the configuration and what the server
+ * built from it. A reload (SIGHUP) makes a new generation for new
+ * sessions; a session holds a reference to the one it started with and
+ * keeps its rules to the end. When the last reference goes, on_unused
+ * runs and the server frees the generation later, from its own loop.
+ */
+struct session_conf {
+	const struct config	*cfg;
+	struct local_table	*local;		/* recipients */
+	struct passwd_db	*users;		/* SMTP AUTH verification */
+	bool			 auth_available;	/* users file present */
+	unsigned		 refs;
+	void			(*on_unused)(struct session_conf *);
+};
 
 /* What every session shares: the server's parts. */
 struct session_host {
-	const struct config	*cfg;
+	/* the current generation: new sessions take a reference; a
+	 * session reads its own (s->conf), never this one */
+	struct session_conf	*conf;
+	const struct config	*cfg;		/* conf->cfg */
 	struct event_base	*base;
 	struct tls_server	*tls;
 	struct spool		*spool;
 	struct delivery		*delivery;
-	struct local_table	*local;
-	struct passwd_db	*users;		/* SMTP AUTH verification */
-	bool			 auth_available;	/* users file present */
+	struct dns_resolver	*resolver;	/* authentication checks */
 	LIST_HEAD(session_list, session) sessions;
 	size_t			 nsessions;
 	uint64_t		 next_id;
@@ -70,6 +85,10 @@ void		 session_shutdown(struct session *);
 /* session_shutdown() for every session of the host. */
 void		 session_shutdown_all(struct session_host *);
 void		 session_free(struct session *, const char *reason);
+
+struct session_conf *session_conf_ref(struct session_conf *);
+/* Drops a reference; the last one calls on_unused. */
+void		 session_conf_unref(struct session_conf *);
 
 /* Open sessions from ip (the connections_per_ip limit). */
 size_t		 session_count_ip(const struct session_host *,

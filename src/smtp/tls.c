@@ -9,6 +9,10 @@
  * DATA_DIR/tls/ with the usual write-fsync-rename discipline, so a crash
  * never leaves a half-written key behind.
  *
+ * A third, small part closes connections (tls_server_close()): a closing
+ * connection lingers, owned by the tls_server, until its last records
+ * are in the kernel, so tls_server_free() can end the stragglers.
+ *
  * The private key is read by the process that also talks to the network;
  * moving it into a separate signing process (OpenSMTPD's ca) is later work.
  */
@@ -20,9 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -46,10 +55,22 @@
 /* X.509 limits a commonName to 64 characters; the SAN carries the name. */
 #define TLS_CN_MAX	64
 
+/* A connection on its way out: see tls_server_close(). */
+struct tls_closer {
+	struct bufferevent		*bev;	/* the TLS bufferevent */
+	struct evbuffer			*wire;	/* what still goes to the socket */
+	struct evbuffer_cb_entry	*watch;	/* on wire, NULL when unused */
+	struct event			*done;	/* flushed, gone or timed out */
+	struct tls_server		*owner;
+	LIST_ENTRY(tls_closer)		 entry;
+};
+
 struct tls_server {
 	SSL_CTX	*ctx;
 	char	 cert_path[PATH_MAX];
 	char	 key_path[PATH_MAX];
+	LIST_HEAD(, tls_closer) closing;
+	size_t	 nclosing;
 };
 
 /* Put "what: OpenSSL's reason" into err and empty OpenSSL's queue. */
@@ -174,6 +195,7 @@ tls_server_new(const char *cert_path, const char *key_path, char *err,
 	}
 	snprintf(t->cert_path, sizeof(t->cert_path), "%s", cert_path);
 	snprintf(t->key_path, sizeof(t->key_path), "%s", key_path);
+	LIST_INIT(&t->closing);
 	if ((t->ctx = tls_ctx_new(cert_path, key_path, err, errlen)) == NULL) {
 		free(t);
 		return NULL;
@@ -194,17 +216,146 @@ tls_server_cert_path(const struct tls_server *t)
 }
 
 int
-tls_server_reload(struct tls_server *t, char *err, size_t errlen)
+tls_server_reload(struct tls_server *t, const char *cert_path,
+    const char *key_path, char *err, size_t errlen)
 {
 	SSL_CTX *fresh;
 
-	fresh = tls_ctx_new(t->cert_path, t->key_path, err, errlen);
+	if (cert_path == NULL || key_path == NULL) {
+		cert_path = t->cert_path;
+		key_path = t->key_path;
+	}
+	if (strlen(cert_path) >= sizeof(t->cert_path) ||
+	    strlen(key_path) >= sizeof(t->key_path)) {
+		snprintf(err, errlen, "certificate or key path too long");
+		return -1;
+	}
+	fresh = tls_ctx_new(cert_path, key_path, err, errlen);
 	if (fresh == NULL)
 		return -1;
 	/* sessions still using the old context hold their own reference */
 	SSL_CTX_free(t->ctx);
 	t->ctx = fresh;
+	if (cert_path != t->cert_path) {
+		snprintf(t->cert_path, sizeof(t->cert_path), "%s", cert_path);
+		snprintf(t->key_path, sizeof(t->key_path), "%s", key_path);
+	}
 	return 0;
+}
+
+/* ---- closing a connection ------------------------------------------ */
+
+static void
+tls_closer_free(struct tls_closer *c)
+{
+	LIST_REMOVE(c, entry);
+	c->owner->nclosing--;
+	if (c->watch != NULL)
+		evbuffer_remove_cb_entry(c->wire, c->watch);
+	if (c->done != NULL)
+		event_free(c->done);
+	/* BEV_OPT_CLOSE_ON_FREE: the SSL, a filter's plain bufferevent
+	 * and the socket go with it */
+	bufferevent_free(c->bev);
+	ERR_clear_error();
+	free(c);
+}
+
+static void
+tls_closer_on_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tls_closer_free(arg);
+}
+
+/* The socket took bytes from the wire buffer: all of them yet? This runs
+ * inside libevent's write path, so the free waits for the loop. */
+static void
+tls_closer_on_wire(struct evbuffer *wire, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct tls_closer *c = arg;
+
+	if (info->n_deleted > 0 && evbuffer_get_length(wire) == 0)
+		event_active(c->done, EV_WRITE, 0);
+}
+
+/* EOF, an error or a timeout: nothing more will reach the peer. */
+static void
+tls_closer_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct tls_closer *c = arg;
+
+	(void)bev;
+	(void)what;
+	event_active(c->done, EV_READ, 0);
+}
+
+/* The buffer whose bytes still have to reach the socket: a filter's
+ * plain bufferevent holds the records; implicit TLS writes directly. */
+static struct evbuffer *
+tls_close_wire(struct bufferevent *bev)
+{
+	struct bufferevent *under = bufferevent_get_underlying(bev);
+
+	return under != NULL ? bufferevent_get_output(under) : NULL;
+}
+
+/*
+ * close_notify goes out only after a finished handshake and when no
+ * plaintext waits in bev's own output (it would come after the alert).
+ * A filter puts the alert into the wire buffer; implicit TLS writes it
+ * straight to the socket.
+ */
+static void
+tls_close_notify(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl != NULL && SSL_is_init_finished(ssl) &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+}
+
+void
+tls_server_close(struct tls_server *t, struct bufferevent *bev)
+{
+	struct timeval linger = { TLS_CLOSE_LINGER, 0 };
+	struct evbuffer *wire;
+	struct tls_closer *c;
+
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	bufferevent_disable(bev, EV_READ);
+	tls_close_notify(bev);
+	wire = tls_close_wire(bev);
+	if (wire == NULL || evbuffer_get_length(wire) == 0 ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		bufferevent_free(bev);
+		ERR_clear_error();
+		return;
+	}
+	c->bev = bev;
+	c->wire = wire;
+	c->owner = t;
+	LIST_INSERT_HEAD(&t->closing, c, entry);
+	t->nclosing++;
+	c->done = event_new(bufferevent_get_base(bev), -1, 0,
+	    tls_closer_on_done, c);
+	c->watch = evbuffer_add_cb(wire, tls_closer_on_wire, c);
+	if (c->done == NULL || c->watch == NULL ||
+	    event_add(c->done, &linger) == -1) {
+		tls_closer_free(c);
+		return;
+	}
+	bufferevent_setcb(bev, NULL, NULL, tls_closer_on_event, c);
+}
+
+size_t
+tls_server_nclosing(const struct tls_server *t)
+{
+	return t->nclosing;
 }
 
 void
@@ -212,6 +363,8 @@ tls_server_free(struct tls_server *t)
 {
 	if (t == NULL)
 		return;
+	while (!LIST_EMPTY(&t->closing))
+		tls_closer_free(LIST_FIRST(&t->closing));
 	SSL_CTX_free(t->ctx);
 	free(t);
 }

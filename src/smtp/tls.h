@@ -11,6 +11,13 @@
  * Policy: TLS 1.2 at least, forward-secret AEAD ciphers for TLS 1.2 and
  * OpenSSL's TLS 1.3 suites, no compression, no client renegotiation.
  *
+ * tls_server_close() ends a connection without losing its last reply:
+ * after STARTTLS the TLS records pass through a filter into the plain
+ * bufferevent below it, so "the output is empty" on the filter does not
+ * mean the bytes reached the socket. The close sends close_notify and
+ * frees the connection only once the socket has taken every byte (or
+ * after TLS_CLOSE_LINGER seconds).
+ *
  * Errors are returned as a result code plus a sentence for a person in
  * the caller's buffer ("cannot read certificate /x.pem: No such file or
  * directory"); this module never logs and never exits.
@@ -30,6 +37,10 @@
 #define TLS_SELFSIGNED_KEY	"selfsigned.key"
 #define TLS_SELFSIGNED_DAYS	3650
 
+/* Seconds a closing connection may take to hand its last bytes over */
+#define TLS_CLOSE_LINGER	5
+
+struct bufferevent;
 struct tls_server;
 
 /*
@@ -60,12 +71,26 @@ struct tls_server *tls_server_new(const char *cert_path,
  * its own reference). */
 SSL_CTX	*tls_server_ctx(const struct tls_server *);
 
-/* Rebuild the context from the same files. 0: the new one is in use;
- * -1: the old one stays, reason in err. */
-int	 tls_server_reload(struct tls_server *, char *err, size_t errlen);
+/* Rebuild the context from cert_path and key_path (NULL: the files it
+ * uses now). 0: the new one is in use for new connections, and the paths
+ * are remembered; -1: the old one and its paths stay, reason in err. */
+int	 tls_server_reload(struct tls_server *, const char *cert_path,
+	    const char *key_path, char *err, size_t errlen);
 
 const char *tls_server_cert_path(const struct tls_server *);
 
+/*
+ * Take over bev (a TLS bufferevent: implicit TLS, or a STARTTLS filter)
+ * and close it: close_notify once the handshake is done and nothing is
+ * left unencrypted, then free it when every byte has reached the socket,
+ * the peer went away, or TLS_CLOSE_LINGER seconds passed. bev's
+ * callbacks are replaced at once, so its owner may go away right after.
+ */
+void	 tls_server_close(struct tls_server *, struct bufferevent *bev);
+/* Connections still closing (tests, shutdown). */
+size_t	 tls_server_nclosing(const struct tls_server *);
+
+/* Frees the context and ends any connection still closing. */
 void	 tls_server_free(struct tls_server *);
 
 #endif

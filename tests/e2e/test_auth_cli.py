@@ -9,14 +9,18 @@ sends the same message from an address the zone does not vouch for,
 after a change to the body, with a MAIL FROM in another domain. Every
 printed header must parse with python3-authres.
 """
-import base64
 import json
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 import dkim
 import authres
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from mailtest import rsa_key_pair, txt_strings  # noqa: E402
 
 DOMAIN = "auth.example"
 SELECTOR = "sel"
@@ -24,19 +28,7 @@ SELECTOR = "sel"
 
 @pytest.fixture(scope="module")
 def rsa_key(tmp_path_factory):
-    d = tmp_path_factory.mktemp("authkey")
-    key = d / "key.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", str(key)], check=True,
-                   capture_output=True)
-    der = subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout",
-                          "-outform", "DER"], check=True,
-                         capture_output=True).stdout
-    return key.read_bytes(), base64.b64encode(der).decode()
-
-
-def txt_strings(s):
-    return " ".join('"%s"' % s[i:i + 200] for i in range(0, len(s), 200))
+    return rsa_key_pair(tmp_path_factory.mktemp("authkey"))
 
 
 @pytest.fixture

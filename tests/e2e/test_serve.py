@@ -9,13 +9,11 @@ Every daemon started here is stopped with a signal and must exit 0, so
 AddressSanitizer and LeakSanitizer reports fail the test that caused them.
 """
 
-import hashlib
 import os
 import signal
 import socket
 import ssl
 import stat
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -24,6 +22,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import daemon as d  # noqa: E402
+from mailtest import (  # noqa: E402
+    cert_fingerprint, make_cert, peer_fingerprint)
 
 HOST = "mx.example.test"
 BANNER = f"220 {HOST} ESMTP netjes"
@@ -34,28 +34,6 @@ def server(tmp_path):
     srv = d.Daemon(tmp_path, hostname=HOST).start()
     yield srv
     srv.assert_clean_stop()
-
-
-def make_cert(directory, name, hostname):
-    """A throwaway self-signed EC certificate and key via the openssl CLI."""
-    cert = Path(directory) / f"{name}.crt"
-    key = Path(directory) / f"{name}.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-         "-subj", f"/CN={hostname}", "-addext", f"subjectAltName=DNS:{hostname}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
-    return cert, key
-
-
-def der_fingerprint(pem_path):
-    der = ssl.PEM_cert_to_DER_cert(Path(pem_path).read_text())
-    return hashlib.sha256(der).hexdigest()
-
-
-def peer_fingerprint(conn):
-    return hashlib.sha256(conn.sock.getpeercert(binary_form=True)).hexdigest()
 
 
 # ---- plain listeners: greeting, QUIT, placeholder replies, framing -------
@@ -205,7 +183,7 @@ def test_smtps_certificate_names_the_hostname(server):
     with server.connect_tls(context=d.verifying_context(cert)) as c:
         peer = c.sock.getpeercert()
         assert ("DNS", HOST) in peer["subjectAltName"]
-        assert peer_fingerprint(c) == der_fingerprint(cert)
+        assert peer_fingerprint(c) == cert_fingerprint(cert)
 
 
 def test_smtps_banner_only_after_handshake(server):
@@ -294,7 +272,7 @@ def test_selfsigned_created_once_and_reused(tmp_path):
         assert stat.S_IMODE(os.stat(tlsdir).st_mode) == 0o700
         assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
         assert "BEGIN PRIVATE KEY" in key.read_text()
-        first = der_fingerprint(cert)
+        first = cert_fingerprint(cert)
         with srv.connect_tls() as c:
             assert peer_fingerprint(c) == first
         assert "event=tls.selfsigned" in srv.stderr()
@@ -305,7 +283,7 @@ def test_selfsigned_created_once_and_reused(tmp_path):
 
     srv.start()
     try:
-        assert der_fingerprint(tlsdir / "selfsigned.crt") == first
+        assert cert_fingerprint(tlsdir / "selfsigned.crt") == first
         assert os.stat(tlsdir / "selfsigned.key").st_ino == key_inode
         with srv.connect_tls() as c:
             assert peer_fingerprint(c) == first
@@ -317,12 +295,12 @@ def test_selfsigned_created_once_and_reused(tmp_path):
 def test_selfsigned_remade_when_hostname_changes(tmp_path):
     srv = d.Daemon(tmp_path, hostname=HOST).start()
     srv.assert_clean_stop()
-    first = der_fingerprint(srv.data_dir / "tls" / "selfsigned.crt")
+    first = cert_fingerprint(srv.data_dir / "tls" / "selfsigned.crt")
     srv.hostname = "other.example.test"
     srv.start()
     try:
         cert = srv.data_dir / "tls" / "selfsigned.crt"
-        assert der_fingerprint(cert) != first
+        assert cert_fingerprint(cert) != first
         with srv.connect_tls(context=d.verifying_context(cert)) as c:
             assert ("DNS", "other.example.test") in c.sock.getpeercert()["subjectAltName"]
     finally:
@@ -346,7 +324,7 @@ def test_sighup_reload_new_cert_for_new_sessions_old_session_lives(tmp_path):
     certdir = tmp_path / "certs"
     certdir.mkdir()
     cert, key = make_cert(certdir, "live", HOST)
-    old_fp = der_fingerprint(cert)
+    old_fp = cert_fingerprint(cert)
     srv = d.Daemon(tmp_path, hostname=HOST, tls_cert=cert, tls_key=key).start()
     try:
         old = srv.connect_tls(context=d.verifying_context(cert))
@@ -354,7 +332,7 @@ def test_sighup_reload_new_cert_for_new_sessions_old_session_lives(tmp_path):
         assert peer_fingerprint(old) == old_fp
 
         new_cert, new_key = make_cert(certdir, "next", HOST)
-        new_fp = der_fingerprint(new_cert)
+        new_fp = cert_fingerprint(new_cert)
         assert new_fp != old_fp
         os.replace(new_key, key)
         os.replace(new_cert, cert)
@@ -377,7 +355,7 @@ def test_sighup_with_broken_cert_keeps_the_old_one(tmp_path):
     certdir = tmp_path / "certs"
     certdir.mkdir()
     cert, key = make_cert(certdir, "live", HOST)
-    fp = der_fingerprint(cert)
+    fp = cert_fingerprint(cert)
     srv = d.Daemon(tmp_path, hostname=HOST, tls_cert=cert, tls_key=key).start()
     try:
         cert.write_text("not a certificate\n")
@@ -397,7 +375,7 @@ def test_sighup_with_mismatched_key_keeps_the_old_one(tmp_path):
     certdir = tmp_path / "certs"
     certdir.mkdir()
     cert, key = make_cert(certdir, "live", HOST)
-    fp = der_fingerprint(cert)
+    fp = cert_fingerprint(cert)
     srv = d.Daemon(tmp_path, hostname=HOST, tls_cert=cert, tls_key=key).start()
     try:
         _, other_key = make_cert(certdir, "other", HOST)

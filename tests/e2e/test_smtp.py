@@ -10,7 +10,6 @@ sanitizer report.
 import mailbox
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import daemon as d  # noqa: E402
+from mailtest import ehlo  # noqa: E402
 
 HOST = "mx.example.test"
 USERS = ["alice@example.test", "bob@example.test", "john-doe@example.test"]
@@ -72,16 +72,6 @@ def raw(srv, name="smtp"):
     c = srv.connect(name)
     assert c.reply().startswith("220 ")
     return c
-
-
-def ehlo(c):
-    c.send("EHLO client.example\r\n")
-    lines = []
-    while True:
-        line = c.reply()
-        lines.append(line)
-        if line[3:4] != "-":
-            return lines
 
 
 # ---- the basic path -------------------------------------------------------
@@ -333,6 +323,44 @@ def test_connections_per_ip(tmp_path):
         b.close()
     finally:
         srv.assert_clean_stop()
+
+
+def test_connections_total(tmp_path):
+    # three clients at three addresses: the per-address limit is never
+    # reached, the total one is
+    srv = d.Daemon(tmp_path, hostname=HOST, users=USERS,
+                   extra="[limits]\nbanner_delay = 0\nconnections = 2\n"
+                   "connections_per_ip = 5\n").start()
+    lst = srv.listener("smtp")
+    held = []
+    try:
+        for src in ("127.0.0.2", "127.0.0.3"):
+            sock = socket.create_connection((lst.address, lst.port),
+                                            timeout=d.IO_TIMEOUT,
+                                            source_address=(src, 0))
+            held.append(d.SmtpLine(sock))
+            assert held[-1].reply().startswith("220 ")
+        sock = socket.create_connection((lst.address, lst.port),
+                                        timeout=d.IO_TIMEOUT,
+                                        source_address=("127.0.0.4", 0))
+        with d.SmtpLine(sock) as c:
+            assert c.reply().startswith("421 4.7.0 ")
+        held.pop().close()
+        # a place is free again once a session ended
+        d.wait_for(lambda: _banner_from(lst, "127.0.0.5"), 5,
+                   "a session after one closed")
+    finally:
+        for c in held:
+            c.close()
+        srv.assert_clean_stop()
+
+
+def _banner_from(lst, src):
+    sock = socket.create_connection((lst.address, lst.port),
+                                    timeout=d.IO_TIMEOUT,
+                                    source_address=(src, 0))
+    with d.SmtpLine(sock) as c:
+        return c.reply().startswith("220 ")
 
 
 # ---- pipelining, BDAT ------------------------------------------------------------

@@ -3,7 +3,10 @@
  * parsed header section and the ARC-Authentication-Results instance
  * parser. A chain that passes the structure checks must hold every
  * instance 1..n with three fields of the right names, n at most 50,
- * cv=none exactly at i=1; a failure must carry a reason.
+ * cv=none exactly at i=1; a failure must carry a reason. The same bytes
+ * then go through the verifier as a whole message, without keys: it
+ * must agree with the parser on whether there is a chain at all, report
+ * every set, and never pass (no key was looked up).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +15,25 @@
 #include "auth/arc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+check_verifier(const char *p, size_t size, enum arc_result parsed)
+{
+	struct arc_verify *v = arc_verify_new(&(struct arc_verify_options){
+	    .now = 1700000000 });
+	const struct arc_verdict *vd;
+
+	arc_verify_message(v, p, size);
+	vd = arc_verify_finish(v);
+	if ((vd->result == ARC_RESULT_NONE) != (parsed == ARC_RESULT_NONE))
+		abort();
+	if (vd->result == ARC_RESULT_PASS || vd->nsets != vd->instances)
+		abort();
+	if (vd->result == ARC_RESULT_FAIL &&
+	    (vd->reason == NULL || vd->reason[0] == '\0'))
+		abort();
+	arc_verify_free(v);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,6 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 	}
+	check_verifier(p, size, r);
 	arena_free(a);
 	return 0;
 }

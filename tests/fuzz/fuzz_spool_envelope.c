@@ -48,6 +48,10 @@ check_round_trip(const struct spool_envelope *e)
 	same_string(e->client_helo, g.client_helo);
 	same_string(e->auth_user, g.auth_user);
 	same_string(e->folder, g.folder);
+	same_string(e->prepend, g.prepend);
+	if (e->prepend[0] != '\0' && !spool_prepend_valid(e->prepend,
+	    strlen(e->prepend)))
+		abort();
 	for (i = 0; i < e->nrcpts; i++) {
 		same_string(e->rcpts[i].addr, g.rcpts[i].addr);
 		same_string(e->rcpts[i].orig, g.rcpts[i].orig);

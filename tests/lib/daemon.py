@@ -7,6 +7,13 @@ on" line per listener after listen() succeeded), and stops it with
 SIGTERM. Its stderr goes to a file, so a chatty server never blocks on a
 full pipe and a test can read the log afterwards.
 
+Mail from outside is checked (SPF, DKIM, DMARC...) at the end of DATA,
+so the daemon needs a DNS server: nameserver="127.0.0.1:PORT" points it
+at one the test started (the dns_server fixture); by default a quiet
+dnslib server that answers NXDOMAIN at once is started with the daemon,
+so tests that do not care about DNS neither wait for timeouts nor
+depend on the machine's resolver.
+
 The binary is $NETJES_BIN, or build/asan/src/netjes under the repository
 root. Sanitizer options make any ASan, UBSan or LeakSanitizer report turn
 into a non-zero exit status, which Daemon.stop() reports.
@@ -111,7 +118,7 @@ class Daemon:
 
     def __init__(self, tmp_path, hostname="mx.example.test", listeners=None,
                  tls_cert=None, tls_key=None, data_dir=None, users=None,
-                 extra="", banner_delay=0):
+                 extra="", banner_delay=0, nameserver=None):
         self.tmp = Path(tmp_path)
         self.hostname = hostname
         self.listeners = listeners if listeners is not None else default_listeners()
@@ -125,6 +132,8 @@ class Daemon:
         self.users = list(users or [])
         self.extra = extra
         self.banner_delay = banner_delay
+        self.nameserver = nameserver
+        self._own_dns = None
         self.proc = None
         self.stderr_path = None
         self._stderr_file = None
@@ -137,12 +146,26 @@ class Daemon:
                  f"data_dir = {self.data_dir}", "log_level = debug", ""]
         if "[limits]" not in self.extra:
             lines += ["[limits]", f"banner_delay = {self.banner_delay}", ""]
+        if "[dns]" not in self.extra:
+            lines += ["[dns]", f"nameserver = {self._dns_addr()}", ""]
         if self.tls_cert:
             lines += ["[tls]", f"cert = {self.tls_cert}", f"key = {self.tls_key}", ""]
         for lst in self.listeners:
             lines += [f'[listener "{lst.name}"]', f"address = {lst.address}",
                       f"port = {lst.port}", f"mode = {lst.mode}", ""]
         return "\n".join(lines) + "\n" + self.extra
+
+    def _dns_addr(self):
+        if self.nameserver is not None:
+            return self.nameserver
+        if self._own_dns is None:
+            import sys
+            here = str(Path(__file__).resolve().parent)
+            if here not in sys.path:
+                sys.path.insert(0, here)
+            from dnsserver import FakeDnsServer
+            self._own_dns = FakeDnsServer().start()
+        return self._own_dns.addr
 
     def listener(self, name):
         for lst in self.listeners:
@@ -152,14 +175,18 @@ class Daemon:
 
     # -- process --------------------------------------------------------
 
-    def spawn(self, args=None, cwd=None, env=None):
-        """Start the process without waiting for it to be ready."""
+    def write_files(self):
+        """Write the config and the users file as they stand now."""
         self.config_path.write_text(self.config_text())
         if self.users:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             (self.data_dir / "users").write_text("".join(
                 f"{u}:{{CRYPT}}$y$j9T$placeholder$notarealhashnotarealhashnotarealhash00:::\n"
                 for u in self.users))
+
+    def spawn(self, args=None, cwd=None, env=None):
+        """Start the process without waiting for it to be ready."""
+        self.write_files()
         self._starts += 1
         self.stderr_path = self.tmp / f"netjes-{self._starts}.stderr"
         self._stderr_file = open(self.stderr_path, "wb")
@@ -200,6 +227,17 @@ class Daemon:
     def send_signal(self, sig):
         self.proc.send_signal(sig)
 
+    def reload(self, write=True):
+        """SIGHUP (after writing the files, unless write is False) and
+        wait for the reload's result line; returns that line."""
+        if write:
+            self.write_files()
+        needle = "event=config.reload result="
+        done = self.stderr().count(needle)
+        self.send_signal(signal.SIGHUP)
+        self.wait_log(needle, count=done + 1)
+        return [ln for ln in self.stderr().splitlines() if needle in ln][done]
+
     def stop(self, sig=signal.SIGTERM):
         """Stop with sig and return the exit status (kill on a hang)."""
         if self.proc is None:
@@ -213,6 +251,9 @@ class Daemon:
             self.wait_exit()
             raise AssertionError(f"netjes serve ignored {sig!r}:\n{self.stderr()}")
         self.proc = None
+        if self._own_dns is not None:
+            self._own_dns.stop()
+            self._own_dns = None
         return rc
 
     def assert_clean_stop(self, sig=signal.SIGTERM):

@@ -532,6 +532,96 @@ test_key_trouble(void **state)
 	free(msg);
 }
 
+/* The verdict reason when every slot gets the key record txt. */
+static enum arc_result
+check_with_key(const char *msg, const char *txt, int min_rsa_bits,
+    char *reason, size_t rlen)
+{
+	struct arc_verify *v = arc_verify_new(&(struct arc_verify_options){
+	    .now = NOW, .min_rsa_bits = min_rsa_bits });
+	const struct arc_verdict *r;
+	enum arc_result res;
+	size_t i, len = strlen(txt);
+
+	arc_verify_message(v, msg, strlen(msg));
+	for (i = 0; i < arc_verify_key_count(v); i++)
+		arc_verify_key(v, i, DNS_OK, &txt, &len, 1, NULL);
+	r = arc_verify_finish(v);
+	res = r->result;
+	snprintf(reason, rlen, "%s", r->reason ? r->reason : "");
+	arc_verify_free(v);
+	return res;
+}
+
+/* Keys come decoded from the DKIM key cache, shared by slots and by
+ * messages; a key that cannot serve a slot must still fail it with
+ * the reason, whichever slot met the cached entry first. */
+static void
+test_key_unusable(void **state)
+{
+	static const char *const sels[] = { "rsa", "rsa" };
+	char *msg = hops(sels, 2), *ed_msg = seal(plain_msg, "ed");
+	char reason[300];
+
+	(void)state;
+	/* the same record for all four slots, twice: cache hits */
+	assert_int_equal(check_with_key(msg, K.rsa_txt.data, 0, reason,
+	    sizeof(reason)), ARC_RESULT_PASS);
+	assert_int_equal(check_with_key(msg, K.rsa_txt.data, 0, reason,
+	    sizeof(reason)), ARC_RESULT_PASS);
+	assert_int_equal(check_with_key(msg, K.rsa_txt.data, 2048, reason,
+	    sizeof(reason)), ARC_RESULT_FAIL);
+	assert_string_equal(reason, "ARC-Message-Signature i=2: RSA key of "
+	    "1024 bits is too short");
+	assert_int_equal(check_with_key(msg, K.ed_txt.data, 0, reason,
+	    sizeof(reason)), ARC_RESULT_FAIL);
+	assert_string_equal(reason, "ARC-Message-Signature i=2: key type "
+	    "k=ed25519 does not match a=rsa-sha256");
+	assert_int_equal(check_with_key(msg, "v=DKIM1; k=rsa; p=", 0, reason,
+	    sizeof(reason)), ARC_RESULT_FAIL);
+	assert_non_null(strstr(reason, "is revoked"));
+	assert_int_equal(check_with_key(msg, "v=DKIM1; h=sha1; p=AAAA", 0,
+	    reason, sizeof(reason)), ARC_RESULT_FAIL);
+	assert_string_equal(reason, "ARC-Message-Signature i=2: key h= does "
+	    "not allow sha256");
+	assert_int_equal(check_with_key(msg, "v=DKIM1; p=AAAA", 0, reason,
+	    sizeof(reason)), ARC_RESULT_FAIL);
+	assert_non_null(strstr(reason, "ARC-Message-Signature i=2: "));
+	/* an ed25519 chain with its key, then with the RSA one */
+	assert_int_equal(check_with_key(ed_msg, K.ed_txt.data, 0, reason,
+	    sizeof(reason)), ARC_RESULT_PASS);
+	assert_int_equal(check_with_key(ed_msg, K.rsa_txt.data, 0, reason,
+	    sizeof(reason)), ARC_RESULT_FAIL);
+	free(msg);
+	free(ed_msg);
+}
+
+/* Only the three ARC field names start the chain parser; a look-alike
+ * name leaves the result none, a real one in any case is parsed. */
+static void
+test_arc_field_names(void **state)
+{
+	char *msg = hops((const char *const[]){ "rsa" }, 1), *odd;
+	struct outcome o;
+
+	(void)state;
+	odd = replace(plain_msg, "Subject:", "X-ARC-Seal: i=1\r\nSubject:");
+	o = check(odd, DNS_OK);
+	assert_int_equal(o.result, ARC_RESULT_NONE);
+	free(odd);
+	odd = replace(plain_msg, "Subject:", "arc-seal: i=1; cv=none\r\n"
+	    "Subject:");
+	o = check(odd, DNS_OK);
+	assert_int_equal(o.result, ARC_RESULT_FAIL);
+	free(odd);
+	odd = replace(msg, "ARC-Message-Signature:", "arc-message-signature:");
+	o = check(odd, DNS_OK);
+	assert_int_equal(o.result, ARC_RESULT_PASS);
+	assert_int_equal(o.instances, 1);
+	free(odd);
+	free(msg);
+}
+
 static void
 test_seal_refusals(void **state)
 {
@@ -578,6 +668,8 @@ main(void)
 		cmocka_unit_test(test_oldest_pass),
 		cmocka_unit_test(test_cv_fail_propagation),
 		cmocka_unit_test(test_key_trouble),
+		cmocka_unit_test(test_key_unusable),
+		cmocka_unit_test(test_arc_field_names),
 		cmocka_unit_test(test_seal_refusals),
 	};
 

@@ -1,5 +1,6 @@
 /* Unit tests for core/base64: RFC 4648 vectors and the strict decoder. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -238,6 +239,98 @@ test_decode_whitespace(void **state)
 	buf_free(&b);
 }
 
+/* The 6-bit value of c by the RFC 4648 table, or -1: an independent
+ * statement of the alphabet to hold the decoder's lookup table to. */
+static int
+ref_value(int c)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *at;
+
+	if (c == 0 || (at = strchr(alphabet, c)) == NULL)
+		return -1;
+	return (int)(at - alphabet);
+}
+
+/* Every byte value, in a last quantum and between quanta, with and
+ * without BASE64_IGNORE_WS: accepted exactly when it is in the
+ * alphabet (decoding to its value), whitespace that may be skipped, or
+ * the padding that completes "Zg==". */
+static void
+test_decode_every_byte(void **state)
+{
+	struct buf b = BUF_INIT;
+	char q[8], mid[9];
+	int c, v, rc;
+	bool ws;
+
+	(void)state;
+	for (c = 0; c < 256; c++) {
+		v = ref_value(c);
+		ws = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+		memcpy(q, "Zm9vYmF", 7);
+		q[7] = (char)c;
+		buf_reset(&b);
+		rc = base64_decode(q, 8, 0, &b);
+		if (v >= 0) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(b.len, 6);
+			assert_int_equal((unsigned char)b.data[5],
+			    (5 << 6 | v) & 0xff);
+		} else
+			assert_int_equal(rc, -1);
+		memcpy(mid, "Zm9v?YmFy", 9);
+		mid[4] = (char)c;
+		assert_int_equal(base64_decode(mid, 9, 0, &b), -1);
+		buf_reset(&b);
+		rc = base64_decode(mid, 9, BASE64_IGNORE_WS, &b);
+		assert_int_equal(rc, ws ? 0 : -1);
+		if (ws)
+			assert_string_equal(buf_cstr(&b), "foobar");
+		memcpy(q, "Zm9vZg=", 7);
+		q[7] = (char)c;
+		assert_int_equal(base64_decode(q, 8, 0, &b), c == '=' ? 0 : -1);
+	}
+	buf_free(&b);
+}
+
+/* A byte out of place anywhere in a long value, whether it falls inside
+ * a run of whole quanta or after whitespace: whitespace is skipped
+ * under the flag only, anything else, '=' included, is an error. */
+static void
+test_decode_any_position(void **state)
+{
+	static const char enc[] =
+	    "dGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZw==";
+	static const char plain[] =
+	    "the quick brown fox jumps over the lazy dog";
+	static const char bad[] = { '!', '=', '-', '_', '.', '\v', '\0' };
+	struct buf b = BUF_INIT;
+	char s[sizeof(enc) + 1];
+	size_t n = sizeof(enc) - 1, p, k;
+
+	(void)state;
+	for (p = 0; p <= n; p++) {
+		memcpy(s, enc, p);
+		memcpy(s + p + 1, enc + p, n - p);
+		s[p] = ' ';
+		buf_reset(&b);
+		assert_int_equal(base64_decode(s, n + 1, 0, &b), -1);
+		assert_int_equal(base64_decode(s, n + 1, BASE64_IGNORE_WS,
+		    &b), 0);
+		assert_string_equal(buf_cstr(&b), plain);
+		for (k = 0; k < sizeof(bad); k++) {
+			s[p] = bad[k];
+			buf_reset(&b);
+			assert_int_equal(base64_decode(s, n + 1,
+			    BASE64_IGNORE_WS, &b), -1);
+			assert_int_equal(b.len, 0);
+		}
+	}
+	buf_free(&b);
+}
+
 /* A DKIM-style folded b= value. */
 static void
 test_decode_folded_signature(void **state)
@@ -292,6 +385,8 @@ main(void)
 		cmocka_unit_test(test_decode_rejects_nonzero_trailing_bits),
 		cmocka_unit_test(test_decode_rejects_foreign_bytes),
 		cmocka_unit_test(test_decode_whitespace),
+		cmocka_unit_test(test_decode_every_byte),
+		cmocka_unit_test(test_decode_any_position),
 		cmocka_unit_test(test_decode_folded_signature),
 		cmocka_unit_test(test_decode_error_restores_buffer),
 	};

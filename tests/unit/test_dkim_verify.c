@@ -534,6 +534,71 @@ test_explicit_headers_and_dual(void **state)
 	buf_free(&t2);
 }
 
+/*
+ * Four signatures over one body: two relaxed without l= (one body hash
+ * between them), one relaxed with l=, one simple. Each must come out as
+ * if it were alone, under any chunking, including when the signature
+ * that opened a shared body hash is decided before the body arrives.
+ */
+static void
+test_shared_body_hash(void **state)
+{
+	EVP_PKEY *pk = suite_key("ed25519test.key");
+	struct buf a = BUF_INIT, b = BUF_INIT, txt = BUF_INIT;
+	struct outcome o;
+	struct fake_key keys[1] = {
+		{ "sel._domainkey.football.example.com", NULL, DNS_OK },
+	};
+	static const size_t chunks[] = { 0, 1, 7, 64 };
+	size_t i, k;
+	char *p;
+
+	(void)state;
+	if (pk == NULL)
+		skip();
+	sign_msg(pk, plain_msg, strlen(plain_msg), DKIM_CANON_RELAXED,
+	    DKIM_CANON_SIMPLE, NULL, false, &a, &txt);
+	sign_msg(pk, a.data, a.len, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED,
+	    NULL, true, &b, NULL);
+	buf_reset(&a);
+	sign_msg(pk, b.data, b.len, DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED,
+	    NULL, false, &a, NULL);
+	buf_reset(&b);
+	sign_msg(pk, a.data, a.len, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED,
+	    NULL, false, &b, NULL);
+	keys[0].txt = txt.data;
+	for (k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+		verify_with(&o, b.data, b.len, keys, 1, NULL, chunks[k]);
+		assert_int_equal(o.n, 4);
+		for (i = 0; i < 4; i++)
+			assert_result(&o.r[i], DKIM_RESULT_PASS, NULL);
+		assert_int_equal(o.r[0].body_length, o.r[1].body_length);
+		outcome_free(&o);
+	}
+	/* one body byte changed: every signature sees it */
+	p = strstr(b.data, "hungry");
+	*p = 'H';
+	verify_with(&o, b.data, b.len, keys, 1, NULL, 5);
+	for (i = 0; i < 4; i++)
+		assert_result(&o.r[i], DKIM_RESULT_FAIL, "body hash mismatch");
+	outcome_free(&o);
+	*p = 'h';
+	/* the first signature (it opened the shared hash) loses its key
+	 * before the body: the second still gets its body hash */
+	p = strstr(b.data, "s=sel;");
+	assert_non_null(p);
+	memcpy(p, "s=gon;", 6);
+	verify_with(&o, b.data, b.len, keys, 1, NULL, 3);
+	assert_result(&o.r[0], DKIM_RESULT_PERMERROR, "no key record");
+	for (i = 1; i < 4; i++)
+		assert_result(&o.r[i], DKIM_RESULT_PASS, NULL);
+	outcome_free(&o);
+	EVP_PKEY_free(pk);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&txt);
+}
+
 static void
 test_body_length_tag(void **state)
 {
@@ -913,6 +978,7 @@ main(void)
 		cmocka_unit_test(test_oversigned_from),
 		cmocka_unit_test(test_explicit_headers_and_dual),
 		cmocka_unit_test(test_body_length_tag),
+		cmocka_unit_test(test_shared_body_hash),
 		cmocka_unit_test(test_signature_results),
 		cmocka_unit_test(test_unsigned_and_many),
 		cmocka_unit_test(test_key_results),

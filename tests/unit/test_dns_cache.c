@@ -4,7 +4,8 @@
  * misses, TTL expiry and the TTL cap on a fake clock, negative caching,
  * failures never kept, the size bound and LRU order, cancel of a pending
  * hit and of a pending miss, coalesced misses, case-insensitive keys,
- * and that every caller owns an independent copy.
+ * hits sharing one read-only answer that outlives its entry, and ready
+ * answers handed out in order in one loop turn without starving others.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -392,25 +393,179 @@ test_case_insensitive(void **state)
 	assert_ptr_equal(f->ans->canonname, f->ans->qname);
 }
 
+/* Only A-Z fold to a-z: the bytes next to them in ASCII stay apart. */
 static void
-test_deep_copies(void **state)
+test_case_folding_bytes(void **state)
+{
+	static const char *const apart[][2] = {
+		{ "a@b.example.org", "a`b.example.org" },
+		{ "a[b.example.org", "a{b.example.org" },
+		{ "a^b.example.org", "a~b.example.org" },
+		{ "long-label-with-an-at-sign@x.example.org",
+		  "long-label-with-an-at-sign`x.example.org" },
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(apart) / sizeof(apart[0]); i++) {
+		ask(f, apart[i][0], DNS_T_A);
+		ask(f, apart[i][1], DNS_T_A);
+	}
+	assert_int_equal(stats(f).hits, 0);
+	assert_int_equal(stats(f).misses, 8);
+	/* a name longer than eight bytes folds in every word */
+	ask(f, "LONG-LABEL-WITH-AN-AT-SIGN@X.EXAMPLE.ORG", DNS_T_A);
+	ask(f, "a^B.Example.Org", DNS_T_A);
+	assert_int_equal(stats(f).hits, 2);
+}
+
+/*
+ * Hits share one read-only answer per entry, spelling and second: no
+ * copy per hit. The cache's own copy is not the one handed out, and a
+ * holder's answer outlives its entry and the resolver.
+ */
+static void
+test_shared_answers(void **state)
 {
 	struct fx *f = *state;
-	struct dns_answer *a;
+	struct got g = { 0, NULL }, h = { 0, NULL }, k = { 0, NULL };
+	struct dns_answer *first;
 
-	ask(f, "long.example.org", DNS_T_TXT);
-	a = ask(f, "long.example.org", DNS_T_TXT);	/* a hit */
-	/* scribble over what we were given, then give it back */
-	memset(a->rr[0].u.txt.joined, 'X', a->rr[0].u.txt.joined_len);
-	a->rr[0].ttl = 7;
-	a->status = DNS_SERVFAIL;
-	a = ask(f, "long.example.org", DNS_T_TXT);	/* frees the old one */
+	ask(f, "long.example.org", DNS_T_TXT);		/* the miss */
+	assert_non_null(dns_query(f->r, "long.example.org", DNS_T_TXT,
+	    got_cb, &g));
+	assert_non_null(dns_query(f->r, "long.example.org", DNS_T_TXT,
+	    got_cb, &h));
+	run(f);
 	assert_int_equal(stats(f).hits, 2);
-	assert_int_equal(a->status, DNS_OK);
-	assert_string_equal(a->rr[0].u.txt.joined, "v=spf1 -all");
-	assert_int_equal(a->rr[0].u.txt.nstrings, 1);
-	assert_memory_equal(a->rr[0].u.txt.strings[0].p, "v=spf1 -all", 11);
-	assert_int_equal(a->rr[0].ttl, 3600);
+	assert_ptr_equal(g.ans, h.ans);
+	assert_ptr_not_equal(g.ans, f->ans);	/* the miss had its own */
+	assert_string_equal(g.ans->rr[0].u.txt.joined, "v=spf1 -all");
+	first = g.ans;
+	dns_answer_free(h.ans);			/* one holder lets go */
+	h.ans = NULL;
+	assert_string_equal(first->rr[0].u.txt.joined, "v=spf1 -all");
+
+	/* another spelling gets its own qname; a later second, new TTLs */
+	assert_non_null(dns_query(f->r, "LONG.example.org", DNS_T_TXT,
+	    got_cb, &h));
+	f->now_ms += 1000;
+	assert_non_null(dns_query(f->r, "long.example.org", DNS_T_TXT,
+	    got_cb, &k));
+	run(f);
+	assert_string_equal(h.ans->qname, "LONG.example.org");
+	assert_int_equal(h.ans->rr[0].ttl, 3600);
+	assert_ptr_not_equal(k.ans, first);
+	assert_int_equal(k.ans->rr[0].ttl, 3599);
+	assert_int_equal(first->rr[0].ttl, 3600);	/* untouched */
+
+	/* the entry expires and the resolver goes: holders keep reading */
+	f->now_ms += 3600 * 1000;
+	ask(f, "long.example.org", DNS_T_TXT);
+	assert_int_equal(stats(f).misses, 2);
+	dns_resolver_free(f->r);
+	f->r = NULL;
+	assert_string_equal(first->rr[0].u.txt.joined, "v=spf1 -all");
+	assert_string_equal(k.ans->rr[0].u.txt.joined, "v=spf1 -all");
+	dns_answer_free(g.ans);
+	dns_answer_free(h.ans);
+	dns_answer_free(k.ans);
+}
+
+/* A chain of lookups, each started from the previous one's callback. */
+struct chain {
+	struct fx	*f;
+	int		 left;		/* lookups still to start */
+	int		 calls;
+	bool		 in_query;	/* inside dns_query() right now */
+	bool		 reentered;	/* a callback ran inside it */
+};
+
+static void
+chain_cb(struct dns_answer *ans, void *arg)
+{
+	struct chain *ch = arg;
+
+	ch->calls++;
+	if (ch->in_query)
+		ch->reentered = true;
+	dns_answer_free(ans);
+	if (ch->left-- > 0) {
+		ch->in_query = true;
+		assert_non_null(dns_query(ch->f->r, "www.example.org",
+		    DNS_T_A, chain_cb, ch));
+		ch->in_query = false;
+	}
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(*(int *)arg)++;
+}
+
+/*
+ * Ready answers go out from one event per resolver: a chain of hits
+ * finishes in one loop turn, never inside dns_query(), in the order
+ * asked; a chain that never ends leaves other events their turn.
+ */
+static void
+test_ready_in_one_turn(void **state)
+{
+	struct fx *f = *state;
+	struct chain ch = { f, 5, 0, false, false };
+	struct got g[3] = { { 0, NULL }, { 0, NULL }, { 0, NULL } };
+	struct timeval zero = { 0, 0 };
+	struct event *t;
+	int i, fired = 0;
+
+	ask(f, "www.example.org", DNS_T_A);
+	ask(f, "n0.example.org", DNS_T_A);
+	ch.in_query = true;
+	assert_non_null(dns_query(f->r, "www.example.org", DNS_T_A,
+	    chain_cb, &ch));
+	ch.in_query = false;
+	assert_int_equal(ch.calls, 0);
+	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(ch.calls, 6);
+	assert_false(ch.reentered);
+
+	/* first asked, first answered */
+	assert_non_null(dns_query(f->r, "n0.example.org", DNS_T_A, got_cb,
+	    &g[0]));
+	assert_non_null(dns_query(f->r, "www.example.org", DNS_T_A, got_cb,
+	    &g[1]));
+	assert_non_null(dns_query(f->r, "n0.example.org", DNS_T_A, got_cb,
+	    &g[2]));
+	dns_cancel(dns_query(f->r, "n0.example.org", DNS_T_A, got_cb,
+	    &g[0]));
+	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(g[i].calls, 1);
+	assert_int_equal(g[1].ans->n, 2);
+	for (i = 0; i < 3; i++)
+		dns_answer_free(g[i].ans);
+
+	/* a long chain: a timer due now still runs before it ends */
+	ch.left = 100000;
+	ch.calls = 0;
+	assert_non_null(dns_query(f->r, "www.example.org", DNS_T_A,
+	    chain_cb, &ch));
+	t = evtimer_new(f->base, timer_cb, &fired);
+	evtimer_add(t, &zero);
+	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(fired, 1);
+	assert_true(ch.calls > 0);
+	assert_true(ch.left > 0);	/* the rest waits for later turns */
+	i = ch.calls;
+	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_true(ch.calls > i);	/* and gets them */
+	event_free(t);
+	ch.left = 0;
+	run(f);
+	assert_false(ch.reentered);
 }
 
 /* The callback may free the resolver (as a CLI does when it is done). */
@@ -471,7 +626,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_case_insensitive, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_deep_copies, setup,
+		cmocka_unit_test_setup_teardown(test_case_folding_bytes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shared_answers, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ready_in_one_turn, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_from_callback, setup,
 		    teardown),

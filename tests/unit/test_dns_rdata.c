@@ -304,6 +304,85 @@ test_name_valid(void **state)
 	assert_true(dns_name_valid(longname));
 }
 
+/*
+ * The rules of dns_name_valid() written out byte by byte, the plain way:
+ * dns_name_valid() is table-driven for speed, and must agree with this
+ * on every name.
+ */
+static bool
+ref_name_valid(const char *name)
+{
+	size_t label = 0, octets = 0;
+	const char *p;
+
+	for (p = name; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c >= 0x7f)
+			return false;
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			octets++;
+			continue;
+		}
+		if (c == '\\') {
+			if (p[1] >= '0' && p[1] <= '9') {
+				if (p[2] < '0' || p[2] > '9' || p[3] < '0' ||
+				    p[3] > '9' || (p[1] - '0') * 100 +
+				    (p[2] - '0') * 10 + (p[3] - '0') > 255)
+					return false;
+				p += 3;
+			} else if ((unsigned char)p[1] <= 0x20 ||
+			    (unsigned char)p[1] >= 0x7f) {
+				return false;
+			} else {
+				p++;
+			}
+		}
+		octets++;
+		if (++label > 63 || octets > 253)
+			return false;
+	}
+	return p == name || label > 0;
+}
+
+/* Random names from an alphabet heavy in dots, escapes and edge bytes,
+ * lengths around the 63-octet label and 253-octet name bounds. */
+static void
+test_name_valid_agrees(void **state)
+{
+	static const char alphabet[] = "a.\\09Z- _\x7f\x01\x80\"";
+	char name[600];
+	unsigned seed = 12345;
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 8) % 300;
+		for (j = 0; j < n; j++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly letters, so that long labels happen */
+			name[j] = (seed >> 16) % 4 != 0 ? 'x' :
+			    alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+		}
+		name[n] = '\0';
+		if (dns_name_valid(name) != ref_name_valid(name))
+			fail_msg("disagree on '%s'", name);
+	}
+	/* the bounds exactly: 63-octet labels, 253 octets in all */
+	memset(name, 'a', sizeof(name));
+	for (n = 240; n < 260; n++) {
+		for (j = 63; j < n; j += 64)
+			name[j] = '.';
+		name[n] = '\0';
+		assert_int_equal(dns_name_valid(name), ref_name_valid(name));
+		memset(name, 'a', sizeof(name));
+	}
+}
+
 int
 main(void)
 {
@@ -327,6 +406,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_name_valid),
+		cmocka_unit_test(test_name_valid_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

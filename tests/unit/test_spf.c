@@ -37,7 +37,8 @@ static const char zone_text[] =
     "helo     A 203.0.113.7\n"
     "ptr      TXT \"v=spf1 ptr -all\"\n"
     "h.ptr    A 203.0.113.9\n"
-    "9.113.0.203.in-addr.arpa. PTR h.ptr.example.com.\n";
+    "9.113.0.203.in-addr.arpa. PTR h.ptr.example.com.\n"
+    "plain    TXT \"v=spf1 -all\"\n";
 
 struct run {
 	struct arena		*out;
@@ -345,6 +346,44 @@ test_shared_records(void **state)
 	arena_free(out);
 }
 
+/*
+ * A fail without exp= explains itself as "%{d} does not designate %{c}
+ * as a permitted sender for %{s}", and the client address reads the
+ * same there and in Received-SPF as core's RFC 5952 text (ip_format):
+ * zero runs at either end, ties, one zero group, no zero group.
+ */
+static void
+test_default_explanation_and_address_text(void **state)
+{
+	static const char *const ips[] = {
+		"10.1.2.3", "192.0.2.255", "0.0.0.0", "2001:db8::1", "::1",
+		"::", "1::", "fe80::", "2001:db8:0:0:1:0:0:1",
+		"2001:0:0:1:0:0:0:1", "1:0:2:3:4:5:6:7", "1:2:3:4:5:6:7:8",
+		"abcd:ef01:2345:6789:a:bc:def:f00", "0:0:1:0:0:1:0:0",
+		"::ffff:192.0.2.1", "::192.0.2.1", "64:ff9b::c000:201",
+	};
+	struct ip_addr ip;
+	char text[IP_STRLEN], want[512];
+	struct run r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+		assert_int_equal(ip_parse(ips[i], strlen(ips[i]), &ip), 0);
+		ip_unmap_v4(&ip);
+		assert_non_null(ip_format(&ip, text, sizeof(text)));
+		check(ips[i], "a@plain.example.com", "h.example.org",
+		    SPF_IDENTITY_MAILFROM, &r);
+		assert_int_equal(r.result, SPF_RESULT_FAIL);
+		snprintf(want, sizeof(want), "plain.example.com does not "
+		    "designate %s as a permitted sender for "
+		    "a@plain.example.com", text);
+		assert_string_equal(r.explanation, want);
+		snprintf(want, sizeof(want), "client-ip=%s;", text);
+		assert_non_null(strstr(r.received, want));
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -366,6 +405,7 @@ main(void)
 		cmocka_unit_test(test_ptr),
 		cmocka_unit_test(test_many_at_once_and_cancel),
 		cmocka_unit_test(test_shared_records),
+		cmocka_unit_test(test_default_explanation_and_address_text),
 		cmocka_unit_test(test_names),
 	};
 

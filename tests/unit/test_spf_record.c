@@ -257,6 +257,34 @@ test_all_makes_redirect_moot(void **state)
 	arena_free(a);
 }
 
+/* Which domain-specs are query names as written (no expansion, no
+ * escapes, queryable): the engine sends those without looking again. */
+static void
+test_plain_names(void **state)
+{
+	struct arena *a = arena_new(0);
+	struct spf_record rec;
+	const char *s = "v=spf1 include:_spf.example.com a:b.example.com. "
+	    "mx:%{d}.x.example exists:a..example.com include:x(y).example "
+	    "a:x%%y.example a:x\\y.example ptr:.example.com "
+	    "include:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    ".example a ip4:192.0.2.1 mx:mx-1.example.org";
+	static const bool want[] = {
+		true, false, false, false, false, false, false, false, false,
+		false, false, true,
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse(a, s, &rec), SPF_PARSE_OK);
+	assert_int_equal(rec.nmechs, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < rec.nmechs; i++)
+		if (rec.mechs[i].plain_name != want[i])
+			fail_msg("mechanism %zu (%s): plain_name %d", i,
+			    rec.mechs[i].text, rec.mechs[i].plain_name);
+	arena_free(a);
+}
+
 static void
 test_names(void **state)
 {
@@ -282,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_domain_spec),
 		cmocka_unit_test(test_all_makes_redirect_moot),
+		cmocka_unit_test(test_plain_names),
 		cmocka_unit_test(test_names),
 	};
 

@@ -115,6 +115,8 @@ fill_envelope(struct spool_envelope *env, struct arena *a)
 	env->client_helo = "mail.example.org";
 	env->auth_user = "alice with space%";
 	env->folder = "Junk";
+	env->prepend = "Authentication-Results: mx.example.test;\r\n"
+	    "\tspf=pass smtp.mailfrom=alice@example.org\r\n";
 	spool_envelope_add_rcpt(env, a, "bob@example.test",
 	    "rfc822;bob@example.test", SPOOL_NOTIFY_FAILURE |
 	    SPOOL_NOTIFY_DELAY);
@@ -244,6 +246,7 @@ test_envelope_round_trip(void **state)
 	assert_string_equal(got.client_helo, env.client_helo);
 	assert_string_equal(got.auth_user, env.auth_user);
 	assert_string_equal(got.folder, env.folder);
+	assert_string_equal(got.prepend, env.prepend);
 	assert_int_equal(got.nrcpts, env.nrcpts);
 	for (i = 0; i < env.nrcpts; i++) {
 		assert_string_equal(got.rcpts[i].addr, env.rcpts[i].addr);
@@ -270,6 +273,14 @@ test_envelope_round_trip(void **state)
 	assert_int_equal(spool_envelope_parse(text.data, text.len, b, &got,
 	    &why), 0);
 	assert_string_equal(got.mail_from, "");
+	/* No prepend: no line at all, and it reads back as "". */
+	env.prepend = "";
+	buf_reset(&text);
+	spool_envelope_format(&env, &text);
+	assert_null(strstr(buf_cstr(&text), "prepend"));
+	assert_int_equal(spool_envelope_parse(text.data, text.len, b, &got,
+	    &why), 0);
+	assert_string_equal(got.prepend, "");
 	buf_free(&text);
 	arena_free(a);
 	arena_free(b);
@@ -345,6 +356,16 @@ test_envelope_rejects_bad_fields(void **state)
 		    "bad rcpt attempts" },
 		{ "", 2, "rcpt count mismatch" },
 		{ "\n", 1, "line without value" },
+		{ "prepend X-A:%20b%0D%0A\n", 1, NULL },
+		{ "prepend X-A:%20b%0D%0AX-B:%20c%0D%0A\n", 1, NULL },
+		{ "prepend X-A:%20b\n", 1, "bad prepend" },
+		{ "prepend X-A:%20b%0A\n", 1, "bad prepend" },
+		{ "prepend X-A:%0Db%0D%0A\n", 1, "bad prepend" },
+		{ "prepend X-A:%20b%0D%0A%0D%0A\n", 1, "bad prepend" },
+		{ "prepend %20X-A:%20b%0D%0A\n", 1, "bad prepend" },
+		{ "prepend %0D%0A\n", 1, "bad prepend" },
+		{ "prepend X-A:%20b%0D%0A\nprepend X-B:%20c%0D%0A\n", 1,
+		    "duplicate key" },
 	};
 	struct buf b = BUF_INIT;
 	const char *why;
@@ -447,6 +468,54 @@ test_commit_then_recover(void **state)
 	assert_int_equal(spool_open_content(sp, "../../../etc/passwd"), -1);
 	spool_recovery_free(&rec);
 	spool_free(sp);
+	arena_free(a);
+	rm_tree(dir);
+	free(dir);
+}
+
+/* The mapped view shows every byte written so far, buffered ones too,
+ * and the message still commits (and aborts) normally after it. */
+static void
+test_map_written_content(void **state)
+{
+	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX];
+	struct spool_envelope env;
+	struct arena *a = arena_new(0);
+	struct spool_msg *msg;
+	struct spool *sp;
+	struct buf big = BUF_INIT;
+	const char *p;
+	size_t n, i;
+
+	(void)state;
+	sp = open_spool(dir);
+	msg = spool_begin(sp, reason, sizeof(reason));
+	assert_non_null(msg);
+	assert_int_equal(spool_msg_map(msg, &p, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(spool_write(msg, "Subject: x\r\n", 13), 0);
+	assert_int_equal(spool_msg_map(msg, &p, &n), 0);
+	assert_int_equal(n, 13);
+	assert_memory_equal(p, "Subject: x\r\n", 13);
+	for (i = 0; i < 20000; i++)
+		buf_printf(&big, "line %zu\r\n", i);
+	assert_int_equal(spool_write(msg, big.data, big.len), 0);
+	assert_int_equal(spool_write(msg, "tail\r\n", 6), 0);
+	assert_int_equal(spool_msg_map(msg, &p, &n), 0);
+	assert_int_equal(n, 13 + big.len + 6);
+	assert_memory_equal(p + 13, big.data, big.len);
+	assert_memory_equal(p + n - 6, "tail\r\n", 6);
+	fill_envelope(&env, a);
+	assert_int_equal(spool_commit(msg, &env, reason, sizeof(reason)), 0);
+	assert_int_equal(env.size, n);
+
+	msg = spool_begin(sp, reason, sizeof(reason));
+	assert_int_equal(spool_write(msg, "x", 1), 0);
+	assert_int_equal(spool_msg_map(msg, &p, &n), 0);
+	assert_int_equal(n, 1);
+	spool_abort(msg);
+	spool_free(sp);
+	buf_free(&big);
 	arena_free(a);
 	rm_tree(dir);
 	free(dir);
@@ -888,6 +957,7 @@ main(void)
 		cmocka_unit_test(test_envelope_rejects_bad_fields),
 		cmocka_unit_test(test_notify_parse),
 		cmocka_unit_test(test_commit_then_recover),
+		cmocka_unit_test(test_map_written_content),
 		cmocka_unit_test(test_large_content_and_abort),
 		cmocka_unit_test(test_commit_without_recipients_fails),
 		cmocka_unit_test(test_recover_cleans_torn_and_orphans),
