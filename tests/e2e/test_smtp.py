@@ -398,7 +398,8 @@ def test_swaks_pipelining(server):
         capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "queued as" in out.stdout
-    assert len(maildir_ids(server, "bob@example.test", want=[None])) == 1
+    d.wait_for(lambda: len(maildir_ids(server, "bob@example.test")) == 1,
+               d.IO_TIMEOUT, "the message in bob's Maildir")
     box = mailbox.Maildir(str(server.maildir("bob@example.test")), create=False)
     assert [m["Subject"] for m in box] == ["swaks-pipelined"]
 
