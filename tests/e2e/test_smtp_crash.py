@@ -1,9 +1,10 @@
 """Crash safety: SIGKILL the daemon during a load, restart it, and check
 that every message that got a 250 is delivered exactly once.
 
-Several client threads send messages with unique Message-IDs (several
-per session) while the main thread kills the daemon with SIGKILL three
-times and restarts it on the same ports and data directory. Messages
+Several client threads send 2400 messages with unique Message-IDs
+(several per session) while the main thread kills the daemon with
+SIGKILL four times and restarts it on the same ports and data directory
+(four delivery workers run during the kills). Messages
 whose 250 never arrived may or may not be delivered, but never twice.
 Bounded: a fixed number of messages, a deadline for the whole run.
 """
@@ -22,10 +23,10 @@ import daemon as d  # noqa: E402
 
 HOST = "mx.example.test"
 USERS = ["alice@example.test", "bob@example.test"]
-THREADS = 6
-PER_THREAD = 120
+THREADS = 8
+PER_THREAD = 300
 PER_SESSION = 5
-KILLS = 3
+KILLS = 4
 DEADLINE = 150.0
 
 
