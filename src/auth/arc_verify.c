@@ -293,23 +293,12 @@ verify_dns_cb(struct dns_answer *ans, void *arg)
 {
 	struct arc_key *k = arg;
 	struct arc_verify *v = k->v;
-	const char **txt;
-	size_t *len, i, n = 0;
+	const char *txt[DNS_TXT_MAX];
+	size_t len[DNS_TXT_MAX], n;
 
 	k->q = NULL;
-	txt = calloc(ans->n ? ans->n : 1, sizeof(*txt));
-	len = calloc(ans->n ? ans->n : 1, sizeof(*len));
-	if (txt == NULL || len == NULL)
-		abort();
-	if (ans->status == DNS_OK)
-		for (i = 0; i < ans->n; i++)
-			if (ans->rr[i].type == DNS_T_TXT) {
-				txt[n] = ans->rr[i].u.txt.joined;
-				len[n++] = ans->rr[i].u.txt.joined_len;
-			}
+	n = dns_answer_txt(ans, txt, len, DNS_TXT_MAX);
 	arc_verify_key(v, k->slot, ans->status, txt, len, n, ans->why);
-	free(txt);
-	free(len);
 	dns_answer_free(ans);
 	if (v->pending > 0 && --v->pending == 0 && v->cb != NULL)
 		v->cb(v, v->cb_arg);

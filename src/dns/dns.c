@@ -61,6 +61,22 @@ dns_answer_new(const char *qname, uint16_t type, enum dns_status status,
 	return ans;
 }
 
+size_t
+dns_answer_txt(const struct dns_answer *ans, const char **txt, size_t *len,
+    size_t max)
+{
+	size_t i, n = 0;
+
+	if (ans->status != DNS_OK)
+		return 0;
+	for (i = 0; i < ans->n && n < max; i++)
+		if (ans->rr[i].type == DNS_T_TXT) {
+			txt[n] = ans->rr[i].u.txt.joined;
+			len[n++] = ans->rr[i].u.txt.joined_len;
+		}
+	return n;
+}
+
 void
 dns_answer_free(struct dns_answer *ans)
 {

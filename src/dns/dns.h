@@ -156,6 +156,16 @@ struct dns_answer	*dns_query_sync(struct dns_resolver *,
 /* Let go of one reference; the last one frees the answer. */
 void		 dns_answer_free(struct dns_answer *);
 
+/* Key lookups (DKIM, ARC) try each TXT record of a name in turn; more
+ * than this many at one selector is not a key set, and the rest is
+ * ignored. */
+#define DNS_TXT_MAX	16
+
+/* The TXT records of an answer (their joined strings), in order, at most
+ * max of them: pointers into the answer. 0 unless the status is DNS_OK. */
+size_t		 dns_answer_txt(const struct dns_answer *, const char **txt,
+		    size_t *len, size_t max);
+
 /* True when name (without the final dot; "" is the root) is usable in
  * a query: presentation format, at most 253 octets, labels of 1..63
  * octets of printable ASCII; any other octet (a space from an SPF macro)

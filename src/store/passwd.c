@@ -361,7 +361,7 @@ struct passwd_db {
 	bool			 started;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
-	struct job_queue	 todo;
+	struct job_queue	 waiting;
 	struct job_queue	 done;
 	bool			 stop;
 };
@@ -425,7 +425,7 @@ passwd_db_free(struct passwd_db *db)
 		pthread_mutex_unlock(&db->mu);
 		pthread_join(db->thread, NULL);
 	}
-	queue_free(&db->todo);
+	queue_free(&db->waiting);
 	queue_free(&db->done);
 	if (db->ev != NULL)
 		event_free(db->ev);
@@ -598,13 +598,13 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&db->mu);
 	for (;;) {
-		while (db->todo.head == NULL && !db->stop)
+		while (db->waiting.head == NULL && !db->stop)
 			pthread_cond_wait(&db->cv, &db->mu);
 		if (db->stop)
 			break;
-		j = db->todo.head;
-		if ((db->todo.head = j->next) == NULL)
-			db->todo.tail = NULL;
+		j = db->waiting.head;
+		if ((db->waiting.head = j->next) == NULL)
+			db->waiting.tail = NULL;
 		pthread_mutex_unlock(&db->mu);
 
 		if (!j->decided) {
@@ -711,7 +711,7 @@ passwd_verify_async(struct passwd_db *db, struct event_base *base,
 			memcpy(j->password, password, strlen(password) + 1);
 	}
 	pthread_mutex_lock(&db->mu);
-	queue_push(&db->todo, j);
+	queue_push(&db->waiting, j);
 	pthread_cond_signal(&db->cv);
 	pthread_mutex_unlock(&db->mu);
 	return j;

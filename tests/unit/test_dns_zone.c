@@ -452,6 +452,26 @@ test_load_syntax_variants(void **state)
 	    "z.example.org. 3600 IN MX 0 .\n");
 }
 
+/* dns_answer_txt: TXT records in order, capped, none unless DNS_OK */
+static void
+test_answer_txt(void **state)
+{
+	struct fx *f = *state;
+	const char *txt[2];
+	size_t len[2];
+
+	assert_int_equal(load(f, "k TXT \"one\"\nk TXT \"t\" \"wo\"\n"
+	    "k TXT \"three\"\nk A 192.0.2.1\n"), 0);
+	assert_int_equal(dns_answer_txt(ask(f, "k.example.org", DNS_T_TXT),
+	    txt, len, 2), 2);
+	assert_int_equal(len[0], 3);
+	assert_memory_equal(txt[0], "one", 3);
+	assert_int_equal(len[1], 3);
+	assert_memory_equal(txt[1], "two", 3);
+	assert_int_equal(dns_answer_txt(ask(f, "nx.example.org", DNS_T_TXT),
+	    txt, len, 2), 0);
+}
+
 int
 main(void)
 {
@@ -469,6 +489,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_set_failure, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_async_contract, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_answer_txt, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors, setup,
 		    teardown),
