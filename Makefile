@@ -19,10 +19,12 @@ build: deps
 
 # The mail server in the foreground on its embedded default (or ARGS).
 run: build
+	@scripts/account.sh
 	./$(RELEASE)/src/netjes serve $(ARGS)
 
 # Every test: unit (ASan+UBSan), a short fuzz pass, interop and e2e.
 test: deps
+	@scripts/account.sh
 	@/usr/bin/python3 tests/run_all.py
 
 # Each fuzz target for FUZZ_SECONDS on its seed corpus.

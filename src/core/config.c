@@ -109,6 +109,8 @@ enum config_key_id {
 	KEY_LOG_LEVEL,
 	KEY_LOG_TARGET,
 	KEY_USERS_FILE,
+	KEY_SERVER_USER,
+	KEY_SERVER_GROUP,
 	KEY_TRUSTED_NETWORKS,
 	KEY_TLS_CERT,
 	KEY_TLS_KEY,
@@ -124,6 +126,7 @@ enum config_key_id {
 	KEY_LIMIT_BANNER_DELAY,
 	KEY_MAIL_ROOT,
 	KEY_RECIPIENT_DELIMITER,
+	KEY_DELIVERY_OWNER,
 	KEY_AUTH_DMARC_POLICY,
 	KEY_LISTENER_ADDRESS,
 	KEY_LISTENER_PORT,
@@ -595,6 +598,62 @@ config_set_users_file(struct config_parse *p, const char *v, char *why,
 	    why, n);
 }
 
+/* A user or group name as useradd(8) makes them ("" for the group:
+ * the user's own). */
+static int
+config_account_name(const char *v, char *out, size_t outlen, bool empty_ok,
+    char *why, size_t n)
+{
+	size_t i, len = strlen(v);
+
+	if (len == 0 && empty_ok) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (len == 0 || len >= outlen || len > 32) {
+		snprintf(why, n, "expected an account name of 1 to 32 "
+		    "characters");
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || ch == '_' || (i > 0 &&
+		    ((ch >= '0' && ch <= '9') || ch == '-' ||
+		    (ch == '$' && i == len - 1))))) {
+			snprintf(why, n, "expected an account name "
+			    "([a-z_][a-z0-9_-]*)");
+			return -1;
+		}
+	}
+	memcpy(out, v, len + 1);
+	return 0;
+}
+
+static int
+config_set_server_user(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_account_name(v, p->work.server_user,
+	    sizeof(p->work.server_user), false, why, n);
+}
+
+static int
+config_set_server_group(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_account_name(v, p->work.server_group,
+	    sizeof(p->work.server_group), true, why, n);
+}
+
+static int
+config_set_delivery_owner(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_account_name(v, p->work.delivery_owner,
+	    sizeof(p->work.delivery_owner), true, why, n);
+}
+
 /* Networks that may relay: CIDRs or addresses, separated by blanks or
  * commas; "" for none. */
 static int
@@ -928,6 +987,10 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_log_target },
 	[KEY_USERS_FILE] = { SECTION_SERVER, "users_file",
 	    config_set_users_file },
+	[KEY_SERVER_USER] = { SECTION_SERVER, "user",
+	    config_set_server_user },
+	[KEY_SERVER_GROUP] = { SECTION_SERVER, "group",
+	    config_set_server_group },
 	[KEY_TRUSTED_NETWORKS] = { SECTION_SERVER, "trusted_networks",
 	    config_set_trusted_networks },
 	[KEY_TLS_CERT] = { SECTION_TLS, "cert", config_set_tls_cert },
@@ -954,6 +1017,8 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_mail_root },
 	[KEY_RECIPIENT_DELIMITER] = { SECTION_DELIVERY, "recipient_delimiter",
 	    config_set_recipient_delimiter },
+	[KEY_DELIVERY_OWNER] = { SECTION_DELIVERY, "owner",
+	    config_set_delivery_owner },
 	[KEY_AUTH_DMARC_POLICY] = { SECTION_AUTH, "dmarc_policy",
 	    config_set_dmarc_policy },
 	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
@@ -1580,6 +1645,8 @@ config_defaults(struct config *c)
 	c->limits.idle_timeout = 300;
 	c->limits.banner_delay = 1;
 	snprintf(c->recipient_delimiter, sizeof(c->recipient_delimiter), "+");
+	snprintf(c->server_user, sizeof(c->server_user), "%s",
+	    CONFIG_DEFAULT_USER);
 	for (i = 0; i < sizeof(listeners) / sizeof(*listeners); i++)
 		c->listeners[i] = listeners[i];
 	c->nlisteners = i;
@@ -1765,6 +1832,8 @@ config_write_ini(const struct config *c, struct buf *b)
 	config_write_kv(b, "log_target",
 	    config_log_target_name(c->log_target));
 	config_write_kv(b, "users_file", c->users_file);
+	config_write_kv(b, "user", c->server_user);
+	config_write_kv(b, "group", c->server_group);
 	buf_append_str(b, "trusted_networks =");
 	for (i = 0; i < c->ntrusted; i++)
 		buf_printf(b, " %s", cidr_format(&c->trusted[i], cidr,
@@ -1790,6 +1859,7 @@ config_write_ini(const struct config *c, struct buf *b)
 	buf_append_str(b, "\n\n[delivery]\n");
 	config_write_kv(b, "mail_root", c->mail_root);
 	config_write_kv(b, "recipient_delimiter", c->recipient_delimiter);
+	config_write_kv(b, "owner", c->delivery_owner);
 	buf_printf(b, "\n[auth]\ndmarc_policy = %s\n", c->dmarc_monitor ?
 	    "monitor" : "enforce");
 	for (i = 0; i < c->nlisteners; i++)

@@ -4,13 +4,13 @@
  * INI with git-config style named sections, parsed by libinih:
  *
  *	[server]		hostname, data_dir, log_level, log_target,
- *				users_file, trusted_networks
+ *				users_file, user, group, trusted_networks
  *	[tls]			cert, key (empty: self-signed, made on first start)
  *	[dns]			nameserver, timeout
  *	[limits]		message_size, recipients, errors, commands,
  *				connections, connections_per_ip, idle_timeout,
  *				banner_delay
- *	[delivery]		mail_root, recipient_delimiter
+ *	[delivery]		mail_root, recipient_delimiter, owner
  *	[auth]			dmarc_policy = enforce|monitor
  *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
  *	[domain "NAME"]		a local domain; catchall
@@ -45,6 +45,8 @@
 #define CONFIG_MAX_LISTENERS	16
 #define CONFIG_NAME_MAX		64
 #define CONFIG_HOST_MAX		256
+#define CONFIG_ACCOUNT_MAX	33	/* a user or group name, useradd(8) */
+#define CONFIG_DEFAULT_USER	"netjes"
 #define CONFIG_MAX_ERRORS	100	/* a load stops collecting after these */
 #define CONFIG_MAX_TRUSTED	32	/* networks in trusted_networks */
 #define CONFIG_ADDR_MAX		320	/* local@domain */
@@ -92,6 +94,9 @@ struct config {
 	enum log_level		 log_level;
 	enum log_target		 log_target;
 	char			 users_file[PATH_MAX];	/* "" = DATA_DIR/users */
+	/* the account sessions run as when started as root (privsep.h) */
+	char			 server_user[CONFIG_ACCOUNT_MAX];
+	char			 server_group[CONFIG_ACCOUNT_MAX];	/* "" = user's */
 	struct cidr		 trusted[CONFIG_MAX_TRUSTED];	/* may relay */
 	size_t			 ntrusted;
 	/* [tls] */
@@ -105,6 +110,8 @@ struct config {
 	/* [delivery] */
 	char			 mail_root[PATH_MAX];	/* "" = DATA_DIR/mail */
 	char			 recipient_delimiter[16];	/* "" = off */
+	/* who owns delivered mail; "" = server_user (the only one today) */
+	char			 delivery_owner[CONFIG_ACCOUNT_MAX];
 	/* [auth] dmarc_policy: monitor only records DMARC failures in
 	 * Authentication-Results; enforce (false) also rejects and
 	 * quarantines as the domain asks */

@@ -310,9 +310,8 @@ delivery_new(struct spool *spool, const char *mail_root,
 	pthread_condattr_t ca;
 	int err;
 
-	if (mail_root[0] != '/') {
-		snprintf(reason, reasonlen, "mail root %s is not absolute",
-		    mail_root);
+	if (mail_root[0] == '\0') {
+		snprintf(reason, reasonlen, "no mail root");
 		return NULL;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {

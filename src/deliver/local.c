@@ -206,11 +206,9 @@ local_table_add_user(struct local_table *t, const char *addr,
 	    (key = canon_addr(t, addr, NULL)) == NULL)
 		return fail(reason, "invalid user address");
 	at = strrchr(key, '@');
-	if (maildir != NULL && *maildir != '\0') {
-		if (maildir[0] != '/')
-			return fail(reason, "maildir path must be absolute");
-	} else if (t->mail_root[0] != '/')
-		return fail(reason, "mail root must be an absolute path");
+	/* paths may be relative: to the data directory the server runs in */
+	if ((maildir == NULL || *maildir == '\0') && t->mail_root[0] == '\0')
+		return fail(reason, "no mail root");
 	grow((void **)&t->users, &t->capusers, t->nusers, sizeof(*t->users));
 	u = &t->users[t->nusers++];
 	u->key = key;
@@ -359,8 +357,8 @@ local_table_seal(struct local_table *t, const char **reason)
 		if (find_domain(t, strrchr(t->aliases[i].key, '@') + 1) ==
 		    NULL)
 			return fail(reason, "alias in a domain that is not local");
-	if (t->ndomains > 0 && t->mail_root[0] != '/')
-		return fail(reason, "mail root must be an absolute path");
+	if (t->ndomains > 0 && t->mail_root[0] == '\0')
+		return fail(reason, "no mail root");
 	t->sealed = true;
 	return 0;
 }

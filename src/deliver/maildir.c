@@ -282,8 +282,10 @@ static int
 folder_dir(const char *maildir, const char *folder, char out[PATH_MAX],
     struct maildir_result *res)
 {
-	if (maildir == NULL || maildir[0] != '/') {
-		maildir_classify(EINVAL, "Maildir path must be absolute", res);
+	/* relative paths are fine: the server runs inside its data
+	 * directory (privsep.h), which it may not be able to name */
+	if (maildir == NULL || maildir[0] == '\0') {
+		maildir_classify(EINVAL, "empty Maildir path", res);
 		return -1;
 	}
 	if (folder == NULL || *folder == '\0') {

@@ -53,6 +53,9 @@
 #include "deliver/delivery.h"
 #include "deliver/local.h"
 #include "dns/dns.h"
+#include "priv/keyholder.h"
+#include "priv/keyproxy.h"
+#include "priv/privsep.h"
 #include "queue/spool.h"
 #include "smtp/session.h"
 #include "smtp/tls.h"
@@ -94,8 +97,13 @@ struct server_conf {
 
 struct server {
 	struct session_host	 host;		/* first: see server_on_gone */
-	/* the config as started: listeners, directories, DNS, hostname */
+	/* the config as started: listeners, directories, DNS, hostname;
+	 * its paths are as seen from the data directory (server_localize) */
 	const struct config	*cfg;
+	struct keyproxy		*keys;		/* the key holder (privsep.h) */
+	const int		*fds;		/* bound listeners, by index */
+	char			 cwd[PATH_MAX];	/* where relative paths began */
+	char			 data_abs[PATH_MAX];	/* the data directory */
 	struct event_base	*base;
 	struct tls_server	*tls;
 	struct spool		*spool;
@@ -343,26 +351,53 @@ server_socket_bind(const struct config_listener *c, char *err, size_t errlen)
 	return fd;
 }
 
+/* "address:port" of c, for messages. */
+static void
+server_listener_name(const struct config_listener *c, char *out, size_t n)
+{
+	struct ip_addr ip;
+
+	if (ip_parse(c->address, strlen(c->address), &ip) == 0)
+		server_format_addr(&ip, c->port, out, n);
+	else
+		snprintf(out, n, "%s:%u", c->address, (unsigned)c->port);
+}
+
+/* Bind every listener of cfg into fds (before privileges go: ports
+ * below 1024). 0, or -1 after a message on stderr (fds closed). */
 static int
-server_listen(struct server *srv, const struct config_listener *c)
+server_bind_all(const struct config *cfg, int *fds)
+{
+	char err[256], name[SERVER_ADDR_MAX];
+	size_t i, j;
+
+	if (cfg->nlisteners == 0) {
+		fprintf(stderr, "netjes serve: no listeners configured\n");
+		return -1;
+	}
+	for (i = 0; i < cfg->nlisteners; i++) {
+		if ((fds[i] = server_socket_bind(&cfg->listeners[i], err,
+		    sizeof(err))) != -1)
+			continue;
+		server_listener_name(&cfg->listeners[i], name, sizeof(name));
+		fprintf(stderr, "netjes serve: cannot listen on %s "
+		    "(listener %s): %s\n", name, cfg->listeners[i].name, err);
+		for (j = 0; j < i; j++)
+			close(fds[j]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+server_listen(struct server *srv, const struct config_listener *c,
+    evutil_socket_t fd)
 {
 	struct server_listener *l = &srv->listeners[srv->nlisteners];
-	struct ip_addr ip;
-	char err[256];
-	evutil_socket_t fd;
 
 	l->srv = srv;
 	l->conf = c;
-	if (ip_parse(c->address, strlen(c->address), &ip) == 0)
-		server_format_addr(&ip, c->port, l->address, sizeof(l->address));
-	else
-		snprintf(l->address, sizeof(l->address), "%s:%u", c->address,
-		    (unsigned)c->port);
-	if ((fd = server_socket_bind(c, err, sizeof(err))) == -1) {
-		fprintf(stderr, "netjes serve: cannot listen on %s "
-		    "(listener %s): %s\n", l->address, c->name, err);
-		return -1;
-	}
+	server_listener_name(c, l->address, sizeof(l->address));
 	/* backlog 0: the socket is already listening */
 	l->evl = evconnlistener_new(srv->base, server_on_accept, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
@@ -389,13 +424,12 @@ server_listen_all(struct server *srv)
 	const struct config *cfg = srv->cfg;
 	size_t i;
 
-	if (cfg->nlisteners == 0) {
-		fprintf(stderr, "netjes serve: no listeners configured\n");
-		return -1;
-	}
 	for (i = 0; i < cfg->nlisteners; i++)
-		if (server_listen(srv, &cfg->listeners[i]) == -1)
+		if (server_listen(srv, &cfg->listeners[i], srv->fds[i]) == -1) {
+			while (++i < cfg->nlisteners)
+				close(srv->fds[i]);
 			return -1;
+		}
 	for (i = 0; i < srv->nlisteners; i++) {
 		const struct config_listener *c = srv->listeners[i].conf;
 
@@ -553,11 +587,9 @@ server_tls_files(const struct config *cfg, char *cert, char *key, size_t n,
 static int
 server_tls_setup(struct server *srv)
 {
-	char cert[PATH_MAX], key[PATH_MAX], err[TLS_ERR_MAX];
+	char err[TLS_ERR_MAX];
 
-	if (server_tls_files(srv->cfg, cert, key, sizeof(cert), err,
-	    sizeof(err)) == -1 ||
-	    (srv->tls = tls_server_new(cert, key, err, sizeof(err))) == NULL) {
+	if ((srv->tls = tls_server_new(srv->keys, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "netjes serve: %s\n", err);
 		return -1;
 	}
@@ -797,6 +829,15 @@ server_dns_setup(struct server *srv)
 	return 0;
 }
 
+/* The Maildir root cfg names: [delivery] mail_root or DATA_DIR/mail. */
+static int
+server_mail_root(const struct config *cfg, char *out, size_t n)
+{
+	return server_path(out, n, cfg->mail_root[0] != '\0' ?
+	    cfg->mail_root : cfg->data_dir, cfg->mail_root[0] != '\0' ?
+	    NULL : "mail");
+}
+
 /* The spool, recovered; the Maildir root; the runner with the backlog. */
 static int
 server_mail_setup(struct server *srv)
@@ -821,17 +862,16 @@ server_mail_setup(struct server *srv)
 		fprintf(stderr, "netjes serve: spool: event setup failed\n");
 		return -1;
 	}
-	if (server_path(dir, sizeof(dir), cfg->mail_root[0] != '\0' ?
-	    cfg->mail_root : cfg->data_dir, cfg->mail_root[0] != '\0' ?
-	    NULL : "mail") != 0) {
+	if (server_mail_root(cfg, srv->mail_root, sizeof(srv->mail_root)) !=
+	    0) {
 		spool_recovery_free(&rec);
 		return -1;
 	}
-	if (server_mkdirs(dir, 0700) == -1 ||
-	    realpath(dir, srv->mail_root) == NULL) {
+	/* relative (to the data directory we run in) when it is below it */
+	if (server_mkdirs(srv->mail_root, 0700) == -1) {
 		spool_recovery_free(&rec);
 		fprintf(stderr, "netjes serve: cannot create mail root %s: "
-		    "%s\n", dir, strerror(errno));
+		    "%s\n", srv->mail_root, strerror(errno));
 		return -1;
 	}
 	if (server_conf_setup(srv) != 0 ||
@@ -855,6 +895,42 @@ server_mail_setup(struct server *srv)
 	return 0;
 }
 
+/*
+ * A path setting as the child sees it: the child runs inside the data
+ * directory, and may not be able to name it (a checkout under /root,
+ * a test's private temporary directory). A path below the data
+ * directory becomes relative to it, any other relative one absolute.
+ */
+static void
+server_localize_path(char *path, size_t n, const char *cwd,
+    const char *data_abs)
+{
+	char abs[PATH_MAX];
+	size_t dlen = strlen(data_abs);
+
+	if (path[0] == '\0')
+		return;
+	if (path[0] == '/')
+		snprintf(abs, sizeof(abs), "%s", path);
+	else if (snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >=
+	    (int)sizeof(abs))
+		return;
+	if (strncmp(abs, data_abs, dlen) == 0 && abs[dlen] == '/')
+		snprintf(path, n, "%s", abs + dlen + 1);
+	else
+		snprintf(path, n, "%s", abs);
+}
+
+static void
+server_localize(struct config *cfg, const char *cwd, const char *data_abs)
+{
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), ".");
+	server_localize_path(cfg->users_file, sizeof(cfg->users_file), cwd,
+	    data_abs);
+	server_localize_path(cfg->mail_root, sizeof(cfg->mail_root), cwd,
+	    data_abs);
+}
+
 /* ---- reload (SIGHUP) ------------------------------------------------ */
 
 /* The config file for messages: its path, or the embedded default. */
@@ -872,9 +948,9 @@ server_reload_config(const struct server *srv)
 {
 	struct config_errors errs = { NULL, 0 };
 	struct config *cfg;
-	char name[PATH_MAX + 64], reason[600];
-	size_t i;
-	int n = 0;
+	char name[PATH_MAX + 64], reason[600], qerr[700], *text;
+	size_t i, len;
+	int n = 0, embedded;
 
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
 		log_error("config.reload", "result=failed error=out-of-memory "
@@ -882,8 +958,20 @@ server_reload_config(const struct server *srv)
 		return NULL;
 	}
 	config_defaults(cfg);
-	if (srv->cfg->path[0] != '\0')
-		n = config_load(cfg, srv->cfg->path, &errs);
+	/* the key holder reads the file: it may be root's alone */
+	if (keyproxy_config(srv->keys, &text, &len, &embedded, reason,
+	    sizeof(reason)) == -1) {
+		log_error("config.reload", "result=failed file=%s error=%s "
+		    "action=kept-old-config", server_config_name(srv, name,
+		    sizeof(name)), log_quote(qerr, sizeof(qerr), reason));
+		free(cfg);
+		return NULL;
+	}
+	if (!embedded)
+		n = config_load_string(cfg, text, len, srv->cfg->path, &errs);
+	free(text);
+	if (n == 0)
+		server_localize(cfg, srv->cwd, srv->data_abs);
 	for (i = 0; i < errs.n; i++)
 		log_error("config.error", "file=%s line=%d reason=%s",
 		    log_quote(name, sizeof(name), errs.v[i].file),
@@ -972,20 +1060,18 @@ server_keep_bound(const struct config *running, struct config *cfg)
 static int
 server_reload_tls(struct server *srv, const struct config *cfg)
 {
-	char cert[PATH_MAX], key[PATH_MAX], err[TLS_ERR_MAX];
-	char qcert[PATH_MAX + 64], qerr[TLS_ERR_MAX + 64];
+	char err[TLS_ERR_MAX], qcert[PATH_MAX + 64], qerr[TLS_ERR_MAX + 64];
+	const char *cert = cfg->tls_cert[0] != '\0' ? cfg->tls_cert :
+	    "self-signed";
 
-	if (server_tls_files(cfg, cert, key, sizeof(cert), err,
-	    sizeof(err)) == 0 &&
-	    tls_server_reload(srv->tls, cert, key, err, sizeof(err)) == 0) {
+	if (tls_server_reload(srv->tls, err, sizeof(err)) == 0) {
 		log_info("tls.reload", "cert=%s result=ok",
 		    log_quote(qcert, sizeof(qcert), cert));
 		return 0;
 	}
 	log_error("tls.reload", "cert=%s result=failed error=%s "
 	    "action=kept-old-certificate", log_quote(qcert, sizeof(qcert),
-	    cfg->tls_cert[0] != '\0' ? cfg->tls_cert : cert),
-	    log_quote(qerr, sizeof(qerr), err));
+	    cert), log_quote(qerr, sizeof(qerr), err));
 	return -1;
 }
 
@@ -1069,6 +1155,7 @@ server_free(struct server *srv)
 	if (srv->stop_timer != NULL)
 		event_free(srv->stop_timer);
 	tls_server_free(srv->tls);
+	keyproxy_free(srv->keys);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	free(srv);
@@ -1085,35 +1172,135 @@ server_ignore_sigpipe(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-int
-server_run(const struct config *cfg)
+/* ---- the two processes (privsep.h) ------------------------------- */
+
+/* The unprivileged server, from the loop to the stop. */
+static int
+server_child(const struct config *cfg, const int *fds, int chan,
+    const char *cwd, const char *data_abs)
 {
 	struct server *srv;
 	int rc = 1;
 
-	log_init(cfg->log_level, cfg->log_target, "netjes");
-	server_ignore_sigpipe();
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
 		fprintf(stderr, "netjes serve: out of memory\n");
+		close(chan);
 		return 1;
 	}
 	srv->cfg = cfg;
 	srv->host.cfg = cfg;
+	srv->fds = fds;
+	snprintf(srv->cwd, sizeof(srv->cwd), "%s", cwd);
+	snprintf(srv->data_abs, sizeof(srv->data_abs), "%s", data_abs);
 	LIST_INIT(&srv->host.sessions);
 	LIST_INIT(&srv->confs);
-	if (server_data_dir(cfg) == 0 && server_tls_setup(srv) == 0) {
+	if ((srv->keys = keyproxy_new(chan)) == NULL)
+		close(chan);
+	else if (server_tls_setup(srv) == 0) {
 		if (server_events_setup(srv) == -1)
 			fprintf(stderr, "netjes serve: cannot set up the event "
 			    "loop\n");
 		else if (server_mail_setup(srv) == 0 &&
 		    server_listen_all(srv) == 0) {
 			server_raise_nofile(cfg);
-			log_info("server.start", "hostname=%s listeners=%zu",
-			    cfg->hostname, srv->nlisteners);
+			log_info("server.start", "hostname=%s listeners=%zu "
+			    "uid=%lu", cfg->hostname, srv->nlisteners,
+			    (unsigned long)getuid());
 			if (event_base_dispatch(srv->base) == 0 && srv->stopping)
 				rc = 0;
 		}
 	}
 	server_free(srv);
 	return rc;
+}
+
+/* The key holder's view of the TLS files (keyholder_files_fn). */
+static int
+server_keyholder_files(const struct config *cfg, char *cert, char *key,
+    size_t n, char *err, size_t errlen)
+{
+	return server_tls_files(cfg, cert, key, n, err, errlen);
+}
+
+/* Delivered mail belongs to the server's account: another owner would
+ * need a privileged helper per delivery, which netjes does not have. */
+static int
+server_check_owner(const struct config *cfg, const struct privsep_account *a)
+{
+	if (cfg->delivery_owner[0] == '\0' ||
+	    strcmp(cfg->delivery_owner, a->name) == 0)
+		return 0;
+	fprintf(stderr, "netjes serve: [delivery] owner '%s' differs from "
+	    "the account the server runs as ('%s'): not supported; set "
+	    "[server] user = %s instead\n", cfg->delivery_owner, a->name,
+	    cfg->delivery_owner);
+	return -1;
+}
+
+/* What must happen as root before the fork: the account, the
+ * directories it gets, the key checked. -1 after a message. */
+static int
+server_prepare(const struct config *cfg, struct privsep_account *acct,
+    char *data_abs, char *cwd)
+{
+	char mail_root[PATH_MAX], err[PRIVSEP_ERR_MAX] = "";
+
+	if (server_data_dir(cfg) != 0)
+		return -1;
+	if (getcwd(cwd, PATH_MAX) == NULL ||
+	    realpath(cfg->data_dir, data_abs) == NULL) {
+		fprintf(stderr, "netjes serve: cannot resolve data directory "
+		    "%s: %s\n", cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	if (privsep_account(cfg, acct, err, sizeof(err)) == -1 ||
+	    (server_check_owner(cfg, acct) == 0 &&
+	    (server_mail_root(cfg, mail_root, sizeof(mail_root)) != 0 ||
+	    server_mkdirs(mail_root, 0700) == -1 ||
+	    privsep_prepare(cfg, mail_root, acct, err, sizeof(err)) == -1))) {
+		if (err[0] != '\0')
+			fprintf(stderr, "netjes serve: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_run(struct config *cfg)
+{
+	struct privsep_account acct;
+	struct keyholder *kh;
+	char cwd[PATH_MAX], data_abs[PATH_MAX], err[PRIVSEP_ERR_MAX];
+	int fds[CONFIG_MAX_LISTENERS], chan, status = 1, rc;
+
+	log_init(cfg->log_level, cfg->log_target, "netjes");
+	server_ignore_sigpipe();
+	memset(&acct, 0, sizeof(acct));
+	if (server_prepare(cfg, &acct, data_abs, cwd) != 0)
+		return 1;
+	if ((kh = keyholder_new(cfg, server_keyholder_files)) == NULL) {
+		fprintf(stderr, "netjes serve: out of memory\n");
+		return 1;
+	}
+	if (keyholder_check(kh, err, sizeof(err)) == -1) {
+		fprintf(stderr, "netjes serve: %s\n", err);
+		keyholder_free(kh);
+		return 1;
+	}
+	if (server_bind_all(cfg, fds) != 0) {
+		keyholder_free(kh);
+		return 1;
+	}
+	rc = privsep_fork(&acct, cfg->data_dir, kh, fds, cfg->nlisteners,
+	    &chan, &status, err, sizeof(err));
+	keyholder_free(kh);
+	if (rc == 0) {
+		server_localize(cfg, cwd, data_abs);
+		return server_child(cfg, fds, chan, cwd, data_abs);
+	}
+	if (rc == -1) {
+		fprintf(stderr, "netjes serve: %s\n", err);
+		return 1;
+	}
+	return status;
 }

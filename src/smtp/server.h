@@ -26,6 +26,6 @@
 /* Run until SIGINT/SIGTERM; returns a process exit status (0: stopped by
  * a signal, 1: could not start). Errors that stop the start go to stderr.
  * The config must outlive the call: reloads read cfg->path again. */
-int	server_run(const struct config *);
+int	server_run(struct config *);
 
 #endif

@@ -18,6 +18,8 @@
  */
 #include "smtp/tls.h"
 
+#include "priv/keyproxy.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -66,9 +68,8 @@ struct tls_closer {
 };
 
 struct tls_server {
-	SSL_CTX	*ctx;
-	char	 cert_path[PATH_MAX];
-	char	 key_path[PATH_MAX];
+	SSL_CTX		*ctx;
+	struct keyproxy	*keys;		/* borrowed: the server's */
 	LIST_HEAD(, tls_closer) closing;
 	size_t	 nclosing;
 };
@@ -178,25 +179,37 @@ tls_ctx_new(const char *cert_path, const char *key_path, char *err,
 	return ctx;
 }
 
+/* A server context with the policy and the key holder's identity. */
+static SSL_CTX *
+tls_ctx_proxied(struct keyproxy *keys, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		tls_err_openssl(err, errlen, "cannot create a TLS context");
+		return NULL;
+	}
+	if (tls_ctx_policy(ctx, err, errlen) == -1 ||
+	    keyproxy_tls(keys, ctx, err, errlen) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 struct tls_server *
-tls_server_new(const char *cert_path, const char *key_path, char *err,
-    size_t errlen)
+tls_server_new(struct keyproxy *keys, char *err, size_t errlen)
 {
 	struct tls_server *t;
 
-	if (strlen(cert_path) >= sizeof(t->cert_path) ||
-	    strlen(key_path) >= sizeof(t->key_path)) {
-		snprintf(err, errlen, "certificate or key path too long");
-		return NULL;
-	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(t->cert_path, sizeof(t->cert_path), "%s", cert_path);
-	snprintf(t->key_path, sizeof(t->key_path), "%s", key_path);
+	t->keys = keys;
 	LIST_INIT(&t->closing);
-	if ((t->ctx = tls_ctx_new(cert_path, key_path, err, errlen)) == NULL) {
+	if ((t->ctx = tls_ctx_proxied(keys, err, errlen)) == NULL) {
 		free(t);
 		return NULL;
 	}
@@ -209,37 +222,17 @@ tls_server_ctx(const struct tls_server *t)
 	return t->ctx;
 }
 
-const char *
-tls_server_cert_path(const struct tls_server *t)
-{
-	return t->cert_path;
-}
-
 int
-tls_server_reload(struct tls_server *t, const char *cert_path,
-    const char *key_path, char *err, size_t errlen)
+tls_server_reload(struct tls_server *t, char *err, size_t errlen)
 {
 	SSL_CTX *fresh;
 
-	if (cert_path == NULL || key_path == NULL) {
-		cert_path = t->cert_path;
-		key_path = t->key_path;
-	}
-	if (strlen(cert_path) >= sizeof(t->cert_path) ||
-	    strlen(key_path) >= sizeof(t->key_path)) {
-		snprintf(err, errlen, "certificate or key path too long");
+	if ((fresh = tls_ctx_proxied(t->keys, err, errlen)) == NULL)
 		return -1;
-	}
-	fresh = tls_ctx_new(cert_path, key_path, err, errlen);
-	if (fresh == NULL)
-		return -1;
-	/* sessions still using the old context hold their own reference */
+	/* sessions still using the old context hold their own reference;
+	 * the old proxy key (and the parent's key) goes with the last */
 	SSL_CTX_free(t->ctx);
 	t->ctx = fresh;
-	if (cert_path != t->cert_path) {
-		snprintf(t->cert_path, sizeof(t->cert_path), "%s", cert_path);
-		snprintf(t->key_path, sizeof(t->key_path), "%s", key_path);
-	}
 	return 0;
 }
 

@@ -41,6 +41,7 @@
 #define TLS_CLOSE_LINGER	5
 
 struct bufferevent;
+struct keyproxy;
 struct tls_server;
 
 /*
@@ -62,22 +63,20 @@ int	 tls_selfsigned_ensure(const char *data_dir, const char *hostname,
 SSL_CTX	*tls_ctx_new(const char *cert_path, const char *key_path,
 	    char *err, size_t errlen);
 
-/* Load cert_path and key_path into a new tls_server; NULL with a
- * reason in err. The paths are copied. */
-struct tls_server *tls_server_new(const char *cert_path,
-	    const char *key_path, char *err, size_t errlen);
+/* A tls_server whose contexts get the certificate chain and a proxy of
+ * the private key from the key holder (keyproxy.h); NULL with a reason
+ * in err. */
+struct tls_server *tls_server_new(struct keyproxy *keys, char *err,
+	    size_t errlen);
 
 /* The context new connections should use (borrowed: SSL_new() takes
  * its own reference). */
 SSL_CTX	*tls_server_ctx(const struct tls_server *);
 
-/* Rebuild the context from cert_path and key_path (NULL: the files it
- * uses now). 0: the new one is in use for new connections, and the paths
- * are remembered; -1: the old one and its paths stay, reason in err. */
-int	 tls_server_reload(struct tls_server *, const char *cert_path,
-	    const char *key_path, char *err, size_t errlen);
-
-const char *tls_server_cert_path(const struct tls_server *);
+/* A new context from the key holder's current pair (which follows the
+ * config it read last). 0: in use for new connections; -1: the old one
+ * stays, reason in err. */
+int	 tls_server_reload(struct tls_server *, char *err, size_t errlen);
 
 /*
  * Take over bev (a TLS bufferevent: implicit TLS, or a STARTTLS filter)

@@ -434,11 +434,17 @@ test_table_validation(void **state)
 	assert_int_equal(local_table_seal(t, &why), -1);
 	assert_string_equal(why, "duplicate user");
 	local_table_free(t);
-	/* A relative mail root cannot make Maildir paths. */
-	t = local_table_new("var/mail");
+	/* No mail root cannot make Maildir paths; a relative one (the
+	 * server runs in its data directory) can. */
+	t = local_table_new("");
 	must(local_table_add_domain(t, "example.test", NULL, &why), why);
 	assert_int_equal(local_table_add_user(t, "a@example.test", NULL, &why),
 	    -1);
+	local_table_free(t);
+	t = local_table_new("mail");
+	must(local_table_add_domain(t, "example.test", NULL, &why), why);
+	must(local_table_add_user(t, "a@example.test", NULL, &why), why);
+	must(local_table_seal(t, &why), why);
 	local_table_free(t);
 }
 

@@ -428,7 +428,7 @@ test_bad_paths_defer(void **state)
 	assert_int_equal(maildir_deliver(&d, &res), MAILDIR_TEMPFAIL);
 	assert_int_equal(res.err, ENOTDIR);
 
-	d.maildir = "relative/Maildir";
+	d.maildir = "";
 	assert_int_equal(maildir_deliver(&d, &res), MAILDIR_TEMPFAIL);
 	d.maildir = NULL;
 	assert_int_equal(maildir_deliver(&d, &res), MAILDIR_TEMPFAIL);
