@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,13 +90,15 @@ user_parse_opts(int argc, char **argv, bool want_address, bool allow_json,
 	return 0;
 }
 
-/* The users file to work on, into path. 0, or -1 (printed). */
+/* The users file to work on, into path, and the account that must be
+ * able to read it (owner, CONFIG_ACCOUNT_MAX). 0, or -1 (printed). */
 static int
-user_file_path(const struct user_opts *o, char *path, size_t n)
+user_file_path(const struct user_opts *o, char *path, size_t n, char *owner)
 {
 	struct config cfg;
 	int rc = 0;
 
+	snprintf(owner, CONFIG_ACCOUNT_MAX, "%s", CONFIG_DEFAULT_USER);
 	if (o->users_file != NULL) {
 		if ((size_t)snprintf(path, n, "%s", o->users_file) >= n)
 			rc = -1;
@@ -105,6 +108,7 @@ user_file_path(const struct user_opts *o, char *path, size_t n)
 		config_free(&cfg);
 		return -1;
 	}
+	snprintf(owner, CONFIG_ACCOUNT_MAX, "%s", cfg.server_user);
 	if (cfg.users_file[0] != '\0')
 		rc = (size_t)snprintf(path, n, "%s", cfg.users_file) >= n;
 	else
@@ -113,6 +117,25 @@ user_file_path(const struct user_opts *o, char *path, size_t n)
 	if (rc != 0)
 		fprintf(stderr, "netjes user: users file path too long\n");
 	return rc != 0 ? -1 : 0;
+}
+
+/*
+ * Run as root, an edit leaves a root-owned file the server (which drops
+ * to [server] user, privsep.h) could not read: give it to that account,
+ * readable by it alone. No account yet: root keeps it, and the server
+ * hands it over at its first start.
+ */
+static void
+user_file_give(const char *path, const char *owner)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || (pw = getpwnam(owner)) == NULL ||
+	    pw->pw_uid == 0)
+		return;
+	if (chown(path, pw->pw_uid, pw->pw_gid) != 0 || chmod(path, 0600) != 0)
+		fprintf(stderr, "netjes user: cannot give %s to %s: %s\n",
+		    path, owner, strerror(errno));
 }
 
 /* The address as stored: checked, domain lowercase A-labels. */
@@ -252,6 +275,7 @@ user_set(int argc, char **argv, bool add)
 	struct user_opts o = { 0 };
 	char path[PATH_MAX], user[ADDR_STRLEN], hash[PASSWD_HASH_MAX + 1];
 	char pw[PASSWD_PASS_MAX + 2], err[PATH_MAX + 128];
+	char owner[CONFIG_ACCOUNT_MAX];
 	enum passwd_edit r;
 	int rc;
 
@@ -259,7 +283,7 @@ user_set(int argc, char **argv, bool add)
 		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (user_address(o.address, user, sizeof(user)) != 0)
 		return CLI_EXIT_USAGE;
-	if (user_file_path(&o, path, sizeof(path)) != 0)
+	if (user_file_path(&o, path, sizeof(path), owner) != 0)
 		return CLI_EXIT_FAIL;
 	if (user_read_password(true, pw, sizeof(pw)) != 0)
 		return CLI_EXIT_FAIL;
@@ -286,6 +310,7 @@ user_set(int argc, char **argv, bool add)
 		r = passwd_file_set(path, user, hash, err, sizeof(err));
 	switch (r) {
 	case PASSWD_EDIT_OK:
+		user_file_give(path, owner);
 		printf("%s: %s\n", user, add ? "added" : "password changed");
 		return CLI_EXIT_OK;
 	case PASSWD_EDIT_EXISTS:
@@ -306,16 +331,18 @@ user_del(int argc, char **argv)
 {
 	struct user_opts o = { 0 };
 	char path[PATH_MAX], user[ADDR_STRLEN], err[PATH_MAX + 128];
+	char owner[CONFIG_ACCOUNT_MAX];
 	int rc;
 
 	if ((rc = user_parse_opts(argc, argv, true, false, &o)) != 0)
 		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (user_address(o.address, user, sizeof(user)) != 0)
 		return CLI_EXIT_USAGE;
-	if (user_file_path(&o, path, sizeof(path)) != 0)
+	if (user_file_path(&o, path, sizeof(path), owner) != 0)
 		return CLI_EXIT_FAIL;
 	switch (passwd_file_del(path, user, err, sizeof(err))) {
 	case PASSWD_EDIT_OK:
+		user_file_give(path, owner);
 		printf("%s: deleted\n", user);
 		return CLI_EXIT_OK;
 	case PASSWD_EDIT_NOT_FOUND:
@@ -360,7 +387,7 @@ static int
 user_list(int argc, char **argv)
 {
 	struct user_opts o = { 0 };
-	char path[PATH_MAX];
+	char path[PATH_MAX], owner[CONFIG_ACCOUNT_MAX];
 	struct passwd_db *db;
 	const struct passwd_list *l;
 	size_t i;
@@ -368,7 +395,7 @@ user_list(int argc, char **argv)
 
 	if ((rc = user_parse_opts(argc, argv, false, true, &o)) != 0)
 		return rc < 0 ? CLI_EXIT_OK : rc;
-	if (user_file_path(&o, path, sizeof(path)) != 0)
+	if (user_file_path(&o, path, sizeof(path), owner) != 0)
 		return CLI_EXIT_FAIL;
 	if ((db = passwd_db_new(path)) == NULL)
 		return CLI_EXIT_FAIL;
@@ -396,6 +423,7 @@ user_verify(int argc, char **argv)
 {
 	struct user_opts o = { 0 };
 	char path[PATH_MAX], user[ADDR_STRLEN], pw[PASSWD_PASS_MAX + 2];
+	char owner[CONFIG_ACCOUNT_MAX];
 	struct passwd_db *db;
 	enum passwd_result r;
 	int rc;
@@ -404,7 +432,7 @@ user_verify(int argc, char **argv)
 		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (user_address(o.address, user, sizeof(user)) != 0)
 		return CLI_EXIT_USAGE;
-	if (user_file_path(&o, path, sizeof(path)) != 0)
+	if (user_file_path(&o, path, sizeof(path), owner) != 0)
 		return CLI_EXIT_FAIL;
 	if (user_read_password(false, pw, sizeof(pw)) != 0)
 		return CLI_EXIT_FAIL;

@@ -305,8 +305,6 @@ privsep_child(const struct privsep_account *a, const char *data_dir,
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
-	/* a terminal's ^C reaches the parent only, which forwards it */
-	(void)setpgid(0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (chdir(data_dir) == -1) {
@@ -321,12 +319,20 @@ privsep_child(const struct privsep_account *a, const char *data_dir,
 
 static int privsep_sigpipe[2] = { -1, -1 };
 
+/*
+ * A signal for the child goes down the self-pipe, unless the kernel sent
+ * it to the whole process group (a terminal's ^C): the child, in the
+ * same group, has its own copy already. SIGCHLD only wakes the loop.
+ */
 static void
-privsep_on_signal(int sig)
+privsep_on_signal(int sig, siginfo_t *si, void *ctx)
 {
 	unsigned char b = (unsigned char)sig;
 	int saved = errno;
 
+	(void)ctx;
+	if (sig != SIGCHLD && si != NULL && si->si_code == SI_KERNEL)
+		b = SIGCHLD;
 	(void)write(privsep_sigpipe[1], &b, 1);
 	errno = saved;
 }
@@ -341,9 +347,9 @@ privsep_signals(void)
 	if (pipe2(privsep_sigpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = privsep_on_signal;
+	sa.sa_sigaction = privsep_on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
 	for (i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
 		if (sigaction(sigs[i], &sa, NULL) == -1)
 			return -1;

@@ -11,10 +11,13 @@
  *		setresuid, checked to be irreversible) and runs everything
  *		else: listeners, sessions, spool, delivery, DNS.
  *
- * The two talk over a socketpair (privmsg.h). Signals go to the parent
- * (the process a service manager knows); it forwards SIGHUP, SIGTERM
- * and SIGINT to the child and exits with the child's status. The child
- * dies with the parent (PR_SET_PDEATHSIG).
+ * The two talk over a socketpair (privmsg.h) and share a process group.
+ * Signals go to the parent (the process a service manager knows); it
+ * forwards SIGHUP, SIGTERM and SIGINT to the child (not those the kernel
+ * sent the whole group, like a terminal's ^C) and exits with the child's
+ * status. The child dies with the parent (PR_SET_PDEATHSIG); a service
+ * manager that kills with SIGKILL should kill the group (systemd:
+ * KillMode=mixed or control-group).
  *
  * Started as an ordinary user, the same two processes run as that
  * user: the key still lives in the parent only.

@@ -832,7 +832,7 @@ replace_file(const char *path, int dirfd, const struct buf *text,
     const struct stat *st, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
-	mode_t mode = st != NULL ? (st->st_mode & 0644) : 0640;
+	mode_t mode = st != NULL ? (st->st_mode & 0644) : 0600;
 	int fd;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,

@@ -195,7 +195,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             [netjes_bin()] + args, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=self._stderr_file,
-            cwd=cwd or self.tmp, env=sanitizer_env(env))
+            cwd=cwd or self.tmp, env=sanitizer_env(env),
+            start_new_session=True)
         return self.proc
 
     def start(self, **kw):
@@ -226,6 +227,22 @@ class Daemon:
 
     def send_signal(self, sig):
         self.proc.send_signal(sig)
+
+    def kill(self):
+        """SIGKILL the server's process group (the root parent and the
+        unprivileged child, as a service manager would) and wait until
+        every member is gone, so the ports are free again."""
+        pgid = self.proc.pid
+        os.killpg(pgid, signal.SIGKILL)
+        self.wait_exit()
+
+        def gone():
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return True
+            return False
+        wait_for(gone, STOP_TIMEOUT, "the killed server's processes to end")
 
     def reload(self, write=True):
         """SIGHUP (after writing the files, unless write is False) and
