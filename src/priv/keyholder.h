@@ -30,8 +30,9 @@ struct keyholder;
 struct keyholder *keyholder_new(const struct config *cfg,
 	    keyholder_files_fn files);
 
-/* Load the current TLS pair once, to refuse a bad one before the fork:
- * 0, or -1 with a reason in err. */
+/* Load the current TLS pair once and forget it: 0, or -1 with a reason
+ * in err (a check; the server lets the child's first TLS request find
+ * a bad pair, so that no key is read before the fork). */
 int	keyholder_check(struct keyholder *, char *err, size_t errlen);
 
 /* Answer one request that arrived on fd: 0 answered, 1 end of file,

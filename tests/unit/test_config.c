@@ -60,6 +60,9 @@ test_defaults(void **state)
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(c.log_target, LOG_TARGET_STDERR);
 	assert_string_equal(c.users_file, "");
+	assert_string_equal(c.server_user, "netjes");
+	assert_string_equal(c.server_group, "");
+	assert_string_equal(c.delivery_owner, "");
 	assert_int_equal(c.ntrusted, 0);
 	assert_int_equal(c.limits.message_size, 36700160);
 	assert_int_equal(c.limits.recipients, 100);
@@ -132,6 +135,8 @@ static const char full_config[] =
 	"log_level = debug\n"
 	"log_target = syslog\n"
 	"users_file = /etc/netjes/users\n"
+	"user = _mail\n"
+	"group = mail-users\n"
 	"trusted_networks = 192.0.2.0/24, 2001:db8::/32 10.1.2.3\n"
 	"[tls]\n"
 	"cert = /etc/netjes/cert.pem\n"
@@ -151,6 +156,7 @@ static const char full_config[] =
 	"[delivery]\n"
 	"mail_root = /srv/mail\n"
 	"recipient_delimiter = +-\n"
+	"owner = _mail\n"
 	"[auth]\n"
 	"dmarc_policy = Monitor\n"
 	"[listener \"mx\"]\n"
@@ -185,6 +191,9 @@ test_every_key(void **state)
 	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(c.log_target, LOG_TARGET_SYSLOG);
 	assert_string_equal(c.users_file, "/etc/netjes/users");
+	assert_string_equal(c.server_user, "_mail");
+	assert_string_equal(c.server_group, "mail-users");
+	assert_string_equal(c.delivery_owner, "_mail");
 	assert_int_equal(c.ntrusted, 3);
 	assert_int_equal(c.trusted[2].prefix, 32);
 	assert_int_equal(c.limits.message_size, 1048576);
@@ -421,6 +430,10 @@ static const struct error_case error_cases[] = {
 	{ "[limits]\nmessage_size = 12x\n", 2, "not a whole number" },
 	{ "[limits]\nbanner_delay = 61\n", 2, "0-60" },
 	{ "[delivery]\nrecipient_delimiter = @\n", 2, "cannot be a delimiter" },
+	{ "[server]\nuser =\n", 2, "1 to 32 characters" },
+	{ "[server]\nuser = Net Jes\n", 2, "expected an account name" },
+	{ "[server]\ngroup = 9mail\n", 2, "expected an account name" },
+	{ "[delivery]\nowner = ../x\n", 2, "expected an account name" },
 	{ "[auth]\ndmarc_policy = reject\n", 2, "expected enforce or monitor" },
 	{ "[alias \"nodomain\"]\nto = a\n", 1, "give local@domain" },
 	{ "[alias \"a@example.test\"]\n", 1, "has no to" },
@@ -663,6 +676,9 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_int_equal(a->log_level, b->log_level);
 	assert_int_equal(a->log_target, b->log_target);
 	assert_string_equal(a->users_file, b->users_file);
+	assert_string_equal(a->server_user, b->server_user);
+	assert_string_equal(a->server_group, b->server_group);
+	assert_string_equal(a->delivery_owner, b->delivery_owner);
 	assert_int_equal(a->ntrusted, b->ntrusted);
 	assert_memory_equal(a->trusted, b->trusted,
 	    a->ntrusted * sizeof(*a->trusted));
