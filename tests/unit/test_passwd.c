@@ -656,7 +656,7 @@ test_edit_new_file_and_bad_input(void **state)
 	assert_int_equal(passwd_file_add(path, "new@x.test", h, err,
 	    sizeof(err)), PASSWD_EDIT_OK);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(st.st_mode & 0777, 0600);	/* the server's account alone */
 	read_file(path, &got);
 	assert_memory_equal(got.data, "new@x.test:{CRYPT}$y$", 21);
 	assert_non_null(db = passwd_db_new(path));
