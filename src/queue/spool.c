@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -458,6 +459,21 @@ spool_dispatch(struct spool *sp)
 	return n;
 }
 
+void
+spool_drain(struct spool *sp)
+{
+	struct pollfd pfd;
+
+	while (sp->inflight > 0) {
+		pfd.fd = sp->efd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		spool_dispatch(sp);
+	}
+}
+
 static void
 spool_on_event(evutil_socket_t fd, short what, void *arg)
 {
@@ -844,6 +860,13 @@ spool_msg_cancel_cb(struct spool_msg *msg)
 {
 	msg->job.cb = NULL;
 	msg->job.arg = NULL;
+}
+
+void
+spool_msg_rebind_cb(struct spool_msg *msg, spool_done_cb *cb, void *arg)
+{
+	msg->job.cb = cb;
+	msg->job.arg = arg;
 }
 
 /* ---- delivery side --------------------------------------------------- */

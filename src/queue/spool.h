@@ -151,6 +151,15 @@ void		 spool_commit_async(struct spool_msg *,
  */
 void		 spool_msg_cancel_cb(struct spool_msg *);
 
+/*
+ * As spool_msg_cancel_cb(), but cb(arg, ...) runs instead of the old
+ * callback: whoever outlives the session (the delivery runner) takes
+ * the committed message, so a client that hung up before reading the
+ * 250 does not leave its message stranded until the next start.
+ */
+void		 spool_msg_rebind_cb(struct spool_msg *, spool_done_cb *cb,
+		    void *arg);
+
 /* ---- the event loop -------------------------------------------------- */
 
 /* Readable when async results are ready; then call spool_dispatch(). */
@@ -159,6 +168,12 @@ int		 spool_event_fd(const struct spool *);
 size_t		 spool_dispatch(struct spool *);
 /* Registers spool_event_fd() with base so dispatch happens by itself. */
 int		 spool_attach(struct spool *, struct event_base *base);
+/*
+ * Waits (on the loop thread, outside the loop) until every async
+ * operation has finished and its callback has run: at shutdown, so the
+ * callbacks of commits whose sessions are gone still reach delivery.
+ */
+void		 spool_drain(struct spool *);
 /* Async operations queued or running, callbacks not yet run. */
 size_t		 spool_inflight(const struct spool *);
 

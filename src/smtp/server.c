@@ -1049,7 +1049,10 @@ server_free(struct server *srv)
 	while (!LIST_EMPTY(&srv->host.sessions))
 		session_free(LIST_FIRST(&srv->host.sessions), "shutdown");
 	server_close_listeners(srv);
-	/* commits still in flight finish (their sessions are gone) */
+	/* commits still in flight finish (their sessions are gone) and
+	 * hand their messages to delivery before it stops */
+	if (srv->spool != NULL)
+		spool_drain(srv->spool);
 	delivery_free(srv->delivery);
 	if (srv->spool != NULL)
 		spool_free(srv->spool);
