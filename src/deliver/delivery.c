@@ -151,11 +151,15 @@ delivery_rcpt(struct delivery *d, struct delivery_item *it,
 		return true;
 	}
 	snprintf(host, sizeof(host), "%s.%s", d->hostname, tag);
-	/* Delivered-To on top, then what the session decided after the
-	 * content was spooled (Authentication-Results), then the content,
-	 * which starts with our Received: newest trace first. */
-	prefix = arena_printf(a, "Delivered-To: %s\r\n%s", r->addr,
-	    env->prepend);
+	/* RFC 5321 4.4: final delivery records the reverse-path as
+	 * Return-Path (null: "<>"), on top; then Delivered-To (the final
+	 * mailbox, which also lets a looping alias be recognised), then
+	 * what the session decided after the content was spooled
+	 * (Authentication-Results), then the content, which starts with
+	 * our Received: newest trace first. The spool file stays as it
+	 * was received. */
+	prefix = arena_printf(a, "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s",
+	    env->mail_from, r->addr, env->prepend);
 	memset(&md, 0, sizeof(md));
 	md.maildir = maildir;
 	md.folder = env->folder;

@@ -7,8 +7,9 @@
  * MAIL_ROOT/DOMAIN/LOCAL (the recipient addresses in the envelope are
  * final mailboxes: the SMTP session resolved aliases and subaddresses
  * at RCPT time) and into the envelope's folder ("" inbox, "Junk"),
- * as Delivered-To, the envelope's prepend (the Authentication-Results
- * the SMTP session decided on), then the spooled content.
+ * as Return-Path (RFC 5321 4.4) and Delivered-To, the envelope's
+ * prepend (the Authentication-Results the SMTP session decided on),
+ * then the spooled content.
  * Each recipient's state is then written back durably (spool_update),
  * and a message with no recipient left pending is removed from the
  * spool. The event loop never waits for any of it.
