@@ -10,7 +10,8 @@
  *	[limits]		message_size, recipients, errors, commands,
  *				connections, connections_per_ip, idle_timeout,
  *				banner_delay
- *	[delivery]		mail_root, recipient_delimiter
+ *	[delivery]		mail_root, recipient_delimiter, retry_interval,
+ *				retry_max, queue_lifetime, delay_warning
  *	[auth]			dmarc_policy = enforce|monitor
  *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
  *	[domain "NAME"]		a local domain; catchall
@@ -105,6 +106,13 @@ struct config {
 	/* [delivery] */
 	char			 mail_root[PATH_MAX];	/* "" = DATA_DIR/mail */
 	char			 recipient_delimiter[16];	/* "" = off */
+	/* the queue life cycle, in seconds: the first retry after
+	 * retry_interval, doubling up to retry_max; a failure DSN after
+	 * queue_lifetime; a "delayed" DSN after delay_warning (0 = none) */
+	unsigned		 delivery_retry_interval;
+	unsigned		 delivery_retry_max;
+	unsigned		 delivery_queue_lifetime;
+	unsigned		 delivery_delay_warning;
 	/* [auth] dmarc_policy: monitor only records DMARC failures in
 	 * Authentication-Results; enforce (false) also rejects and
 	 * quarantines as the domain asks */
