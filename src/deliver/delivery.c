@@ -356,6 +356,7 @@ delivery_message(struct delivery *d, struct delivery_item *it, time_t *due)
 	}
 	if (env.hold) {
 		/* held: neither tried nor expired; the release wakes it */
+		log_info("deliver.held", "queue_id=%s", env.id);
 		close(fd);
 		*due = now + DELIVERY_IDLE_RECHECK;
 		goto later;

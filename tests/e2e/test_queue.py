@@ -13,11 +13,12 @@ for a fixed time.
 import email
 import email.policy
 import json
-import mailbox
+import os
 import re
 import smtplib
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -185,5 +186,139 @@ def test_dsn_to_remote_sender_waits_in_queue(tmp_path):
         srv.wait_log(f"event=deliver.failed queue_id={dsn_id}", timeout=20)
         srv.wait_log(f"queue_id={dsn_id} op=remove")
         assert srv.stderr().count("event=deliver.dsn ") == 2
+    finally:
+        srv.assert_clean_stop()
+
+
+# ---- netjes queue ---------------------------------------------------------
+
+def queued(srv, broken=True, sender="sender@remote.example", msgid="q@test"):
+    """A message deferred (Maildir broken) and not due for an hour."""
+    if broken:
+        break_maildir(srv, ALICE)
+    qid = send(srv, sender, [ALICE], msgid)
+    srv.wait_log(f"event=deliver.deferred queue_id={qid}")
+    return qid
+
+
+def cli_json(srv, *args):
+    r = queue_cli(srv, *args, "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_queue_list_and_show(tmp_path):
+    srv = d.Daemon(tmp_path, users=USERS, extra=SLOW).start()
+    try:
+        r = queue_cli(srv, "list")
+        assert r.returncode == 0 and r.stdout == "queue is empty\n"
+        assert cli_json(srv, "list")["messages"] == []
+        qid = queued(srv)
+        r = queue_cli(srv, "list")
+        assert r.returncode == 0
+        assert r.stdout.startswith(qid) and "<sender@remote.example>" in \
+            r.stdout and "1/1 pending active" in r.stdout
+        listed = cli_json(srv, "list")
+        assert listed["spool"] == str(srv.data_dir / "spool")
+        [m] = listed["messages"]
+        assert m["id"] == qid and m["from"] == "sender@remote.example"
+        assert m["hold"] is False and m["pending"] == 1
+        [rc] = m["recipients"]
+        assert rc["address"] == ALICE and rc["state"] == "pending"
+        assert rc["attempts"] == 1 and "Not a directory" in rc["reason"]
+        # the backoff: the next attempt an hour after the first
+        assert 3500 <= rc["next_attempt"] - rc["first_attempt"] <= 3700
+        shown = cli_json(srv, "show", qid)
+        assert shown["id"] == qid and shown["client_ip"] == "127.0.0.1"
+        assert shown["client_helo"] == "client.example"
+        r = queue_cli(srv, "show", qid)
+        assert f"id: {qid}\n" in r.stdout
+        assert f"rcpt: <{ALICE}> pending attempts=1" in r.stdout
+        r = queue_cli(srv, "show", "0" * 20)
+        assert r.returncode == 1 and "no such message" in r.stderr
+        r = queue_cli(srv, "show", "../etc/passwd")
+        assert r.returncode == 2 and "not a queue ID" in r.stderr
+        r = queue_cli(srv, "frobnicate")
+        assert r.returncode == 2
+    finally:
+        srv.assert_clean_stop()
+
+
+def test_queue_hold_retry_release_while_running(tmp_path):
+    srv = d.Daemon(tmp_path, users=USERS, extra=SLOW).start()
+    try:
+        qid = queued(srv)
+        out = cli_json(srv, "hold", qid)
+        assert out == {"id": qid, "action": "hold", "result": "ok",
+                       "hold": True}
+        srv.maildir(ALICE).unlink()  # the mailbox is fixed
+        r = queue_cli(srv, "retry", qid)
+        assert r.returncode == 0 and "held" in r.stdout
+        # the daemon looked at it again (woken by the change) and left it
+        srv.wait_log(f"event=deliver.held queue_id={qid}", count=2)
+        assert cli_json(srv, "show", qid)["hold"] is True
+        assert messages(srv, ALICE) == []
+        out = cli_json(srv, "release", qid)
+        assert out["action"] == "release" and out["hold"] is False
+        # due at once, not in an hour: the daemon noticed the release
+        d.wait_for(lambda: messages(srv, ALICE), 10, "delivery on release")
+        srv.wait_log(f"queue_id={qid} op=remove")
+        assert cli_json(srv, "list")["messages"] == []
+    finally:
+        srv.assert_clean_stop()
+
+
+def test_queue_retry_makes_due_now(tmp_path):
+    srv = d.Daemon(tmp_path, users=USERS, extra=SLOW).start()
+    try:
+        qid = queued(srv)
+        srv.maildir(ALICE).unlink()
+        out = cli_json(srv, "retry", qid)
+        assert out == {"id": qid, "action": "retry", "result": "ok",
+                       "hold": False}
+        d.wait_for(lambda: messages(srv, ALICE), 10, "delivery on retry")
+        assert messages(srv, ALICE)[0]["Message-ID"] == "<q@test>"
+    finally:
+        srv.assert_clean_stop()
+
+
+def test_queue_delete_and_held_never_expires(tmp_path):
+    extra = SLOW + "queue_lifetime = 2\ndelay_warning = 1\n"
+    srv = d.Daemon(tmp_path, users=USERS, extra=extra).start()
+    try:
+        gone = queued(srv, sender=BOB, msgid="gone@test")
+        out = cli_json(srv, "delete", gone)
+        assert out == {"id": gone, "action": "delete", "result": "ok"}
+        srv.wait_log(f"event=deliver.gone queue_id={gone}")
+        r = queue_cli(srv, "show", gone)
+        assert r.returncode == 1
+        kept = queued(srv, broken=False, sender=BOB, msgid="kept@test")
+        assert cli_json(srv, "hold", kept)["hold"] is True
+        srv.wait_log(f"event=deliver.held queue_id={kept}")
+        # past its lifetime, the daemon looks again (retry wakes it): a
+        # held message is neither tried nor expired, and no DSN goes out
+        received = cli_json(srv, "show", kept)["received"]
+        d.wait_for(lambda: time.time() > received + 3, 10, "the lifetime")
+        assert cli_json(srv, "retry", kept)["hold"] is True
+        srv.wait_log(f"event=deliver.held queue_id={kept}", count=2)
+        env = srv.data_dir / "spool" / "queue" / f"{kept}.env"
+        assert env.exists()
+        assert "event=deliver.dsn " not in srv.stderr()
+        assert f"event=deliver.failed queue_id={kept}" not in srv.stderr()
+        assert messages(srv, BOB) == []
+    finally:
+        srv.assert_clean_stop()
+
+
+def test_queue_files_keep_the_spool_owner(tmp_path):
+    srv = d.Daemon(tmp_path, users=USERS, extra=SLOW).start()
+    try:
+        qid = queued(srv)
+        spool = srv.data_dir / "spool"
+        os.chown(spool, 65534, 65534)
+        assert cli_json(srv, "hold", qid)["hold"] is True
+        st = (spool / "queue" / f"{qid}.env").stat()
+        assert (st.st_uid, st.st_gid) == (65534, 65534)
+        assert (spool / "lock").stat().st_uid == 65534
     finally:
         srv.assert_clean_stop()
