@@ -76,5 +76,6 @@ int	cmd_arc(int argc, char **argv);
 int	cmd_auth(int argc, char **argv);
 int	cmd_spf(int argc, char **argv);
 int	cmd_user(int argc, char **argv);
+int	cmd_queue(int argc, char **argv);
 
 #endif

@@ -127,6 +127,10 @@ enum config_key_id {
 	KEY_MAIL_ROOT,
 	KEY_RECIPIENT_DELIMITER,
 	KEY_DELIVERY_OWNER,
+	KEY_RETRY_INTERVAL,
+	KEY_RETRY_MAX,
+	KEY_QUEUE_LIFETIME,
+	KEY_DELAY_WARNING,
 	KEY_AUTH_DMARC_POLICY,
 	KEY_LISTENER_ADDRESS,
 	KEY_LISTENER_PORT,
@@ -854,6 +858,78 @@ config_set_recipient_delimiter(struct config_parse *p, const char *v,
 	    sizeof(p->work.recipient_delimiter), v, why, n);
 }
 
+/*
+ * A queue duration: whole seconds, or a number with a unit s, m, h, d
+ * ("300", "5m", "4h", "5d"), from min to max seconds. Returns 0 or -1.
+ */
+static int
+config_parse_duration(const char *s, uint64_t min, uint64_t max,
+    unsigned *out, char *why, size_t whysz)
+{
+	static const struct { char unit; uint64_t mult; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char digits[24];
+	size_t len = strlen(s), i;
+	uint64_t mult = 1, v;
+
+	for (i = 0; len > 0 && i < sizeof(units) / sizeof(*units); i++)
+		if (s[len - 1] == units[i].unit) {
+			mult = units[i].mult;
+			len--;
+			break;
+		}
+	if (len == 0 || len >= sizeof(digits)) {
+		snprintf(why, whysz, "expected a duration, such as 300, 5m, "
+		    "4h or 5d");
+		return -1;
+	}
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	if (config_parse_uint(digits, 0, UINT32_MAX, &v, why, whysz) != 0)
+		return -1;
+	v *= mult;
+	if (v < min || v > max) {
+		snprintf(why, whysz, "out of range (%" PRIu64 "-%" PRIu64
+		    " seconds)", min, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+config_set_retry_interval(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_duration(v, 1, 86400,
+	    &p->work.delivery_retry_interval, why, n);
+}
+
+static int
+config_set_retry_max(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_duration(v, 1, 7 * 86400,
+	    &p->work.delivery_retry_max, why, n);
+}
+
+static int
+config_set_queue_lifetime(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_duration(v, 1, 365 * 86400,
+	    &p->work.delivery_queue_lifetime, why, n);
+}
+
+static int
+config_set_delay_warning(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_duration(v, 0, 365 * 86400,
+	    &p->work.delivery_delay_warning, why, n);
+}
+
 /* An address target as written: local or local@domain, lowercased. */
 static int
 config_addr_normalize(const char *s, size_t len, char *out, size_t n,
@@ -1019,6 +1095,14 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_recipient_delimiter },
 	[KEY_DELIVERY_OWNER] = { SECTION_DELIVERY, "owner",
 	    config_set_delivery_owner },
+	[KEY_RETRY_INTERVAL] = { SECTION_DELIVERY, "retry_interval",
+	    config_set_retry_interval },
+	[KEY_RETRY_MAX] = { SECTION_DELIVERY, "retry_max",
+	    config_set_retry_max },
+	[KEY_QUEUE_LIFETIME] = { SECTION_DELIVERY, "queue_lifetime",
+	    config_set_queue_lifetime },
+	[KEY_DELAY_WARNING] = { SECTION_DELIVERY, "delay_warning",
+	    config_set_delay_warning },
 	[KEY_AUTH_DMARC_POLICY] = { SECTION_AUTH, "dmarc_policy",
 	    config_set_dmarc_policy },
 	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
@@ -1647,6 +1731,10 @@ config_defaults(struct config *c)
 	snprintf(c->recipient_delimiter, sizeof(c->recipient_delimiter), "+");
 	snprintf(c->server_user, sizeof(c->server_user), "%s",
 	    CONFIG_DEFAULT_USER);
+	c->delivery_retry_interval = 300;	/* 5 min, doubling */
+	c->delivery_retry_max = 4 * 3600;
+	c->delivery_queue_lifetime = 5 * 86400;
+	c->delivery_delay_warning = 4 * 3600;
 	for (i = 0; i < sizeof(listeners) / sizeof(*listeners); i++)
 		c->listeners[i] = listeners[i];
 	c->nlisteners = i;
@@ -1860,6 +1948,10 @@ config_write_ini(const struct config *c, struct buf *b)
 	config_write_kv(b, "mail_root", c->mail_root);
 	config_write_kv(b, "recipient_delimiter", c->recipient_delimiter);
 	config_write_kv(b, "owner", c->delivery_owner);
+	buf_printf(b, "retry_interval = %u\nretry_max = %u\n"
+	    "queue_lifetime = %u\ndelay_warning = %u\n",
+	    c->delivery_retry_interval, c->delivery_retry_max,
+	    c->delivery_queue_lifetime, c->delivery_delay_warning);
 	buf_printf(b, "\n[auth]\ndmarc_policy = %s\n", c->dmarc_monitor ?
 	    "monitor" : "enforce");
 	for (i = 0; i < c->nlisteners; i++)

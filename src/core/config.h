@@ -10,7 +10,9 @@
  *	[limits]		message_size, recipients, errors, commands,
  *				connections, connections_per_ip, idle_timeout,
  *				banner_delay
- *	[delivery]		mail_root, recipient_delimiter, owner
+ *	[delivery]		mail_root, recipient_delimiter, owner,
+ *				retry_interval, retry_max, queue_lifetime,
+ *				delay_warning
  *	[auth]			dmarc_policy = enforce|monitor
  *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
  *	[domain "NAME"]		a local domain; catchall
@@ -112,6 +114,13 @@ struct config {
 	char			 recipient_delimiter[16];	/* "" = off */
 	/* who owns delivered mail; "" = server_user (the only one today) */
 	char			 delivery_owner[CONFIG_ACCOUNT_MAX];
+	/* the queue life cycle, in seconds: the first retry after
+	 * retry_interval, doubling up to retry_max; a failure DSN after
+	 * queue_lifetime; a "delayed" DSN after delay_warning (0 = none) */
+	unsigned		 delivery_retry_interval;
+	unsigned		 delivery_retry_max;
+	unsigned		 delivery_queue_lifetime;
+	unsigned		 delivery_delay_warning;
 	/* [auth] dmarc_policy: monitor only records DMARC failures in
 	 * Authentication-Results; enforce (false) also rejects and
 	 * quarantines as the domain asks */

@@ -27,15 +27,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/inotify.h>
+
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "deliver/maildir.h"
+#include "queue/dsn.h"
 #include "queue/spool.h"
+
+/* A held message, or one only waiting for outbound delivery, is looked
+ * at again this often even when no change to its envelope wakes it. */
+#define DELIVERY_IDLE_RECHECK	3600
 
 struct delivery_item {
 	char			 id[SPOOL_ID_LEN + 1];
 	bool			 check_existing;
-	unsigned		 tries;		/* rounds that left work */
 	time_t			 due;
 	struct delivery_item	*next;
 };
@@ -44,8 +52,14 @@ struct delivery {
 	struct spool		*spool;
 	char			 mail_root[PATH_MAX];
 	char			 hostname[256];
+	struct delivery_policy	 policy;	/* under lock */
+	char			**domains;	/* local domains, under lock */
+	size_t			 ndomains;
 	pthread_t		 threads[DELIVERY_WORKERS];
 	size_t			 nthreads;
+	pthread_t		 watcher;	/* inotify on queue/ */
+	bool			 watching;
+	int			 inotify_fd;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	struct delivery_item	*items;
@@ -123,8 +137,15 @@ delivery_already_there(const char *maildir, const char *folder,
 	return false;
 }
 
-/* One recipient; true when its state changed. */
-static bool
+/* What one attempt for one recipient came to. */
+enum delivery_outcome {
+	DELIVERY_DONE,		/* delivered (or found delivered) */
+	DELIVERY_DEFER,		/* temporary failure: retry later */
+	DELIVERY_FAIL,		/* permanent failure: a DSN is owed */
+};
+
+/* One attempt for recipient i; r->reason says what happened. */
+static enum delivery_outcome
 delivery_rcpt(struct delivery *d, struct delivery_item *it,
     const struct spool_envelope *env, size_t i, int fd, struct arena *a)
 {
@@ -136,26 +157,26 @@ delivery_rcpt(struct delivery *d, struct delivery_item *it,
 
 	snprintf(tag, sizeof(tag), "q%sr%zu", env->id, i);
 	if (delivery_maildir(d, r->addr, maildir, sizeof(maildir)) != 0) {
-		r->state = SPOOL_RCPT_FAILED;
 		r->reason = "5.1.3 recipient address cannot be a mailbox";
-		log_error("deliver.failed", "queue_id=%s to=<%s> reason=bad-path",
-		    env->id, r->addr);
-		return true;
+		return DELIVERY_FAIL;
 	}
 	if (it->check_existing && delivery_already_there(maildir, env->folder,
 	    tag)) {
-		r->state = SPOOL_RCPT_DELIVERED;
 		r->reason = "2.0.0 delivered before a restart";
 		log_info("deliver.ok", "queue_id=%s to=<%s> result=already-there",
 		    env->id, r->addr);
-		return true;
+		return DELIVERY_DONE;
 	}
 	snprintf(host, sizeof(host), "%s.%s", d->hostname, tag);
-	/* Delivered-To on top, then what the session decided after the
-	 * content was spooled (Authentication-Results), then the content,
-	 * which starts with our Received: newest trace first. */
-	prefix = arena_printf(a, "Delivered-To: %s\r\n%s", r->addr,
-	    env->prepend);
+	/* RFC 5321 4.4: final delivery records the reverse-path as
+	 * Return-Path (null: "<>"), on top; then Delivered-To (the final
+	 * mailbox, which also lets a looping alias be recognised), then
+	 * what the session decided after the content was spooled
+	 * (Authentication-Results), then the content, which starts with
+	 * our Received: newest trace first. The spool file stays as it
+	 * was received. */
+	prefix = arena_printf(a, "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s",
+	    env->mail_from, r->addr, env->prepend);
 	memset(&md, 0, sizeof(md));
 	md.maildir = maildir;
 	md.folder = env->folder;
@@ -166,55 +187,257 @@ delivery_rcpt(struct delivery *d, struct delivery_item *it,
 	r->attempts++;
 	switch (maildir_deliver(&md, &res)) {
 	case MAILDIR_OK:
-		r->state = SPOOL_RCPT_DELIVERED;
 		r->reason = "2.0.0 delivered";
 		log_info("deliver.ok", "queue_id=%s to=<%s> folder=%s size=%"
 		    PRIu64, env->id, r->addr, env->folder[0] ? env->folder :
 		    "inbox", res.size);
-		return true;
+		return DELIVERY_DONE;
 	case MAILDIR_TEMPFAIL:
 		r->reason = arena_printf(a, "%s %s", res.dsn, res.reason);
-		log_warn("deliver.deferred", "queue_id=%s to=<%s> dsn=%s "
-		    "reason=\"%s\" attempts=%u", env->id, r->addr, res.dsn,
-		    res.reason, r->attempts);
-		return true;
+		return DELIVERY_DEFER;
 	case MAILDIR_PERMFAIL:
 		break;
 	}
-	r->state = SPOOL_RCPT_FAILED;
 	r->reason = arena_printf(a, "%s %s", res.dsn, res.reason);
-	log_warn("deliver.failed", "queue_id=%s to=<%s> dsn=%s reason=\"%s\" "
-	    "dsn_sent=no", env->id, r->addr, res.dsn, res.reason);
-	return true;
+	return DELIVERY_FAIL;
 }
 
-/* One round for one message; true when it must be tried again. */
-static bool
-delivery_message(struct delivery *d, struct delivery_item *it)
+/* Seconds before attempt number attempts + 1: retry_interval doubling,
+ * capped at retry_max. */
+static time_t
+delivery_backoff(const struct delivery_policy *p, unsigned attempts)
 {
+	time_t t = p->retry_interval > 0 ? p->retry_interval : 1;
+
+	while (attempts-- > 1 && t < (time_t)p->retry_max)
+		t *= 2;
+	return t < (time_t)p->retry_max ? t : (time_t)p->retry_max;
+}
+
+/* Is addr in one of our domains (so it can have a Maildir here)? */
+static bool
+delivery_is_local(struct delivery *d, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	bool found = false;
+	size_t i;
+
+	if (at == NULL)
+		return false;
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < d->ndomains && !found; i++)
+		found = strcasecmp(d->domains[i], at + 1) == 0;
+	pthread_mutex_unlock(&d->lock);
+	return found;
+}
+
+/*
+ * Spools a notification about env's recipients listed in which[] (with
+ * action) to env's sender, from the null sender, and queues it.
+ */
+static void
+delivery_send_dsn(struct delivery *d, const struct spool_envelope *env,
+    int content_fd, const size_t *which, size_t n, enum dsn_action action,
+    time_t now)
+{
+	struct dsn_rcpt *rcpts;
+	struct dsn_request q;
+	struct spool_envelope denv;
+	struct spool_msg *msg;
+	struct buf text = BUF_INIT;
+	struct arena *a = arena_new(0);
+	char reason[SPOOL_REASON_MAX], *hdrs;
+	ssize_t got;
+	size_t i;
+
+	hdrs = arena_alloc(a, DSN_HEADERS_MAX);
+	got = pread(content_fd, hdrs, DSN_HEADERS_MAX, 0);
+	rcpts = arena_calloc(a, n, sizeof(*rcpts));
+	for (i = 0; i < n; i++) {
+		const struct spool_rcpt *r = &env->rcpts[which[i]];
+
+		rcpts[i].addr = r->addr;
+		rcpts[i].orcpt = r->orcpt;
+		rcpts[i].action = action;
+		rcpts[i].reason = r->reason;
+		rcpts[i].last_attempt = r->attempts > 0 ? now : 0;
+	}
+	memset(&q, 0, sizeof(q));
+	q.reporting_mta = d->hostname;
+	q.queue_id = env->id;
+	q.envid = env->envid;
+	q.sender = env->mail_from;
+	q.arrival = env->received;
+	q.now = now;
+	q.rcpts = rcpts;
+	q.nrcpts = n;
+	q.headers = hdrs;
+	q.headers_len = got > 0 ? dsn_header_section(hdrs, (size_t)got) : 0;
+	dsn_build(&q, &text);
+
+	memset(&denv, 0, sizeof(denv));
+	denv.received = now;
+	denv.mail_from = "";		/* RFC 5321 4.5.5: never bounced */
+	denv.no_dsn = true;
+	spool_envelope_add_rcpt(&denv, a, env->mail_from, NULL,
+	    SPOOL_NOTIFY_NEVER);
+	if ((msg = spool_begin(d->spool, reason, sizeof(reason))) == NULL ||
+	    (spool_write(msg, text.data, text.len), spool_commit(msg, &denv,
+	    reason, sizeof(reason))) != 0) {
+		log_error("deliver.dsn_failed", "queue_id=%s to=<%s> "
+		    "action=%s reason=\"%s\"", env->id, env->mail_from,
+		    action == DSN_FAILED ? "failed" : "delayed", reason);
+	} else {
+		log_info("deliver.dsn", "queue_id=%s dsn_id=%s to=<%s> "
+		    "action=%s nrcpt=%zu", env->id, denv.id, env->mail_from,
+		    action == DSN_FAILED ? "failed" : "delayed", n);
+		delivery_enqueue(d, denv.id, false);
+	}
+	buf_free(&text);
+	arena_free(a);
+}
+
+/* May env's sender hear about recipient r (RFC 3461 NOTIFY)? */
+static bool
+delivery_dsn_wanted(const struct spool_envelope *env,
+    const struct spool_rcpt *r, unsigned what)
+{
+	if (env->no_dsn || env->mail_from[0] == '\0')
+		return false;	/* no backscatter, no bounce of a bounce */
+	if (r->notify == 0)
+		return true;	/* RFC 3461 4.1: failure and delay */
+	return (r->notify & what) != 0;
+}
+
+/*
+ * One round for one message. Returns true when it stays queued, with
+ * *due the time of its next round.
+ */
+static bool
+delivery_message(struct delivery *d, struct delivery_item *it, time_t *due)
+{
+	struct delivery_policy pol;
 	struct spool_envelope env;
 	char reason[SPOOL_REASON_MAX];
 	struct arena *a = arena_new(0);
+	size_t *failed, *delayed, nfailed = 0, ndelayed = 0, i;
 	bool changed = false, again;
-	size_t i;
-	int fd;
+	time_t now = delivery_now(), next = 0;
+	int fd, lock;
 
-	if (spool_load(d->spool, it->id, a, &env, reason,
-	    sizeof(reason)) != 0) {
-		log_error("deliver.load_failed", "queue_id=%s reason=\"%s\"",
-		    it->id, reason);
-		arena_free(a);
-		return true;
-	}
+	pthread_mutex_lock(&d->lock);
+	pol = d->policy;
+	pthread_mutex_unlock(&d->lock);
+	*due = now + pol.retry_interval;
+	/* shared with the other workers, exclusive against the queue
+	 * command: its change is either read now or made after our update */
+	lock = spool_lock(d->spool, false);
 	if ((fd = spool_open_content(d->spool, it->id)) == -1) {
+		if (errno == ENOENT) {
+			log_info("deliver.gone", "queue_id=%s reason=\"not in "
+			    "the queue (deleted)\"", it->id);
+			goto gone;
+		}
 		log_error("deliver.load_failed", "queue_id=%s reason=\"%s\"",
 		    it->id, strerror(errno));
-		arena_free(a);
-		return true;
+		goto later;
 	}
-	for (i = 0; i < env.nrcpts; i++)
-		if (env.rcpts[i].state == SPOOL_RCPT_PENDING)
-			changed |= delivery_rcpt(d, it, &env, i, fd, a);
+	if (spool_load(d->spool, it->id, a, &env, reason,
+	    sizeof(reason)) != 0) {
+		close(fd);
+		if (strstr(reason, strerror(ENOENT)) != NULL) {
+			log_info("deliver.gone", "queue_id=%s reason=\"not in "
+			    "the queue (deleted)\"", it->id);
+			goto gone;
+		}
+		log_error("deliver.load_failed", "queue_id=%s reason=\"%s\"",
+		    it->id, reason);
+		goto later;
+	}
+	if (env.hold) {
+		/* held: neither tried nor expired; the release wakes it */
+		log_info("deliver.held", "queue_id=%s", env.id);
+		close(fd);
+		*due = now + DELIVERY_IDLE_RECHECK;
+		goto later;
+	}
+	failed = arena_calloc(a, env.nrcpts, sizeof(*failed));
+	delayed = arena_calloc(a, env.nrcpts, sizeof(*delayed));
+	for (i = 0; i < env.nrcpts; i++) {
+		struct spool_rcpt *r = &env.rcpts[i];
+		bool expired = now - env.received >=
+		    (time_t)pol.queue_lifetime;
+		enum delivery_outcome o;
+
+		if (r->state != SPOOL_RCPT_PENDING)
+			continue;
+		if (r->next_attempt > now) {
+			if (next == 0 || r->next_attempt < next)
+				next = r->next_attempt;
+			continue;
+		}
+		if (!delivery_is_local(d, r->addr)) {
+			/* no outbound delivery yet: it waits (a DSN to a
+			 * remote sender), until the queue lifetime ends */
+			o = DELIVERY_DEFER;
+			r->reason = "4.4.0 waiting for outbound delivery, "
+			    "which this server does not have yet";
+		} else {
+			if (r->first_attempt == 0)
+				r->first_attempt = now;
+			o = delivery_rcpt(d, it, &env, i, fd, a);
+		}
+		changed = true;
+		if (o == DELIVERY_DONE) {
+			r->state = SPOOL_RCPT_DELIVERED;
+			r->next_attempt = 0;
+			continue;
+		}
+		if (o == DELIVERY_DEFER && expired) {
+			r->reason = arena_printf(a, "%s (gave up: still failing "
+			    "after %u attempts over %u seconds)", r->reason,
+			    r->attempts, pol.queue_lifetime);
+			o = DELIVERY_FAIL;
+		}
+		if (o == DELIVERY_FAIL) {
+			r->state = SPOOL_RCPT_FAILED;
+			r->next_attempt = 0;
+			if (delivery_dsn_wanted(&env, r, SPOOL_NOTIFY_FAILURE))
+				failed[nfailed++] = i;
+			log_warn("deliver.failed", "queue_id=%s to=<%s> "
+			    "reason=\"%s\" attempts=%u dsn=%s", env.id,
+			    r->addr, r->reason, r->attempts,
+			    delivery_dsn_wanted(&env, r, SPOOL_NOTIFY_FAILURE) ?
+			    "yes" : "no");
+			continue;
+		}
+		r->next_attempt = now + (r->attempts > 0 ?
+		    delivery_backoff(&pol, r->attempts) : DELIVERY_IDLE_RECHECK);
+		if (r->next_attempt > env.received + (time_t)pol.queue_lifetime)
+			r->next_attempt = env.received +
+			    (time_t)pol.queue_lifetime;
+		if (r->next_attempt <= now)
+			r->next_attempt = now + 1;
+		if (next == 0 || r->next_attempt < next)
+			next = r->next_attempt;
+		log_warn("deliver.deferred", "queue_id=%s to=<%s> reason=\"%s\" "
+		    "attempts=%u next=%" PRId64, env.id, r->addr, r->reason,
+		    r->attempts, r->next_attempt);
+		if (pol.delay_warning > 0 && !r->warned &&
+		    now - env.received >= (time_t)pol.delay_warning) {
+			r->warned = true;
+			if (delivery_dsn_wanted(&env, r, SPOOL_NOTIFY_DELAY))
+				delayed[ndelayed++] = i;
+		}
+	}
+	/* the notifications first: a crash before the update below sends
+	 * one twice, never none */
+	if (nfailed > 0)
+		delivery_send_dsn(d, &env, fd, failed, nfailed, DSN_FAILED,
+		    now);
+	if (ndelayed > 0)
+		delivery_send_dsn(d, &env, fd, delayed, ndelayed, DSN_DELAYED,
+		    now);
 	close(fd);
 	again = spool_envelope_pending(&env) > 0;
 	if (!again) {
@@ -223,26 +446,27 @@ delivery_message(struct delivery *d, struct delivery_item *it)
 			log_error("deliver.remove_failed", "queue_id=%s "
 			    "reason=\"%s\"", env.id, reason);
 			it->check_existing = true;
-			again = true;
+			goto later;
 		}
-	} else if (changed && spool_update(d->spool, &env, reason,
+		goto gone;
+	}
+	if (changed && spool_update(d->spool, &env, reason,
 	    sizeof(reason)) != 0) {
 		log_error("deliver.update_failed", "queue_id=%s reason=\"%s\"",
 		    env.id, reason);
 		it->check_existing = true;
-	}
+	} else
+		it->check_existing = false;
+	if (next != 0)
+		*due = next;
+later:
+	spool_unlock(lock);
 	arena_free(a);
-	return again;
-}
-
-static time_t
-delivery_backoff(unsigned tries)
-{
-	time_t t = DELIVERY_RETRY_FIRST;
-
-	while (tries-- > 1 && t < DELIVERY_RETRY_MAX)
-		t *= 2;
-	return t < DELIVERY_RETRY_MAX ? t : DELIVERY_RETRY_MAX;
+	return true;
+gone:
+	spool_unlock(lock);
+	arena_free(a);
+	return false;
 }
 
 /* Unlinks and returns the earliest item; NULL when there is none. */
@@ -286,9 +510,8 @@ delivery_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&d->lock);
-		if (delivery_message(d, it)) {
-			it->tries++;
-			it->due = delivery_now() + delivery_backoff(it->tries);
+		if (delivery_message(d, it, &due)) {
+			it->due = due;
 			pthread_mutex_lock(&d->lock);
 			it->next = d->items;
 			d->items = it;
@@ -300,6 +523,108 @@ delivery_main(void *arg)
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
+}
+
+/* Wakes the item for id, when it waits in the list: its envelope was
+ * changed (the queue command) or removed. */
+static void
+delivery_wake(struct delivery *d, const char *id)
+{
+	struct delivery_item *it;
+
+	pthread_mutex_lock(&d->lock);
+	for (it = d->items; it != NULL; it = it->next)
+		if (strcmp(it->id, id) == 0) {
+			it->due = 0;
+			pthread_cond_signal(&d->wake);
+			break;
+		}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * Watches queue/ for envelopes renamed into place or removed, so a
+ * change made by the queue command while the daemon runs takes effect
+ * at once (our own updates happen while the item is out of the list,
+ * or cost one extra look at an envelope that is not due).
+ */
+static void *
+delivery_watch(void *arg)
+{
+	struct delivery *d = arg;
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char id[SPOOL_ID_LEN + 1];
+	const struct inotify_event *ie;
+	struct pollfd pfd;
+	ssize_t n, off;
+	bool stop = false;
+
+	while (!stop) {
+		pfd.fd = d->inotify_fd;
+		pfd.events = POLLIN;
+		/* the timeout only lets a stop be noticed */
+		if (poll(&pfd, 1, 200) > 0 &&
+		    (n = read(d->inotify_fd, ev, sizeof(ev))) > 0)
+			for (off = 0; off < n; off += (ssize_t)sizeof(*ie) +
+			    ie->len) {
+				ie = (const struct inotify_event *)(ev + off);
+				if (ie->len < SPOOL_ID_LEN + 4 ||
+				    strcmp(ie->name + SPOOL_ID_LEN, ".env") != 0)
+					continue;
+				memcpy(id, ie->name, SPOOL_ID_LEN);
+				id[SPOOL_ID_LEN] = '\0';
+				delivery_wake(d, id);
+			}
+		pthread_mutex_lock(&d->lock);
+		stop = d->stop;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return NULL;
+}
+
+static void
+delivery_watch_start(struct delivery *d)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/queue", spool_dir(d->spool));
+	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->inotify_fd < 0 || inotify_add_watch(d->inotify_fd, path,
+	    IN_MOVED_TO | IN_DELETE) < 0 ||
+	    pthread_create(&d->watcher, NULL, delivery_watch, d) != 0) {
+		log_warn("deliver.watch", "result=off reason=\"%s\" "
+		    "effect=\"queue changes are seen at the next round\"",
+		    strerror(errno));
+		if (d->inotify_fd >= 0)
+			close(d->inotify_fd);
+		d->inotify_fd = -1;
+		return;
+	}
+	d->watching = true;
+}
+
+void
+delivery_set_policy(struct delivery *d, const struct delivery_policy *p,
+    const char *const *domains, size_t ndomains)
+{
+	char **v = calloc(ndomains + 1, sizeof(*v)), **old;
+	size_t i, nold;
+
+	if (v == NULL)
+		abort();
+	for (i = 0; i < ndomains; i++)
+		if ((v[i] = strdup(domains[i])) == NULL)
+			abort();
+	pthread_mutex_lock(&d->lock);
+	d->policy = *p;
+	old = d->domains;
+	nold = d->ndomains;
+	d->domains = v;
+	d->ndomains = ndomains;
+	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < nold; i++)
+		free(old[i]);
+	free(old);
 }
 
 struct delivery *
@@ -319,6 +644,11 @@ delivery_new(struct spool *spool, const char *mail_root,
 		return NULL;
 	}
 	d->spool = spool;
+	d->inotify_fd = -1;
+	d->policy.retry_interval = DELIVERY_RETRY_INTERVAL;
+	d->policy.retry_max = DELIVERY_RETRY_MAX;
+	d->policy.queue_lifetime = DELIVERY_QUEUE_LIFETIME;
+	d->policy.delay_warning = DELIVERY_DELAY_WARNING;
 	snprintf(d->mail_root, sizeof(d->mail_root), "%s", mail_root);
 	snprintf(d->hostname, sizeof(d->hostname), "%s", hostname);
 	pthread_mutex_init(&d->lock, NULL);
@@ -336,6 +666,7 @@ delivery_new(struct spool *spool, const char *mail_root,
 			return NULL;
 		}
 	}
+	delivery_watch_start(d);
 	return d;
 }
 
@@ -382,6 +713,13 @@ delivery_free(struct delivery *d)
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->nthreads; i++)
 		pthread_join(d->threads[i], NULL);
+	if (d->watching)
+		pthread_join(d->watcher, NULL);
+	if (d->inotify_fd >= 0)
+		close(d->inotify_fd);
+	for (i = 0; i < d->ndomains; i++)
+		free(d->domains[i]);
+	free(d->domains);
 	while ((it = d->items) != NULL) {
 		d->items = it->next;
 		free(it);

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -90,6 +92,12 @@ struct spool {
 	atomic_uint		 counter;
 	atomic_ullong		 batches, jobs;
 	struct event		*ev;
+	/* the owner of the spool directory: files made by root (the queue
+	 * command run by an admin) are given to it, so the unprivileged
+	 * daemon can still read and replace them */
+	uid_t			 owner_uid;
+	gid_t			 owner_gid;
+	bool			 give_away;
 };
 
 static const char id_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -179,6 +187,15 @@ spool_id_new(struct spool *sp, char out[SPOOL_ID_LEN + 1])
 /* ---- the pipeline ---------------------------------------------------- */
 
 /* Writes and fsyncs tmp/<name>; the file is removed again on failure. */
+/* A new file in the spool belongs to the spool directory's owner. */
+static int
+give_to_owner(const struct spool *sp, int fd)
+{
+	if (!sp->give_away)
+		return 0;
+	return fchown(fd, sp->owner_uid, sp->owner_gid);
+}
+
 static int
 stage_file(struct spool *sp, struct spool_job *job, const char *name,
     int flags)
@@ -190,6 +207,10 @@ stage_file(struct spool *sp, struct spool_job *job, const char *name,
 	if (fd < 0) {
 		job_fail(job, errno, "create tmp/", name);
 		return -1;
+	}
+	if (give_to_owner(sp, fd) < 0) {
+		job_fail(job, errno, "chown tmp/", name);
+		goto bad;
 	}
 	if (write_all(fd, job->env.data, job->env.len) < 0) {
 		job_fail(job, errno, "write tmp/", name);
@@ -458,6 +479,21 @@ spool_dispatch(struct spool *sp)
 	return n;
 }
 
+void
+spool_drain(struct spool *sp)
+{
+	struct pollfd pfd;
+
+	while (sp->inflight > 0) {
+		pfd.fd = sp->efd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		spool_dispatch(sp);
+	}
+}
+
 static void
 spool_on_event(evutil_socket_t fd, short what, void *arg)
 {
@@ -591,6 +627,16 @@ spool_open(const char *dir, char *reason, size_t reasonlen)
 	    (sp->corruptfd = open_subdir(dir, "corrupt", reason,
 	    reasonlen)) < 0)
 		goto bad;
+	{
+		struct stat st;
+
+		if (stat(dir, &st) == 0 && geteuid() == 0 &&
+		    st.st_uid != 0) {
+			sp->owner_uid = st.st_uid;
+			sp->owner_gid = st.st_gid;
+			sp->give_away = true;
+		}
+	}
 	sp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sp->efd < 0) {
 		set_reason(reason, reasonlen, "eventfd: %s", strerror(errno));
@@ -674,6 +720,14 @@ spool_begin(struct spool *sp, char *reason, size_t reasonlen)
 	if (msg->fd < 0) {
 		set_reason(reason, reasonlen, "create tmp/%s: %s", name,
 		    strerror(errno));
+		free(msg);
+		return NULL;
+	}
+	if (give_to_owner(sp, msg->fd) < 0) {
+		set_reason(reason, reasonlen, "chown tmp/%s: %s", name,
+		    strerror(errno));
+		close(msg->fd);
+		unlinkat(sp->tmpfd, name, 0);
 		free(msg);
 		return NULL;
 	}
@@ -844,6 +898,13 @@ spool_msg_cancel_cb(struct spool_msg *msg)
 {
 	msg->job.cb = NULL;
 	msg->job.arg = NULL;
+}
+
+void
+spool_msg_rebind_cb(struct spool_msg *msg, spool_done_cb *cb, void *arg)
+{
+	msg->job.cb = cb;
+	msg->job.arg = arg;
 }
 
 /* ---- delivery side --------------------------------------------------- */
@@ -1026,6 +1087,35 @@ spool_load(struct spool *sp, const char *id, struct arena *arena,
     struct spool_envelope *env, char *reason, size_t reasonlen)
 {
 	return load_at(sp->queuefd, id, arena, env, reason, reasonlen);
+}
+
+const char *
+spool_dir(const struct spool *sp)
+{
+	return sp->dir;
+}
+
+int
+spool_lock(struct spool *sp, bool exclusive)
+{
+	int fd;
+
+	fd = openat(sp->tmpfd, "../lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (give_to_owner(sp, fd) < 0 ||
+	    flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+spool_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 /* ---- recovery ---------------------------------------------------------- */

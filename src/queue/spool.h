@@ -38,8 +38,14 @@
  * unlinks .env (the commit marker) first, then .msg, then fsyncs queue/.
  * Both have _async variants that go through the same worker.
  *
- * Threads: spool_begin, spool_write, the _async calls, spool_dispatch and
- * spool_free belong to one thread (the event loop's). The synchronous
+ * Ownership: when root opens a spool whose directory belongs to another
+ * user (the daemon's account), every file it creates is given to that
+ * user, so an admin's queue command never leaves the daemon a file it
+ * cannot read.
+ *
+ * Threads: the _async calls, spool_dispatch and spool_free belong to one
+ * thread (the event loop's); spool_begin and spool_write may run in any
+ * thread, one thread per message. The synchronous
  * calls (spool_commit, spool_load, spool_update, spool_remove) may run
  * in any thread, on different messages.
  */
@@ -151,6 +157,15 @@ void		 spool_commit_async(struct spool_msg *,
  */
 void		 spool_msg_cancel_cb(struct spool_msg *);
 
+/*
+ * As spool_msg_cancel_cb(), but cb(arg, ...) runs instead of the old
+ * callback: whoever outlives the session (the delivery runner) takes
+ * the committed message, so a client that hung up before reading the
+ * 250 does not leave its message stranded until the next start.
+ */
+void		 spool_msg_rebind_cb(struct spool_msg *, spool_done_cb *cb,
+		    void *arg);
+
 /* ---- the event loop -------------------------------------------------- */
 
 /* Readable when async results are ready; then call spool_dispatch(). */
@@ -159,6 +174,12 @@ int		 spool_event_fd(const struct spool *);
 size_t		 spool_dispatch(struct spool *);
 /* Registers spool_event_fd() with base so dispatch happens by itself. */
 int		 spool_attach(struct spool *, struct event_base *base);
+/*
+ * Waits (on the loop thread, outside the loop) until every async
+ * operation has finished and its callback has run: at shutdown, so the
+ * callbacks of commits whose sessions are gone still reach delivery.
+ */
+void		 spool_drain(struct spool *);
 /* Async operations queued or running, callbacks not yet run. */
 size_t		 spool_inflight(const struct spool *);
 
@@ -191,6 +212,18 @@ int		 spool_remove(struct spool *, const char *id, char *reason,
 		    size_t reasonlen);
 void		 spool_remove_async(struct spool *, const char *id,
 		    spool_done_cb *cb, void *arg);
+
+/* The spool directory as given to spool_open(). */
+const char	*spool_dir(const struct spool *);
+
+/*
+ * The queue lock (flock on DIR/lock): the delivery runner holds it
+ * shared for one message's round (load, deliver, update), the queue
+ * command exclusive for a change of state, so neither overwrites the
+ * other's envelope. A descriptor to pass to spool_unlock(), or -1.
+ */
+int		 spool_lock(struct spool *, bool exclusive);
+void		 spool_unlock(int fd);
 
 /*
  * A new queue id: microseconds since the epoch (11 characters), a

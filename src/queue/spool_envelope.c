@@ -142,6 +142,10 @@ spool_envelope_format(const struct spool_envelope *env, struct buf *out)
 	 * exactly as before */
 	if (env->prepend != NULL && env->prepend[0] != '\0')
 		put_field(&b, "prepend", env->prepend);
+	if (env->hold)
+		buf_append_str(&b, "hold 1\n");
+	if (env->no_dsn)
+		buf_append_str(&b, "no-dsn 1\n");
 	for (i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
 
@@ -159,6 +163,12 @@ spool_envelope_format(const struct spool_envelope *env, struct buf *out)
 		snprintf(num, sizeof(num), "%u", r->attempts);
 		buf_printf(&b, " attempts=%s reason=", num);
 		put_token(&b, r->reason);
+		if (r->first_attempt > 0)
+			buf_printf(&b, " first=%" PRId64, r->first_attempt);
+		if (r->next_attempt > 0)
+			buf_printf(&b, " next=%" PRId64, r->next_attempt);
+		if (r->warned)
+			buf_append_str(&b, " warned=1");
 		buf_append_char(&b, '\n');
 	}
 	crc = spool_crc32(0, b.data, b.len);
@@ -366,7 +376,8 @@ parse_rcpt(const char *s, size_t n, struct arena *arena,
     struct spool_rcpt *r, const char **reason)
 {
 	enum { F_ADDR = 1, F_ORIG = 2, F_ORCPT = 4, F_NOTIFY = 8,
-	    F_STATE = 16, F_ATTEMPTS = 32, F_REASON = 64 };
+	    F_STATE = 16, F_ATTEMPTS = 32, F_REASON = 64, F_FIRST = 128,
+	    F_NEXT = 256, F_WARNED = 512 };
 	unsigned seen = 0, f;
 	const char *notify;
 	size_t i = 0, j, eq;
@@ -377,6 +388,8 @@ parse_rcpt(const char *s, size_t n, struct arena *arena,
 	r->notify = 0;
 	r->state = SPOOL_RCPT_PENDING;
 	r->attempts = 0;
+	r->first_attempt = r->next_attempt = 0;
+	r->warned = false;
 	while (i < n) {
 		for (j = i; j < n && s[j] != ' '; j++)
 			;
@@ -398,6 +411,12 @@ parse_rcpt(const char *s, size_t n, struct arena *arena,
 			f = F_ATTEMPTS;
 		else if (match(s + i, eq - i, "reason"))
 			f = F_REASON;
+		else if (match(s + i, eq - i, "first"))
+			f = F_FIRST;
+		else if (match(s + i, eq - i, "next"))
+			f = F_NEXT;
+		else if (match(s + i, eq - i, "warned"))
+			f = F_WARNED;
 		else
 			return fail(reason, "unknown rcpt field");
 		if (seen & f)
@@ -445,6 +464,20 @@ parse_rcpt(const char *s, size_t n, struct arena *arena,
 				return fail(reason, "bad rcpt attempts");
 			r->attempts = (unsigned)u;
 			break;
+		case F_FIRST:
+		case F_NEXT:
+			if (get_u64(s + eq, j - eq, INT64_MAX, &u) < 0)
+				return fail(reason, "bad rcpt time");
+			if (f == F_FIRST)
+				r->first_attempt = (int64_t)u;
+			else
+				r->next_attempt = (int64_t)u;
+			break;
+		case F_WARNED:
+			if (!match(s + eq, j - eq, "1"))
+				return fail(reason, "bad rcpt warned");
+			r->warned = true;
+			break;
 		}
 		if (j == n)
 			break;
@@ -490,10 +523,11 @@ spool_envelope_parse(const char *s, size_t n, struct arena *arena,
 {
 	enum { K_ID, K_RECEIVED, K_SIZE, K_FROM, K_ENVID, K_RET, K_BODY,
 	    K_SMTPUTF8, K_CLIENT_IP, K_CLIENT_HELO, K_AUTH_USER, K_FOLDER,
-	    K_PREPEND, K_RCPT, K_COUNT };
+	    K_PREPEND, K_RCPT, K_HOLD, K_NO_DSN, K_COUNT };
 	static const char *const keys[K_COUNT] = { "id", "received", "size",
 	    "from", "envid", "ret", "body", "smtputf8", "client-ip",
-	    "client-helo", "auth-user", "folder", "prepend", "rcpt" };
+	    "client-helo", "auth-user", "folder", "prepend", "rcpt", "hold",
+	    "no-dsn" };
 	unsigned seen = 0;
 	size_t end_start, pos, eol, sp, nr = 0;
 	const char *line, *val, *tok;
@@ -593,6 +627,15 @@ spool_envelope_parse(const char *s, size_t n, struct arena *arena,
 			if (!match(val, vlen, "0") && !match(val, vlen, "1"))
 				return fail(reason, "bad smtputf8");
 			env->smtputf8 = val[0] == '1';
+			break;
+		case K_HOLD:
+		case K_NO_DSN:
+			if (!match(val, vlen, "1"))
+				return fail(reason, "bad flag");
+			if (k == K_HOLD)
+				env->hold = true;
+			else
+				env->no_dsn = true;
 			break;
 		default:
 			if (get_token(val, vlen, arena, &tok, reason) < 0)

@@ -24,7 +24,13 @@
  * 0x21..0x7e and '%' are written as %XX, an empty value as "-" (a value
  * that is "-" itself is written %2D). The last line holds the recipient
  * count and the CRC-32 of every byte before it, so a torn or damaged file
- * is detected rather than half-read. The optional "prepend" line holds
+ * is detected rather than half-read. The optional "hold 1" and
+ * "no-dsn 1" lines mark a message held by the operator and one that
+ * must never cause a DSN; the optional rcpt fields first=, next= (Unix
+ * times of the first and the next delivery attempt) and warned=1 (the
+ * "delayed" DSN went out) carry the retry schedule across restarts.
+ * All are written only when set, so older envelopes read as before.
+ * The optional "prepend" line holds
  * header lines the SMTP server decided on after the content was spooled
  * (Authentication-Results), written above the content at delivery; its
  * CRLFs are %0D%0A like any other byte, and the parser accepts only
@@ -89,6 +95,9 @@ struct spool_rcpt {
 	enum spool_rcpt_state	 state;
 	unsigned		 attempts;	/* delivery attempts so far */
 	const char		*reason;	/* last result, for DSN and logs */
+	int64_t			 first_attempt;	/* Unix time, 0 = none yet */
+	int64_t			 next_attempt;	/* Unix time, 0 = due now */
+	bool			 warned;	/* the "delayed" DSN went out */
 };
 
 struct spool_envelope {
@@ -108,6 +117,11 @@ struct spool_envelope {
 						 * content at delivery (CRLF
 						 * ends, spool_prepend_valid()),
 						 * "" = none */
+	bool			 hold;		/* never retried nor expired
+						 * until released */
+	bool			 no_dsn;	/* never a DSN for it (the spam
+						 * verdict refused it: no
+						 * backscatter) */
 	struct spool_rcpt	*rcpts;
 	size_t			 nrcpts;
 	size_t			 rcpts_cap;	/* room in rcpts, for _add_rcpt */

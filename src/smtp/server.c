@@ -838,6 +838,26 @@ server_mail_root(const struct config *cfg, char *out, size_t n)
 	    NULL : "mail");
 }
 
+/* The queue life cycle and the local domains, to the delivery runner. */
+static void
+server_delivery_policy(struct server *srv, const struct config *cfg)
+{
+	struct delivery_policy pol;
+	const char **names;
+	size_t i;
+
+	if ((names = calloc(cfg->ndomains + 1, sizeof(*names))) == NULL)
+		abort();
+	for (i = 0; i < cfg->ndomains; i++)
+		names[i] = cfg->domains[i].name;
+	pol.retry_interval = cfg->delivery_retry_interval;
+	pol.retry_max = cfg->delivery_retry_max;
+	pol.queue_lifetime = cfg->delivery_queue_lifetime;
+	pol.delay_warning = cfg->delivery_delay_warning;
+	delivery_set_policy(srv->delivery, &pol, names, cfg->ndomains);
+	free(names);
+}
+
 /* The spool, recovered; the Maildir root; the runner with the backlog. */
 static int
 server_mail_setup(struct server *srv)
@@ -882,6 +902,7 @@ server_mail_setup(struct server *srv)
 		spool_recovery_free(&rec);
 		return -1;
 	}
+	server_delivery_policy(srv, cfg);
 	for (i = 0; i < rec.nids; i++)
 		delivery_enqueue(srv->delivery, rec.ids[i], true);
 	spool_recovery_free(&rec);
@@ -1085,6 +1106,7 @@ server_reload_commit(struct server *srv, struct server_conf *next)
 	srv->generations = next->generation;
 	srv->host.conf = session_conf_ref(&next->sc);
 	srv->host.cfg = next->sc.cfg;
+	server_delivery_policy(srv, next->sc.cfg);
 	session_conf_unref(&old->sc);
 }
 
@@ -1135,7 +1157,10 @@ server_free(struct server *srv)
 	while (!LIST_EMPTY(&srv->host.sessions))
 		session_free(LIST_FIRST(&srv->host.sessions), "shutdown");
 	server_close_listeners(srv);
-	/* commits still in flight finish (their sessions are gone) */
+	/* commits still in flight finish (their sessions are gone) and
+	 * hand their messages to delivery before it stops */
+	if (srv->spool != NULL)
+		spool_drain(srv->spool);
 	delivery_free(srv->delivery);
 	if (srv->spool != NULL)
 		spool_free(srv->spool);

@@ -134,6 +134,9 @@ struct session {
 	bool				 ehlo;		/* EHLO rather than HELO */
 	bool				 read_paused;
 	bool				 stop_after_commit;
+	/* the client hung up while its message was checked or committed:
+	 * the transaction finishes without it, then the session goes */
+	bool				 peer_gone;
 	const char			*close_reason;
 	const char			*tls_version;
 	const char			*tls_cipher;
@@ -662,6 +665,10 @@ static void
 session_txn_done(struct session *s)
 {
 	session_txn_reset(s);
+	if (s->peer_gone) {
+		session_free(s, "eof");
+		return;
+	}
 	if (s->stop_after_commit) {
 		session_close_with(s, "4.3.2", "shutdown",
 		    "Service shutting down");
@@ -691,6 +698,27 @@ session_committed(void *arg, const char *id, int err, const char *reason)
 		delivery_enqueue(s->host->delivery, id, false);
 	}
 	session_txn_done(s);
+}
+
+/*
+ * The commit of a session that has gone (the client hung up before the
+ * 250): the message is ours all the same, so it goes to delivery now
+ * rather than waiting in the spool for the next start.
+ */
+static void
+session_orphan_committed(void *arg, const char *id, int err,
+    const char *reason)
+{
+	struct delivery *d = arg;
+
+	if (err != 0) {
+		log_error("smtp.commit_failed", "queue_id=%s session=gone "
+		    "reason=\"%s\"", id, reason);
+		return;
+	}
+	log_info("smtp.accepted", "queue_id=%s session=gone", id);
+	if (d != NULL)
+		delivery_enqueue(d, id, false);
 }
 
 /* Queue the commit; its callback answers. */
@@ -1382,7 +1410,8 @@ session_timeout(struct session *s, short what)
 	if (s->state == SESSION_CHECK || s->state == SESSION_COMMIT ||
 	    s->state == SESSION_AUTH_VERIFY) {
 		/* the reply is coming; the client is waiting for it */
-		bufferevent_enable(s->bev, EV_READ);
+		if (!s->peer_gone)
+			bufferevent_enable(s->bev, EV_READ);
 		return;
 	}
 	session_close_with(s, "4.4.2", "timeout",
@@ -1434,6 +1463,16 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		session_timeout(s, what);
+		return;
+	}
+	if (s->state == SESSION_CHECK || s->state == SESSION_COMMIT) {
+		/* the message is complete and in the spool: it is delivered
+		 * whether or not anyone reads the 250 */
+		log_info("smtp.peer_gone", "session=%06" PRIx64 " queue_id=%s "
+		    "state=%s", s->id, spool_msg_id(s->msg),
+		    s->state == SESSION_CHECK ? "check" : "commit");
+		s->peer_gone = true;
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -1622,7 +1661,8 @@ session_free(struct session *s, const char *reason)
 		auth_check_cancel(s->check);
 	s->check = NULL;
 	if (s->msg != NULL && s->state == SESSION_COMMIT)
-		spool_msg_cancel_cb(s->msg);
+		spool_msg_rebind_cb(s->msg, session_orphan_committed,
+		    h->delivery);
 	else if (s->msg != NULL)
 		spool_abort(s->msg);
 	s->msg = NULL;

@@ -280,6 +280,19 @@ class Daemon:
         for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
             assert marker not in log, f"sanitizer report:\n{log}"
 
+    def give(self, path):
+        """Files a test makes in the mail root as root belong to the
+        server's account, like the rest of it (privsep: the server runs
+        unprivileged): path and its parents below the mail root."""
+        if os.geteuid() != 0:
+            return
+        root = self.data_dir / "mail"
+        st = root.stat()
+        path = Path(path)
+        while path != root and root in path.parents:
+            os.lchown(path, st.st_uid, st.st_gid)
+            path = path.parent
+
     def maildir(self, addr, folder=None):
         """The Maildir of a local address under the default mail root."""
         local, domain = addr.rsplit("@", 1)

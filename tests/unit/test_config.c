@@ -69,6 +69,10 @@ test_defaults(void **state)
 	assert_true(c.limits.banner_delay == 1.0);
 	assert_string_equal(c.mail_root, "");
 	assert_string_equal(c.recipient_delimiter, "+");
+	assert_int_equal(c.delivery_retry_interval, 300);
+	assert_int_equal(c.delivery_retry_max, 4 * 3600);
+	assert_int_equal(c.delivery_queue_lifetime, 5 * 86400);
+	assert_int_equal(c.delivery_delay_warning, 4 * 3600);
 	assert_false(c.dmarc_monitor);	/* enforce */
 	assert_int_equal(c.naliases, 0);
 	assert_string_equal(c.tls_cert, "");
@@ -157,6 +161,10 @@ static const char full_config[] =
 	"mail_root = /srv/mail\n"
 	"recipient_delimiter = +-\n"
 	"owner = _mail\n"
+	"retry_interval = 90s\n"
+	"retry_max = 2h\n"
+	"queue_lifetime = 3d\n"
+	"delay_warning = 0\n"
 	"[auth]\n"
 	"dmarc_policy = Monitor\n"
 	"[listener \"mx\"]\n"
@@ -206,6 +214,10 @@ test_every_key(void **state)
 	assert_true(c.limits.banner_delay == 0.0);
 	assert_string_equal(c.mail_root, "/srv/mail");
 	assert_string_equal(c.recipient_delimiter, "+-");
+	assert_int_equal(c.delivery_retry_interval, 90);
+	assert_int_equal(c.delivery_retry_max, 7200);
+	assert_int_equal(c.delivery_queue_lifetime, 3 * 86400);
+	assert_int_equal(c.delivery_delay_warning, 0);
 	assert_true(c.dmarc_monitor);
 	assert_string_equal(c.domains[0].catchall, "sink@example.org");
 	assert_string_equal(c.domains[1].catchall, "");
@@ -434,6 +446,11 @@ static const struct error_case error_cases[] = {
 	{ "[server]\nuser = Net Jes\n", 2, "expected an account name" },
 	{ "[server]\ngroup = 9mail\n", 2, "expected an account name" },
 	{ "[delivery]\nowner = ../x\n", 2, "expected an account name" },
+	{ "[delivery]\nretry_interval = 0\n", 2, "out of range (1-86400" },
+	{ "[delivery]\nretry_interval = 5x\n", 2, "not a whole number" },
+	{ "[delivery]\nqueue_lifetime = d\n", 2, "expected a duration" },
+	{ "[delivery]\nretry_max = 8d\n", 2, "out of range" },
+	{ "[delivery]\ndelay_warning = -1\n", 2, "not a whole number" },
 	{ "[auth]\ndmarc_policy = reject\n", 2, "expected enforce or monitor" },
 	{ "[alias \"nodomain\"]\nto = a\n", 1, "give local@domain" },
 	{ "[alias \"a@example.test\"]\n", 1, "has no to" },
@@ -685,6 +702,10 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_memory_equal(&a->limits, &b->limits, sizeof(a->limits));
 	assert_string_equal(a->mail_root, b->mail_root);
 	assert_string_equal(a->recipient_delimiter, b->recipient_delimiter);
+	assert_int_equal(a->delivery_retry_interval, b->delivery_retry_interval);
+	assert_int_equal(a->delivery_retry_max, b->delivery_retry_max);
+	assert_int_equal(a->delivery_queue_lifetime, b->delivery_queue_lifetime);
+	assert_int_equal(a->delivery_delay_warning, b->delivery_delay_warning);
 	assert_int_equal(a->naliases, b->naliases);
 	for (i = 0; i < a->naliases; i++) {
 		assert_string_equal(a->aliases[i].addr, b->aliases[i].addr);

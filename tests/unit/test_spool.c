@@ -286,6 +286,49 @@ test_envelope_round_trip(void **state)
 	arena_free(b);
 }
 
+/* The queue life cycle fields: written only when set, read back. */
+static void
+test_envelope_life_cycle_fields(void **state)
+{
+	struct arena *a = arena_new(0), *b = arena_new(0);
+	struct spool_envelope env, got;
+	struct buf text = BUF_INIT, old = BUF_INIT;
+	const char *why = NULL;
+
+	(void)state;
+	fill_envelope(&env, a);
+	memcpy(env.id, "0bn1x8c7m2q30004z9rd", SPOOL_ID_LEN + 1);
+	spool_envelope_format(&env, &old);
+	assert_null(strstr(old.data, "hold"));
+	assert_null(strstr(old.data, "next="));
+	env.hold = true;
+	env.no_dsn = true;
+	env.rcpts[1].first_attempt = 1700000100;
+	env.rcpts[1].next_attempt = 1700000700;
+	env.rcpts[1].warned = true;
+	spool_envelope_format(&env, &text);
+	assert_int_equal(spool_envelope_parse(text.data, text.len, b, &got,
+	    &why), 0);
+	assert_true(got.hold);
+	assert_true(got.no_dsn);
+	assert_int_equal(got.rcpts[0].first_attempt, 0);
+	assert_int_equal(got.rcpts[0].next_attempt, 0);
+	assert_false(got.rcpts[0].warned);
+	assert_int_equal(got.rcpts[1].first_attempt, 1700000100);
+	assert_int_equal(got.rcpts[1].next_attempt, 1700000700);
+	assert_true(got.rcpts[1].warned);
+	arena_free(b);
+	b = arena_new(0);
+	assert_int_equal(spool_envelope_parse(old.data, old.len, b, &got,
+	    &why), 0);
+	assert_false(got.hold);
+	assert_false(got.no_dsn);
+	buf_free(&text);
+	buf_free(&old);
+	arena_free(a);
+	arena_free(b);
+}
+
 static void
 test_envelope_torn_or_damaged_is_detected(void **state)
 {
@@ -953,6 +996,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids_unique_sorted_safe),
 		cmocka_unit_test(test_envelope_round_trip),
+		cmocka_unit_test(test_envelope_life_cycle_fields),
 		cmocka_unit_test(test_envelope_torn_or_damaged_is_detected),
 		cmocka_unit_test(test_envelope_rejects_bad_fields),
 		cmocka_unit_test(test_notify_parse),
