@@ -771,6 +771,21 @@ dkim_verify_lookup(struct dkim_verify *v, struct dns_resolver *r,
 	return started;
 }
 
+void
+dkim_verify_expire(struct dkim_verify *v, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < v->nsigs; i++) {
+		if (v->sigs[i].q == NULL)
+			continue;
+		dns_cancel(v->sigs[i].q);
+		v->sigs[i].q = NULL;
+		dkim_verify_key(v, i, DNS_TIMEOUT, NULL, NULL, 0, why);
+	}
+	v->pending = 0;
+}
+
 bool
 dkim_verify_keys_done(const struct dkim_verify *v)
 {

@@ -91,6 +91,9 @@ void	 dkim_verify_key(struct dkim_verify *, size_t i,
 size_t	 dkim_verify_lookup(struct dkim_verify *, struct dns_resolver *,
 	    dkim_verify_cb *cb, void *arg);
 bool	 dkim_verify_keys_done(const struct dkim_verify *);
+/* Stop the lookups still out (the message's DNS deadline passed): their
+ * signatures get temperror with why; the lookup callback will not run. */
+void	 dkim_verify_expire(struct dkim_verify *, const char *why);
 
 /*
  * After the body and the keys: compute and return the results (valid

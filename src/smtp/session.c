@@ -857,6 +857,7 @@ session_check_start(struct session *s)
 	req.msg = p + s->received_len;
 	req.len = n - s->received_len;
 	req.arc = &arc_auth_hook;
+	req.deadline = s->conf->cfg->dns_message_deadline;
 	if (!session_enter(s, SESSION_CHECK))
 		return false;
 	s->check = auth_check_start(s->host->base, s->host->resolver, &req,
