@@ -70,6 +70,10 @@ void	 dkim_verify_header(struct dkim_verify *, const char *p, size_t n);
 void	 dkim_verify_body(struct dkim_verify *, const char *p, size_t n);
 /* Both at once: a whole message (header, empty line, body). */
 void	 dkim_verify_message(struct dkim_verify *, const char *p, size_t n);
+/* The same, in pieces of any size as the message arrives, so the body
+ * is hashed while it streams in; feed_end after the last piece. */
+void	 dkim_verify_feed(struct dkim_verify *, const char *p, size_t n);
+void	 dkim_verify_feed_end(struct dkim_verify *);
 
 /* Signatures found (including the ones decided without a key). */
 size_t	 dkim_verify_count(const struct dkim_verify *);
