@@ -9,6 +9,8 @@ PKGS="build-essential pkg-config meson ninja-build
 libevent-dev libssl-dev libunbound-dev libinih-dev libidn2-dev libcrypt-dev
 libpsl-dev publicsuffix
 openssl ca-certificates"
+# Run: the DNSSEC root trust anchor the resolver validates with
+PKGS="$PKGS dns-root-data"
 # Tests: unit framework, fuzzing, pytest and the real peers it drives
 PKGS="$PKGS libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest python3-dnslib nsd knot-dnsutils swaks"

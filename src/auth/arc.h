@@ -168,6 +168,9 @@ void	 arc_verify_key(struct arc_verify *, size_t slot, enum dns_status,
 size_t	 arc_verify_lookup(struct arc_verify *, struct dns_resolver *,
 	    arc_verify_cb *cb, void *arg);
 bool	 arc_verify_keys_done(const struct arc_verify *);
+/* Stop the lookups still out (the message's DNS deadline passed): their
+ * keys count as DNS trouble; the lookup callback will not run. */
+void	 arc_verify_expire(struct arc_verify *);
 
 /* After the body and the keys; valid until arc_verify_free(). */
 const struct arc_verdict *arc_verify_finish(struct arc_verify *);

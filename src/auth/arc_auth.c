@@ -111,4 +111,15 @@ hook_cancel(void *handle)
 		run_free(handle);
 }
 
-const struct auth_arc_hook arc_auth_hook = { hook_start, hook_cancel };
+/* The DNS deadline passed: keys not in count as DNS trouble. */
+static void
+hook_expire(void *handle)
+{
+	struct arc_run *r = handle;
+
+	arc_verify_expire(r->v);
+	run_deliver(r);
+}
+
+const struct auth_arc_hook arc_auth_hook = { hook_start, hook_cancel,
+    hook_expire };

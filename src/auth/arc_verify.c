@@ -304,6 +304,19 @@ verify_dns_cb(struct dns_answer *ans, void *arg)
 		v->cb(v, v->cb_arg);
 }
 
+void
+arc_verify_expire(struct arc_verify *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nslots; i++)
+		if (v->keys[i].q != NULL) {
+			dns_cancel(v->keys[i].q);
+			v->keys[i].q = NULL;
+		}
+	v->pending = 0;
+}
+
 size_t
 arc_verify_lookup(struct arc_verify *v, struct dns_resolver *r,
     arc_verify_cb *cb, void *arg)

@@ -3,11 +3,18 @@
  * DMARC and ARC, all at once on the event loop. See auth.h.
  *
  * The check counts what is outstanding. iprev, both SPF checks, the DKIM
- * key lookups and ARC start together; DMARC starts once SPF for MAIL
- * FROM and DKIM are in (it needs both); when the count reaches zero the
- * Authentication-Results header is built from the outcomes and the
- * callback runs. Nothing is decided twice: the header, the JSON and the
- * explanations all read the same outcome.
+ * key lookups, the DMARC record lookup and ARC start together; DMARC
+ * gets SPF for MAIL FROM and DKIM once they are in (it needs both to
+ * decide); when the count reaches zero the Authentication-Results
+ * header is built from the outcomes and the callback runs. Nothing is
+ * decided twice: the header, the JSON and the explanations all read the
+ * same outcome.
+ *
+ * One DNS deadline covers the whole message: during a DNS outage every
+ * lookup would otherwise wait its own timeout, and the ones that depend
+ * on others (an SPF include, DMARC's organizational domain) add up.
+ * When it passes, each check still out is told to stop (its _expire)
+ * and ends with temperror; the message goes on with what is known.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -32,6 +39,8 @@ struct auth_check {
 	struct dmarc_check	*dmarc;
 	void			*arc;
 	struct event		*kick;
+	struct event		*deadline;
+	double			 deadline_s;
 
 	bool			 spf_mailfrom_done;
 	bool			 dkim_done;
@@ -59,6 +68,8 @@ auth_free(struct auth_check *c)
 		dkim_verify_free(c->dkim);
 	if (c->kick != NULL)
 		event_free(c->kick);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	free(c);
 }
 
@@ -218,20 +229,14 @@ copy_dkim(const struct dkim_sig_result *r, size_t n, struct arena *a)
 	return d;
 }
 
-/* SPF for MAIL FROM and DKIM are in: DMARC can start. */
+/* SPF for MAIL FROM and DKIM are in: DMARC can decide. */
 static void
 maybe_start_dmarc(struct auth_check *c)
 {
-	struct dmarc_request *q = &c->dreq;
-
-	if (!c->spf_mailfrom_done || !c->dkim_done)
+	if (!c->spf_mailfrom_done || !c->dkim_done || c->dmarc == NULL)
 		return;
-	q->from = &c->o.from;
-	q->spf = &c->o.spf_mailfrom;
-	q->dkim = c->o.dkim;
-	q->ndkim = c->o.ndkim;
-	c->dmarc = dmarc_check_start(c->base, c->resolver, q, c->out,
-	    on_dmarc, c);
+	dmarc_check_provide(c->dmarc, &c->o.spf_mailfrom, c->o.dkim,
+	    c->o.ndkim);
 }
 
 static void
@@ -295,6 +300,34 @@ on_iprev(const struct iprev_outcome *i, void *arg)
 
 	c->iprev = NULL;
 	c->o.iprev = *i;
+	auth_step_done(c);
+}
+
+/* The message's DNS deadline: whatever is still out ends now. */
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct auth_check *c = arg;
+	const char *why = arena_printf(c->out, "no DNS answer within the "
+	    "message's deadline of %.3g s", c->deadline_s);
+
+	(void)fd;
+	(void)what;
+	c->pending++;	/* held: the callbacks below run from here */
+	if (c->iprev != NULL)
+		iprev_check_expire(c->iprev, why);
+	if (c->spf_helo != NULL)
+		spf_check_expire(c->spf_helo, why);
+	if (c->spf_mailfrom != NULL)
+		spf_check_expire(c->spf_mailfrom, why);
+	if (c->dkim != NULL && c->kick == NULL) {
+		dkim_verify_expire(c->dkim, why);
+		dkim_finish(c);
+	}
+	if (c->arc != NULL && c->arc_hook->expire != NULL)
+		c->arc_hook->expire(c->arc);
+	if (c->dmarc != NULL)
+		dmarc_check_expire(c->dmarc, why);
 	auth_step_done(c);
 }
 
@@ -367,10 +400,17 @@ auth_check_start(struct event_base *base, struct dns_resolver *resolver,
 		    on_spf_helo, c);
 	}
 
-	/* DMARC counts once, started later from SPF or DKIM. */
+	/* DMARC looks its record up now and decides once SPF and DKIM
+	 * are in (maybe_start_dmarc). */
+	c->dreq.from = &c->o.from;
+	c->dreq.deferred = true;
 	c->pending++;
+	c->dmarc = dmarc_check_start(base, resolver, &c->dreq, out, on_dmarc,
+	    c);
 	c->pending++;	/* DKIM */
-	{
+	if (req->dkim != NULL) {
+		c->dkim = req->dkim;	/* fed while the message came in */
+	} else {
 		struct dkim_verify_options vo;
 
 		memset(&vo, 0, sizeof(vo));
@@ -378,6 +418,8 @@ auth_check_start(struct event_base *base, struct dns_resolver *resolver,
 		vo.clock_skew = -1;
 		c->dkim = dkim_verify_new(&vo);
 		dkim_verify_message(c->dkim, req->msg, req->len);
+	}
+	{
 		if (dkim_verify_lookup(c->dkim, resolver, on_dkim_keys, c) ==
 		    0) {
 			struct timeval now = { 0, 0 };
@@ -394,6 +436,18 @@ auth_check_start(struct event_base *base, struct dns_resolver *resolver,
 		    &req->ip, out, on_arc, c);
 		if (c->arc == NULL)
 			c->pending--;
+	}
+
+	if (req->deadline > 0) {
+		struct timeval tv;
+
+		c->deadline_s = req->deadline;
+		tv.tv_sec = (time_t)req->deadline;
+		tv.tv_usec = (suseconds_t)((req->deadline -
+		    (double)tv.tv_sec) * 1e6);
+		if ((c->deadline = evtimer_new(base, on_deadline, c)) == NULL)
+			abort();
+		evtimer_add(c->deadline, &tv);
 	}
 
 	c->pending--;	/* everything has started */

@@ -53,6 +53,9 @@ struct auth_arc_hook {
 		    void *done_arg);
 	/* Stop a running validation: done will not be called. */
 	void	 (*cancel)(void *handle);
+	/* The message's DNS deadline passed: call done now, from here,
+	 * with what is known (missing keys are DNS trouble). */
+	void	 (*expire)(void *handle);
 };
 
 struct auth_request {
@@ -67,6 +70,13 @@ struct auth_request {
 	bool			 dmarc_seeded;	/* see dmarc_request */
 	uint64_t		 dmarc_seed;
 	long long		 now;		/* 0: time(NULL) */
+	/* One DNS deadline for the whole message, in seconds (<= 0: none):
+	 * when it passes, every check still waiting for DNS ends with
+	 * temperror and the outcome is delivered with what is known. */
+	double			 deadline;
+	/* A verifier that has seen the message already (fed while it
+	 * streamed in), or NULL; the check takes it over either way. */
+	struct dkim_verify	*dkim;
 };
 
 struct auth_outcome {

@@ -75,6 +75,10 @@ struct dkim_verify {
 	size_t				 pending;
 	dkim_verify_cb			*cb;
 	void				*cb_arg;
+	/* dkim_verify_feed(): the header so far, and its current line */
+	struct buf			 feed_hdr;
+	size_t				 feed_line;	/* octets before LF */
+	char				 feed_first;	/* its first octet */
 };
 
 static void
@@ -192,6 +196,7 @@ dkim_verify_free(struct dkim_verify *v)
 	for (i = 0; i < v->nstreams; i++)
 		if (v->streams[i].on)
 			dkim_body_hash_free(&v->streams[i].h);
+	buf_free(&v->feed_hdr);
 	arena_free(v->arena);
 	free(v);
 }
@@ -629,6 +634,51 @@ dkim_verify_message(struct dkim_verify *v, const char *p, size_t n)
 	dkim_verify_body(v, p + off, n - off);
 }
 
+/*
+ * The header ends at the first empty line, "\r\n" or "\n" alone, as
+ * hdr_parse() sees it; until then the bytes are kept, then handed to
+ * dkim_verify_header() with that line, and the rest is body.
+ */
+void
+dkim_verify_feed(struct dkim_verify *v, const char *p, size_t n)
+{
+	size_t i;
+
+	if (v->header_done) {
+		dkim_verify_body(v, p, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] != '\n') {
+			if (v->feed_line++ == 0)
+				v->feed_first = p[i];
+			continue;
+		}
+		if (v->feed_line == 0 || (v->feed_line == 1 &&
+		    v->feed_first == '\r')) {
+			buf_append(&v->feed_hdr, p, i + 1);
+			dkim_verify_header(v, v->feed_hdr.data,
+			    v->feed_hdr.len);
+			buf_free(&v->feed_hdr);
+			dkim_verify_body(v, p + i + 1, n - i - 1);
+			return;
+		}
+		v->feed_line = 0;
+	}
+	buf_append(&v->feed_hdr, p, n);
+}
+
+void
+dkim_verify_feed_end(struct dkim_verify *v)
+{
+	if (v->header_done)
+		return;
+	/* no empty line: all of it is header, the body is empty */
+	dkim_verify_header(v, v->feed_hdr.len ? v->feed_hdr.data : "",
+	    v->feed_hdr.len);
+	buf_free(&v->feed_hdr);
+}
+
 size_t
 dkim_verify_count(const struct dkim_verify *v)
 {
@@ -769,6 +819,21 @@ dkim_verify_lookup(struct dkim_verify *v, struct dns_resolver *r,
 			v->sigs[i].q = dns_query(r, v->sigs[i].key_name,
 			    DNS_T_TXT, verify_dns_cb, &v->sigs[i]);
 	return started;
+}
+
+void
+dkim_verify_expire(struct dkim_verify *v, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < v->nsigs; i++) {
+		if (v->sigs[i].q == NULL)
+			continue;
+		dns_cancel(v->sigs[i].q);
+		v->sigs[i].q = NULL;
+		dkim_verify_key(v, i, DNS_TIMEOUT, NULL, NULL, 0, why);
+	}
+	v->pending = 0;
 }
 
 bool

@@ -70,6 +70,10 @@ void	 dkim_verify_header(struct dkim_verify *, const char *p, size_t n);
 void	 dkim_verify_body(struct dkim_verify *, const char *p, size_t n);
 /* Both at once: a whole message (header, empty line, body). */
 void	 dkim_verify_message(struct dkim_verify *, const char *p, size_t n);
+/* The same, in pieces of any size as the message arrives, so the body
+ * is hashed while it streams in; feed_end after the last piece. */
+void	 dkim_verify_feed(struct dkim_verify *, const char *p, size_t n);
+void	 dkim_verify_feed_end(struct dkim_verify *);
 
 /* Signatures found (including the ones decided without a key). */
 size_t	 dkim_verify_count(const struct dkim_verify *);
@@ -91,6 +95,9 @@ void	 dkim_verify_key(struct dkim_verify *, size_t i,
 size_t	 dkim_verify_lookup(struct dkim_verify *, struct dns_resolver *,
 	    dkim_verify_cb *cb, void *arg);
 bool	 dkim_verify_keys_done(const struct dkim_verify *);
+/* Stop the lookups still out (the message's DNS deadline passed): their
+ * signatures get temperror with why; the lookup callback will not run. */
+void	 dkim_verify_expire(struct dkim_verify *, const char *why);
 
 /*
  * After the body and the keys: compute and return the results (valid

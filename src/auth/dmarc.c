@@ -35,8 +35,16 @@ struct exists_slot {
 	struct dns_query	*q;
 };
 
+/* A deferred check that got as far as it can without SPF and DKIM. */
+enum dmarc_park {
+	DMARC_PARK_NONE,
+	DMARC_PARK_EVALUATE,	/* record known: evaluate when they come */
+	DMARC_PARK_FINISH,	/* result known (none, temperror, ...) */
+};
+
 struct dmarc_check {
 	enum dmarc_state	 state;
+	struct event_base	*base;
 	struct dns_resolver	*resolver;
 	struct arena		*out;
 	dmarc_done_cb		*cb;
@@ -50,6 +58,8 @@ struct dmarc_check {
 	uint64_t		 seed;
 	bool			 spf_temp_aligned;
 	bool			 dkim_temp_aligned;
+	bool			 waiting;	/* for dmarc_check_provide() */
+	enum dmarc_park		 parked;
 	struct dmarc_outcome	 o;
 };
 
@@ -139,6 +149,10 @@ dmarc_finish(struct dmarc_check *c, enum dmarc_result r, const char *why)
 	c->state = DMARC_S_DONE;
 	c->o.result = r;
 	c->o.reason = why;
+	if (c->waiting) {
+		c->parked = DMARC_PARK_FINISH;
+		return;
+	}
 	c->cb(&c->o, c->cb_arg);
 	dmarc_free(c);
 }
@@ -171,6 +185,10 @@ dmarc_evaluate(struct dmarc_check *c)
 	const char *why;
 	size_t i;
 
+	if (c->waiting) {
+		c->parked = DMARC_PARK_EVALUATE;
+		return;
+	}
 	o->spf_aligned = o->spf_result == SPF_RESULT_PASS &&
 	    dmarc_aligned(o->spf_domain, o->header_from, rec->aspf);
 	c->spf_temp_aligned = o->spf_result == SPF_RESULT_TEMPERROR &&
@@ -357,7 +375,78 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	dmarc_finish(c, c->o.result, c->o.reason);
+	if (c->parked == DMARC_PARK_EVALUATE)
+		dmarc_evaluate(c);
+	else
+		dmarc_finish(c, c->o.result, c->o.reason);
+}
+
+/* What DMARC keeps of the SPF outcome and the DKIM results. */
+static void
+dmarc_take_auth(struct dmarc_check *c, const struct spf_outcome *spf,
+    const struct dkim_sig_result *dkim, size_t ndkim)
+{
+	struct dmarc_outcome *o = &c->o;
+	struct arena *out = c->out;
+	size_t i;
+
+	if (spf != NULL) {
+		o->spf_result = spf->result;
+		o->spf_domain = spf->domain ? arena_strdup(out, spf->domain) :
+		    NULL;
+	}
+	o->ndkim = ndkim;
+	o->dkim = arena_calloc(out, ndkim ? ndkim : 1, sizeof(*o->dkim));
+	for (i = 0; i < ndkim; i++) {
+		o->dkim[i].domain = arena_strdup(out, dkim[i].domain ?
+		    dkim[i].domain : "");
+		o->dkim[i].selector = arena_strdup(out, dkim[i].selector ?
+		    dkim[i].selector : "");
+		o->dkim[i].result = dkim[i].result;
+	}
+}
+
+void
+dmarc_check_provide(struct dmarc_check *c, const struct spf_outcome *spf,
+    const struct dkim_sig_result *dkim, size_t ndkim)
+{
+	struct timeval now = { 0, 0 };
+
+	if (!c->waiting)
+		return;
+	c->waiting = false;
+	dmarc_take_auth(c, spf, dkim, ndkim);
+	if (c->parked == DMARC_PARK_NONE)
+		return;		/* lookups still out: they go on */
+	if (c->kick == NULL && (c->kick = evtimer_new(c->base, on_kick,
+	    c)) == NULL)
+		abort();
+	evtimer_add(c->kick, &now);
+}
+
+void
+dmarc_check_expire(struct dmarc_check *c, const char *why)
+{
+	size_t i;
+
+	if (c->parked != DMARC_PARK_NONE || c->state == DMARC_S_DONE)
+		return;		/* nothing is out */
+	if (c->state == DMARC_S_EXISTS) {
+		for (i = 0; i < EXISTS_QUERIES; i++)
+			if (c->ex[i].q != NULL) {
+				dns_cancel(c->ex[i].q);
+				c->ex[i].q = NULL;
+			}
+		c->ex_pending = 0;
+		c->o.nonexistent = false;	/* trouble counts as existing */
+		dmarc_evaluate(c);
+		return;
+	}
+	if (c->q != NULL) {
+		dns_cancel(c->q);
+		c->q = NULL;
+	}
+	dmarc_finish(c, DMARC_RESULT_TEMPERROR, arena_strdup(c->out, why));
 }
 
 struct dmarc_check *
@@ -367,11 +456,11 @@ dmarc_check_start(struct event_base *base, struct dns_resolver *resolver,
 {
 	struct dmarc_check *c = calloc(1, sizeof(*c));
 	struct dmarc_outcome *o;
-	size_t i;
 
 	if (c == NULL)
 		abort();
 	o = &c->o;
+	c->base = base;
 	c->resolver = resolver;
 	c->out = out;
 	c->cb = cb;
@@ -383,21 +472,9 @@ dmarc_check_start(struct event_base *base, struct dns_resolver *resolver,
 	o->evaluated = o->applied = DMARC_POLICY_NONE;
 	o->envelope_from = arena_strdup(out, req->envelope_from ?
 	    req->envelope_from : "");
-	if (req->spf != NULL) {
-		o->spf_result = req->spf->result;
-		o->spf_domain = req->spf->domain ? arena_strdup(out,
-		    req->spf->domain) : NULL;
-	}
-	o->ndkim = req->ndkim;
-	o->dkim = arena_calloc(out, req->ndkim ? req->ndkim : 1,
-	    sizeof(*o->dkim));
-	for (i = 0; i < req->ndkim; i++) {
-		o->dkim[i].domain = arena_strdup(out, req->dkim[i].domain ?
-		    req->dkim[i].domain : "");
-		o->dkim[i].selector = arena_strdup(out,
-		    req->dkim[i].selector ? req->dkim[i].selector : "");
-		o->dkim[i].result = req->dkim[i].result;
-	}
+	c->waiting = req->deferred;
+	if (!c->waiting)
+		dmarc_take_auth(c, req->spf, req->dkim, req->ndkim);
 
 	if (req->from == NULL || req->from->status != FROM_OK) {
 		struct timeval now = { 0, 0 };
@@ -405,6 +482,7 @@ dmarc_check_start(struct event_base *base, struct dns_resolver *resolver,
 		o->result = DMARC_RESULT_PERMERROR;
 		o->reason = req->from == NULL ? "no From field was given" :
 		    arena_strdup(out, req->from->reason);
+		c->state = DMARC_S_DONE;	/* nothing to look up */
 		c->kick = evtimer_new(base, on_kick, c);
 		evtimer_add(c->kick, &now);
 		return c;

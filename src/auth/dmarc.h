@@ -64,6 +64,9 @@ struct dmarc_request {
 	 * (tests); otherwise random. */
 	bool				 seeded;
 	uint64_t			 seed;
+	/* SPF and DKIM come later, through dmarc_check_provide(): the
+	 * record lookup starts now, alongside them. */
+	bool				 deferred;
 };
 
 struct dmarc_dkim_fact {
@@ -115,6 +118,15 @@ struct dmarc_check *dmarc_check_start(struct event_base *,
 	    struct dns_resolver *, const struct dmarc_request *,
 	    struct arena *out, dmarc_done_cb *, void *arg);
 void	 dmarc_check_cancel(struct dmarc_check *);
+/* The SPF outcome and DKIM results of a deferred check (pointers need
+ * only live until the call returns); the callback runs from the loop. */
+void	 dmarc_check_provide(struct dmarc_check *,
+	    const struct spf_outcome *, const struct dkim_sig_result *,
+	    size_t ndkim);
+/* The message's DNS deadline passed: a record lookup still out ends in
+ * temperror (why); A/AAAA/MX still out count as existing. The callback
+ * runs now when SPF and DKIM are in, else once they are provided. */
+void	 dmarc_check_expire(struct dmarc_check *, const char *why);
 
 /* The organizational domain (RFC 7489 3.2) of a lowercase domain,
  * from the arena; the domain itself when it is a public suffix or

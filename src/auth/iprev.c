@@ -78,6 +78,12 @@ iprev_finish(struct iprev_check *c, enum iprev_result r, const char *why)
 	iprev_free(c);
 }
 
+void
+iprev_check_expire(struct iprev_check *c, const char *why)
+{
+	iprev_finish(c, IPREV_RESULT_TEMPERROR, arena_strdup(c->out, why));
+}
+
 static bool
 trouble(enum dns_status s)
 {

@@ -52,6 +52,9 @@ struct iprev_check *iprev_check_start(struct event_base *,
 	    struct dns_resolver *, const struct ip_addr *,
 	    struct arena *out, iprev_done_cb *, void *arg);
 void	 iprev_check_cancel(struct iprev_check *);
+/* Stop waiting (the message's DNS deadline passed): the callback runs
+ * now, from here, with temperror and why. */
+void	 iprev_check_expire(struct iprev_check *, const char *why);
 
 const char	*iprev_result_name(enum iprev_result);
 

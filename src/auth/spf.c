@@ -1691,3 +1691,9 @@ spf_render_authres(const struct spf_outcome *o, struct buf *b)
 	*p = '\0';
 	b->len += (size_t)(p - start);
 }
+
+void
+spf_check_expire(struct spf_check *c, const char *why)
+{
+	spf_error(c, SPF_RESULT_TEMPERROR, arena_strdup(c->a, why));
+}

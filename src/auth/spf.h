@@ -94,6 +94,9 @@ struct spf_check *spf_check_start(struct event_base *,
 	    struct arena *out, spf_done_cb *, void *arg);
 /* Stop a running check: no callback, nothing left behind. */
 void	 spf_check_cancel(struct spf_check *);
+/* Stop waiting (the message's DNS deadline passed): the callback runs
+ * now, from here, with temperror and why. */
+void	 spf_check_expire(struct spf_check *, const char *why);
 
 const char *spf_result_name(enum spf_result);	/* "pass", ... */
 

@@ -173,6 +173,8 @@ config_json_show(const struct config *c)
 	json_kv_str(&j, "nameserver", c->dns_nameserver);
 	/* the JSON writer has no fractions: milliseconds are exact */
 	json_kv_int(&j, "timeout_ms", (int64_t)(c->dns_timeout * 1000 + 0.5));
+	json_kv_int(&j, "message_deadline_ms",
+	    (int64_t)(c->dns_message_deadline * 1000 + 0.5));
 	json_end(&j);
 	json_key(&j, "listeners");
 	json_arr_begin(&j);

@@ -116,6 +116,7 @@ enum config_key_id {
 	KEY_TLS_KEY,
 	KEY_DNS_NAMESERVER,
 	KEY_DNS_TIMEOUT,
+	KEY_DNS_MESSAGE_DEADLINE,
 	KEY_LIMIT_MESSAGE_SIZE,
 	KEY_LIMIT_RECIPIENTS,
 	KEY_LIMIT_ERRORS,
@@ -722,6 +723,13 @@ config_set_dns_timeout(struct config_parse *p, const char *v, char *why,
 	return config_parse_timeout(v, &p->work.dns_timeout, why, n);
 }
 
+static int
+config_set_dns_message_deadline(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	return config_parse_timeout(v, &p->work.dns_message_deadline, why, n);
+}
+
 /* A whole number from min to max, decimal digits only. */
 static int
 config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
@@ -1074,6 +1082,8 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	[KEY_DNS_NAMESERVER] = { SECTION_DNS, "nameserver",
 	    config_set_dns_nameserver },
 	[KEY_DNS_TIMEOUT] = { SECTION_DNS, "timeout", config_set_dns_timeout },
+	[KEY_DNS_MESSAGE_DEADLINE] = { SECTION_DNS, "message_deadline",
+	    config_set_dns_message_deadline },
 	[KEY_LIMIT_MESSAGE_SIZE] = { SECTION_LIMITS, "message_size",
 	    config_set_message_size },
 	[KEY_LIMIT_RECIPIENTS] = { SECTION_LIMITS, "recipients",
@@ -1720,6 +1730,7 @@ config_defaults(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->log_target = LOG_TARGET_STDERR;
 	c->dns_timeout = 5.0;
+	c->dns_message_deadline = 10.0;
 	c->limits.message_size = 36700160;	/* 35 MiB */
 	c->limits.recipients = 100;
 	c->limits.errors = 20;
@@ -1933,6 +1944,8 @@ config_write_ini(const struct config *c, struct buf *b)
 	config_write_kv(b, "nameserver", c->dns_nameserver);
 	buf_append_str(b, "timeout = ");
 	config_write_timeout(b, c->dns_timeout);
+	buf_append_str(b, "\nmessage_deadline = ");
+	config_write_timeout(b, c->dns_message_deadline);
 	buf_append_str(b, "\n\n[limits]\n");
 	buf_printf(b, "message_size = %" PRIu64 "\nrecipients = %u\n"
 	    "errors = %u\ncommands = %u\nconnections = %u\n"

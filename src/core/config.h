@@ -6,7 +6,7 @@
  *	[server]		hostname, data_dir, log_level, log_target,
  *				users_file, user, group, trusted_networks
  *	[tls]			cert, key (empty: self-signed, made on first start)
- *	[dns]			nameserver, timeout
+ *	[dns]			nameserver, timeout, message_deadline
  *	[limits]		message_size, recipients, errors, commands,
  *				connections, connections_per_ip, idle_timeout,
  *				banner_delay
@@ -107,6 +107,8 @@ struct config {
 	/* [dns] */
 	char			 dns_nameserver[CONFIG_HOST_MAX];	/* "" = system */
 	double			 dns_timeout;
+	double			 dns_message_deadline;	/* all of one
+							 * message's checks */
 	/* [limits] */
 	struct config_limits	 limits;
 	/* [delivery] */

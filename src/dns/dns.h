@@ -114,9 +114,16 @@ struct dns_options {
 					 * backend's, and (dns_cache.h) an
 					 * answer cache on the loop thread */
 	size_t		 cache_entries;	/* bound of the latter; 0: 10000 */
-	const char	*trust_anchor;	/* DNSSEC root key file; NULL: no
-					 * validation (secure stays false) */
+	const char	*trust_anchor;	/* DNSSEC root key file; NULL: the
+					 * system's (DNS_ROOT_KEY) when no
+					 * nameserver is set, else none */
+	bool		 local;		/* private and loopback names and
+					 * servers without a nameserver too
+					 * (a nameserver implies it) */
 };
+
+/* Debian's dns-root-data: the root zone's trust anchor (DS and DNSKEY). */
+#define DNS_ROOT_KEY	"/usr/share/dns/root.key"
 
 struct dns_resolver;
 struct dns_query;
@@ -125,6 +132,17 @@ struct dns_query;
 struct dns_resolver	*dns_unbound_new(struct event_base *,
 			    const struct dns_options *, const char **err);
 struct dns_resolver	*dns_zone_new(struct event_base *);
+
+/* One libunbound setting ("name:", "value") the unbound backend applies
+ * for a set of options; dns_unbound_settings() lists them (at most max,
+ * returns how many there are), so tests can see what production gets. */
+struct dns_unbound_setting {
+	const char	*name;
+	const char	*value;
+};
+#define DNS_UNBOUND_SETTINGS_MAX	16
+size_t		 dns_unbound_settings(const struct dns_options *,
+		    struct dns_unbound_setting *, size_t max);
 /*
  * Load zone-file text (RFC 1035 5.1 master-file syntax: $ORIGIN, $TTL,
  * parentheses, quoted TXT strings with \DDD escapes; relative names

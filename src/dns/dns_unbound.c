@@ -11,22 +11,31 @@
  * timer: when it fires first the query is ub_cancel()led and answered
  * DNS_TIMEOUT.
  *
+ * Without a nameserver, unbound is a plain recursive resolver: it
+ * starts from the root itself (not from resolv.conf's servers: DNS
+ * blocklists refuse queries relayed by public resolvers, and DANE needs
+ * answers this process validated), and validates with the root trust
+ * anchor of dns-root-data (DNS_ROOT_KEY) when that file is there, so an
+ * answer's secure flag means something. Everything a test needs stays
+ * off: loopback servers are not asked and private names stay local.
+ *
  * A nameserver option becomes a forward zone for "." (ub_ctx_set_fwd,
  * "HOST@PORT"); unbound then asks with RD=1 and takes the reply as
  * final, which also works against an authoritative-only server (tested
  * with nsd: it answers with AA, without RA, and unbound accepts that).
- * Loopback servers need "do-not-query-localhost: no", which is also
- * what lets a system resolv.conf that points at 127.0.0.53 work.
- * Without a nameserver, /etc/resolv.conf's servers are the forwarders.
- *
- * libunbound answers some names itself from built-in local zones
- * (RFC 6761/6303): "test." would be NXDOMAIN and 127.in-addr.arpa,
- * RFC 1918 and TEST-NET reverse zones empty, without asking anyone.
- * Tests and private setups publish exactly those names, so they are
- * switched off: unblock-lan-zones for the RFC 1918/TEST-NET ones, and
- * ub_ctx_zone_remove() for the rest ("local-zone: test. nodefault"
- * through ub_ctx_set_option has no effect in libunbound 1.17, tested).
- * localhost and onion stay local.
+ * That is a test server or a local forwarder, so it gets the "local"
+ * settings (also on their own with dns_options.local): loopback servers
+ * need "do-not-query-localhost: no", and libunbound answers some names
+ * itself from built-in local zones (RFC 6761/6303): "test." would be
+ * NXDOMAIN and 127.in-addr.arpa, RFC 1918 and TEST-NET reverse zones
+ * empty, without asking anyone. Tests and private setups publish
+ * exactly those names, so they are switched off: unblock-lan-zones for
+ * the RFC 1918/TEST-NET ones, and ub_ctx_zone_remove() for the rest
+ * ("local-zone: test. nodefault" through ub_ctx_set_option has no
+ * effect in libunbound 1.17, tested). localhost and onion stay local.
+ * A forwarder gets no trust anchor unless one is given: a test server
+ * cannot prove the root's keys, and every answer would be bogus.
+ * dns_unbound_settings() lists what a context gets.
  *
  * unbound remembers servers that did not answer (infra cache) and backs
  * off from them; "infra-keep-probing: yes" keeps it asking instead of
@@ -51,6 +60,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #include "dns/dns.h"
 #include "dns/dns_backend.h"
@@ -408,27 +418,6 @@ ur_forwarder(const char *ns, char *out, size_t n)
 	return 0;
 }
 
-/* The ub_ctx options every resolver gets; see the top comment. */
-static int
-ur_tune(struct ub_ctx *ctx)
-{
-	static const char *opts[][2] = {
-		{ "do-not-query-localhost:", "no" },
-		{ "infra-keep-probing:", "yes" },
-		{ "infra-host-ttl:", "10" },
-		{ "unblock-lan-zones:", "yes" },
-		{ "insecure-lan-zones:", "yes" },
-		{ NULL, NULL },
-	};
-	size_t i;
-	int rc;
-
-	for (i = 0; opts[i][0] != NULL; i++)
-		if ((rc = ub_ctx_set_option(ctx, opts[i][0], opts[i][1])) != 0)
-			return rc;
-	return 0;
-}
-
 static int
 ur_servers(struct ub_ctx *ctx, const struct dns_options *o,
     const char **err)
@@ -436,11 +425,8 @@ ur_servers(struct ub_ctx *ctx, const struct dns_options *o,
 	char fwd[INET6_ADDRSTRLEN + 8];
 	int rc;
 
-	if (o->nameserver == NULL || o->nameserver[0] == '\0') {
-		/* no resolv.conf: unbound recurses from the root itself */
-		(void)ub_ctx_resolvconf(ctx, NULL);
-		return 0;
-	}
+	if (o->nameserver == NULL || o->nameserver[0] == '\0')
+		return 0;	/* unbound recurses from the root itself */
 	if (ur_forwarder(o->nameserver, fwd, sizeof(fwd)) != 0) {
 		*err = "nameserver must be an IP address: HOST, HOST:PORT "
 		    "or [IPv6]:PORT";
@@ -453,16 +439,79 @@ ur_servers(struct ub_ctx *ctx, const struct dns_options *o,
 	return 0;
 }
 
-/* After this the context is final: no more ub_ctx_set_option(). */
-static void
-ur_unlocal(struct ub_ctx *ctx)
-{
-	static const char *zones[] = { "test.", "127.in-addr.arpa.",
-	    "home.arpa.", NULL };
-	size_t i;
+/* The names libunbound answers itself that test and private zones use. */
+static const char *ur_local_zones[] = { "test.", "127.in-addr.arpa.",
+    "home.arpa.", NULL };
 
-	for (i = 0; zones[i] != NULL; i++)
-		(void)ub_ctx_zone_remove(ctx, zones[i]);
+static size_t
+ur_add(struct dns_unbound_setting *out, size_t n, size_t max,
+    const char *name, const char *value)
+{
+	if (n < max) {
+		out[n].name = name;
+		out[n].value = value;
+	}
+	return n + 1;
+}
+
+/*
+ * The settings a context for o gets, in order; see the top comment.
+ * "trust-anchor-file:" goes through ub_ctx_add_ta_file() and
+ * "zone-remove" through ub_ctx_zone_remove() (a "local-zone: nodefault"
+ * option has no effect in libunbound), the rest through
+ * ub_ctx_set_option(). Returns the count, even past max.
+ */
+size_t
+dns_unbound_settings(const struct dns_options *o,
+    struct dns_unbound_setting *out, size_t max)
+{
+	bool local = o->local || (o->nameserver != NULL &&
+	    o->nameserver[0] != '\0');
+	size_t n = 0, i;
+
+	n = ur_add(out, n, max, "infra-keep-probing:", "yes");
+	n = ur_add(out, n, max, "infra-host-ttl:", "10");
+	if (!o->cache)
+		n = ur_add(out, n, max, "msg-cache-size:", "0");
+	if (o->trust_anchor != NULL && o->trust_anchor[0] != '\0')
+		n = ur_add(out, n, max, "trust-anchor-file:", o->trust_anchor);
+	if (!local)
+		return n;
+	n = ur_add(out, n, max, "do-not-query-localhost:", "no");
+	n = ur_add(out, n, max, "unblock-lan-zones:", "yes");
+	n = ur_add(out, n, max, "insecure-lan-zones:", "yes");
+	for (i = 0; ur_local_zones[i] != NULL; i++)
+		n = ur_add(out, n, max, "zone-remove", ur_local_zones[i]);
+	return n;
+}
+
+/* Options first; zone removals last: after them the context is final. */
+static int
+ur_tune(struct ub_ctx *ctx, const struct dns_options *o, const char **err)
+{
+	struct dns_unbound_setting set[DNS_UNBOUND_SETTINGS_MAX];
+	size_t n, i;
+	int rc = 0;
+
+	n = dns_unbound_settings(o, set, DNS_UNBOUND_SETTINGS_MAX);
+	if (n > DNS_UNBOUND_SETTINGS_MAX)
+		abort();	/* the bound is ours: a bug */
+	for (i = 0; i < n && rc == 0; i++) {
+		if (strcmp(set[i].name, "trust-anchor-file:") == 0)
+			rc = ub_ctx_add_ta_file(ctx, set[i].value);
+		else if (strcmp(set[i].name, "zone-remove") != 0)
+			rc = ub_ctx_set_option(ctx, set[i].name, set[i].value);
+	}
+	if (rc != 0) {
+		*err = ub_strerror(rc);
+		return -1;
+	}
+	if (ur_servers(ctx, o, err) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(set[i].name, "zone-remove") == 0)
+			(void)ub_ctx_zone_remove(ctx, set[i].value);
+	return 0;
 }
 
 static int
@@ -475,18 +524,19 @@ ur_setup(struct ur_resolver *ur, const struct dns_options *o,
 		*err = "cannot create the libunbound context";
 		return -1;
 	}
-	if ((rc = ub_ctx_async(ur->ctx, 1)) != 0 ||
-	    (rc = ur_tune(ur->ctx)) != 0 ||
-	    (!o->cache && (rc = ub_ctx_set_option(ur->ctx, "msg-cache-size:",
-	    "0")) != 0) ||
-	    (o->trust_anchor != NULL &&
-	    (rc = ub_ctx_add_ta_file(ur->ctx, o->trust_anchor)) != 0)) {
+	if ((rc = ub_ctx_async(ur->ctx, 1)) != 0) {
 		*err = ub_strerror(rc);
 		return -1;
 	}
-	if (ur_servers(ur->ctx, o, err) != 0)
+	/* libunbound reads the file at its first query and would then fail
+	 * every lookup: refuse a file that cannot be read now */
+	if (o->trust_anchor != NULL && o->trust_anchor[0] != '\0' &&
+	    access(o->trust_anchor, R_OK) != 0) {
+		*err = "cannot read the DNSSEC trust anchor file";
 		return -1;
-	ur_unlocal(ur->ctx);
+	}
+	if (ur_tune(ur->ctx, o, err) != 0)
+		return -1;
 	ur->fd_ev = event_new(ur->common.base, ub_fd(ur->ctx),
 	    EV_READ | EV_PERSIST, ur_readable, ur);
 	ur->deliver_ev = event_new(ur->common.base, -1, 0, ur_deliver, ur);
@@ -506,7 +556,14 @@ dns_unbound_new(struct event_base *base, const struct dns_options *o,
 	double t = o->timeout > 0 && isfinite(o->timeout) ? o->timeout :
 	    UR_DEFAULT_TIMEOUT;
 
+	struct dns_options opts = *o;
+
 	*err = NULL;
+	if (opts.trust_anchor == NULL && !opts.local &&
+	    (opts.nameserver == NULL || opts.nameserver[0] == '\0') &&
+	    access(DNS_ROOT_KEY, R_OK) == 0)
+		opts.trust_anchor = DNS_ROOT_KEY;
+	o = &opts;
 	if ((ur = calloc(1, sizeof(*ur))) == NULL)
 		abort();
 	ur->common.ops = &ur_ops;

@@ -166,6 +166,9 @@ struct session {
 	size_t				 received_len;	/* our header */
 	struct hdrguard			 guard;
 	struct auth_check		*check;
+	/* DKIM, fed as the content streams into the spool, so the body
+	 * hashes are done by end of data (not in one go on the loop) */
+	struct dkim_verify		*dkim;
 	/* iprev from connect, for Received (auth repeats it from the DNS
 	 * cache at end of data) */
 	struct iprev_check		*iprev;
@@ -300,6 +303,8 @@ session_spool_out(void *arg, const char *p, size_t n)
 {
 	struct session *s = arg;
 
+	if (s->dkim != NULL)
+		dkim_verify_feed(s->dkim, p, n);
 	return spool_write(s->msg, p, n);
 }
 
@@ -309,6 +314,8 @@ session_txn_reset(struct session *s)
 	if (s->check != NULL)
 		auth_check_cancel(s->check);
 	s->check = NULL;
+	dkim_verify_free(s->dkim);
+	s->dkim = NULL;
 	if (s->msg != NULL && s->state != SESSION_COMMIT)
 		spool_abort(s->msg);
 	s->msg = NULL;
@@ -556,6 +563,8 @@ session_sink(void *arg, const char *p, size_t n)
 	return hdrguard_feed(&s->guard, p, n);
 }
 
+static bool session_checks_wanted(const struct session *);
+
 /* Opens the spool file and writes the Received: header. */
 static bool
 session_content_begin(struct session *s)
@@ -592,6 +601,8 @@ session_content_begin(struct session *s)
 	spool_write(s->msg, hdr.data, hdr.len);
 	s->received_len = hdr.len;
 	buf_free(&hdr);
+	if (session_checks_wanted(s))
+		s->dkim = dkim_verify_new(NULL);
 	memset(&opts, 0, sizeof(opts));
 	opts.max_size = session_limits(s)->message_size;
 	opts.bare = SMTP_BARE_REJECT;
@@ -885,6 +896,12 @@ session_check_start(struct session *s)
 	req.msg = p + s->received_len;
 	req.len = n - s->received_len;
 	req.arc = &arc_auth_hook;
+	req.deadline = s->conf->cfg->dns_message_deadline;
+	if (s->dkim != NULL) {
+		dkim_verify_feed_end(s->dkim);
+		req.dkim = s->dkim;	/* the check owns it now */
+		s->dkim = NULL;
+	}
 	if (!session_enter(s, SESSION_CHECK))
 		return false;
 	s->check = auth_check_start(s->host->base, s->host->resolver, &req,
@@ -1660,6 +1677,8 @@ session_free(struct session *s, const char *reason)
 	if (s->check != NULL)
 		auth_check_cancel(s->check);
 	s->check = NULL;
+	dkim_verify_free(s->dkim);
+	s->dkim = NULL;
 	if (s->msg != NULL && s->state == SESSION_COMMIT)
 		spool_msg_rebind_cb(s->msg, session_orphan_committed,
 		    h->delivery);

@@ -213,7 +213,8 @@ def test_show_json(tmp_path):
     assert doc["server"]["log_target"] == "stderr"
     assert doc["tls"] == {"cert": "", "key": ""}
     assert doc["dns"] == {"nameserver": "192.0.2.53:5353",
-                          "timeout_ms": 1500}
+                          "timeout_ms": 1500,
+                          "message_deadline_ms": 10000}
     assert doc["listeners"] == [{"name": "mx", "address": "0.0.0.0",
                                  "port": 25, "mode": "smtp"}]
     assert doc["domains"] == ["xn--bcher-kva.example"]

@@ -265,6 +265,39 @@ def test_dns_servfail_never_rejects(tmp_path, fake_dns):
         srv.assert_clean_stop()
 
 
+def test_dns_deadline_bounds_the_checks(tmp_path, dns, fake_dns, rsa_key):
+    """The PTR, the DKIM key and the DMARC record never get an answer:
+    the message still goes on after one message deadline, shorter than
+    one lookup's timeout, with temperror for exactly those checks, while
+    SPF (answered) passes."""
+    deadline = 1.5
+    fake = fake_dns(upstream=dns, silent=[
+        "5.0.0.127.in-addr.arpa", f"{SELECTOR}._domainkey.{DOMAIN}",
+        f"_dmarc.{DOMAIN}"])
+    srv = start(tmp_path, fake.addr,
+                extra=f"[dns]\nnameserver = {fake.addr}\ntimeout = 8\n"
+                      f"message_deadline = {deadline}\n")
+    try:
+        t0 = time.monotonic()
+        code, text = send(srv, f"someone@mail.{DOMAIN}",
+                          signed(rsa_key, "dl@t"))
+        took = time.monotonic() - t0
+        assert code == 250, text
+        msgs = delivered(srv)
+        assert len(msgs) == 1
+        got, parsed = results(msgs[0])
+        assert got["spf"] == "pass"
+        assert got["iprev"] == "temperror"
+        assert got["dkim"] == "temperror"
+        assert got["dmarc"] == "temperror"
+        assert "deadline" in msgs[0]["Authentication-Results"]
+        # a bound, not a measurement: one deadline, not a sum of
+        # 8-second timeouts
+        assert took < 2 * deadline, took
+    finally:
+        srv.assert_clean_stop()
+
+
 def test_trusted_network_is_not_checked(tmp_path, dns):
     srv = d.Daemon(tmp_path, hostname=HOST, users=USERS, nameserver=dns.addr)
     plain = srv.config_text

@@ -157,14 +157,21 @@ class FakeDnsServer:
     rcodes maps names (case-insensitive, no final dot) to the rcode to
     answer, e.g. {"broken.test": RCODE.SERVFAIL}; other names get
     `default` (NXDOMAIN unless told). With blackhole=True it reads
-    queries and never answers. .queries counts what it received.
+    queries and never answers. Names in `silent` never get an answer;
+    with `upstream` (a server with .port, such as NsdServer) every other
+    query is passed on to it and its reply relayed, so one server can
+    answer some names for real and leave others hanging. .queries counts
+    what it received.
     """
 
-    def __init__(self, rcodes=None, default=RCODE.NXDOMAIN, blackhole=False):
+    def __init__(self, rcodes=None, default=RCODE.NXDOMAIN, blackhole=False,
+                 silent=(), upstream=None):
         self.rcodes = {k.rstrip(".").lower(): v
                        for k, v in (rcodes or {}).items()}
         self.default = default
         self.blackhole = blackhole
+        self.silent = {n.rstrip(".").lower() for n in silent}
+        self.upstream = upstream
         self.queries = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((LOOPBACK, 0))
@@ -181,6 +188,10 @@ class FakeDnsServer:
     def _reply(self, data):
         q = DNSRecord.parse(data)
         name = str(q.q.qname).rstrip(".").lower()
+        if name in self.silent:
+            return None
+        if self.upstream is not None and name not in self.rcodes:
+            return q.send(LOOPBACK, self.upstream.port, timeout=2)
         r = q.reply()
         r.header.rcode = self.rcodes.get(name, self.default)
         r.header.aa = 1
@@ -198,7 +209,9 @@ class FakeDnsServer:
             if self.blackhole:
                 continue
             try:
-                self.sock.sendto(self._reply(data), peer)
+                reply = self._reply(data)
+                if reply is not None:
+                    self.sock.sendto(reply, peer)
             except Exception:  # a query dnslib cannot parse: stay silent
                 pass
 

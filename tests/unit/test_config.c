@@ -79,6 +79,7 @@ test_defaults(void **state)
 	assert_string_equal(c.tls_key, "");
 	assert_string_equal(c.dns_nameserver, "");
 	assert_true(c.dns_timeout == 5.0);
+	assert_true(c.dns_message_deadline == 10.0);
 	assert_int_equal(c.nlisteners, 3);
 	assert_string_equal(c.listeners[0].name, "smtp");
 	assert_string_equal(c.listeners[0].address, "127.0.0.1");
@@ -148,6 +149,7 @@ static const char full_config[] =
 	"[dns]\n"
 	"nameserver = 127.0.0.1:5353\n"
 	"timeout = 2.5\n"
+	"message_deadline = 7.5\n"
 	"[limits]\n"
 	"message_size = 1048576\n"
 	"recipients = 5\n"
@@ -229,6 +231,7 @@ test_every_key(void **state)
 	assert_string_equal(c.tls_key, "/etc/netjes/key.pem");
 	assert_string_equal(c.dns_nameserver, "127.0.0.1:5353");
 	assert_true(c.dns_timeout == 2.5);
+	assert_true(c.dns_message_deadline == 7.5);
 	assert_int_equal(c.nlisteners, 3);
 	assert_string_equal(c.listeners[0].name, "mx");
 	assert_string_equal(c.listeners[0].address, "0.0.0.0");
@@ -463,6 +466,8 @@ static const struct error_case error_cases[] = {
 	{ "[dns]\ntimeout = 5s\n", 2, "expected seconds" },
 	{ "[dns]\ntimeout = 1.2.3\n", 2, "expected seconds" },
 	{ "[dns]\ntimeout = -1\n", 2, "expected seconds" },
+	{ "[dns]\nmessage_deadline = 0\n", 2, "out of range" },
+	{ "[dns]\nmessage_deadline = 10s\n", 2, "expected seconds" },
 	{ "[dns]\nnameserver = ns.example\n", 2, "not an IPv4 or IPv6" },
 	{ "[dns]\nnameserver = 192.0.2.1:99999\n", 2, "out of range" },
 	{ "[dns]\nnameserver = [::1\n", 2, "expected IP, IP:PORT" },
@@ -716,6 +721,7 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_string_equal(a->tls_key, b->tls_key);
 	assert_string_equal(a->dns_nameserver, b->dns_nameserver);
 	assert_true(a->dns_timeout == b->dns_timeout);
+	assert_true(a->dns_message_deadline == b->dns_message_deadline);
 	assert_int_equal(a->nlisteners, b->nlisteners);
 	for (i = 0; i < a->nlisteners; i++) {
 		assert_string_equal(a->listeners[i].name, b->listeners[i].name);
@@ -755,6 +761,7 @@ test_write_ini_roundtrip(void **state)
 	roundtrip(full_config);
 	roundtrip("[dns]\ntimeout = 0.0015\n");
 	roundtrip("[dns]\ntimeout = 3600\n");
+	roundtrip("[dns]\nmessage_deadline = 2.5\n");
 }
 
 static void
@@ -768,7 +775,7 @@ test_write_ini_text(void **state)
 	    NULL), 0);
 	config_write_ini(&c, &b);
 	assert_non_null(strstr(buf_cstr(&b), "[dns]\nnameserver =\n"
-	    "timeout = 0.25\n"));
+	    "timeout = 0.25\nmessage_deadline = 10\n"));
 	assert_non_null(strstr(buf_cstr(&b), "\n[listener \"smtp\"]\n"
 	    "address = 127.0.0.1\nport = 2525\nmode = smtp\n"));
 	assert_non_null(strstr(buf_cstr(&b), "\n[domain \"a.example\"]\n"));

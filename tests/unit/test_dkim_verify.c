@@ -151,6 +151,47 @@ verify_with(struct outcome *o, const char *msg, size_t len,
 	arena_free(a);
 }
 
+/* Keys for every signature that still needs one, from keys[]. */
+static void
+give_keys(struct dkim_verify *v, const struct fake_key *keys, size_t nkeys)
+{
+	const char *name;
+	size_t i, k, tl;
+
+	for (i = 0; i < dkim_verify_count(v); i++) {
+		if ((name = dkim_verify_key_name(v, i)) == NULL)
+			continue;
+		for (k = 0; k < nkeys && strcmp(keys[k].name, name) != 0; k++)
+			;
+		if (k == nkeys) {
+			dkim_verify_key(v, i, DNS_NXDOMAIN, NULL, NULL, 0, NULL);
+			continue;
+		}
+		tl = strlen(keys[k].txt);
+		dkim_verify_key(v, i, DNS_OK, &keys[k].txt, &tl, 1, NULL);
+	}
+}
+
+/* The message in pieces of chunk octets through dkim_verify_feed(). */
+static void
+feed_with(struct outcome *o, const char *msg, size_t len,
+    const struct fake_key *keys, size_t nkeys, size_t chunk)
+{
+	struct dkim_verify_options def;
+	size_t off, n;
+
+	memset(&def, 0, sizeof(def));
+	def.now = NOW;
+	o->v = dkim_verify_new(&def);
+	for (off = 0; off < len; off += n) {
+		n = len - off > chunk ? chunk : len - off;
+		dkim_verify_feed(o->v, msg + off, n);
+	}
+	dkim_verify_feed_end(o->v);
+	give_keys(o->v, keys, nkeys);
+	o->n = dkim_verify_finish(o->v, &o->r);
+}
+
 static void
 outcome_free(struct outcome *o)
 {
@@ -540,6 +581,81 @@ test_explicit_headers_and_dual(void **state)
  * if it were alone, under any chunking, including when the signature
  * that opened a shared body hash is decided before the body arrives.
  */
+/* Fed in pieces of every small size, the header end falling anywhere in
+ * a piece (even between CR and LF), the results are those of the whole
+ * message at once: four signatures with different c= and l=, a changed
+ * body byte, a message without a body, and one without an empty line. */
+static void
+test_feed_in_pieces(void **state)
+{
+	char why[200];
+	EVP_PKEY *pk = dkim_keygen_new(DKIM_KEY_ED25519, 0, why, sizeof(why));
+	struct buf a = BUF_INIT, b = BUF_INIT, txt = BUF_INIT;
+	struct outcome o, whole;
+	struct fake_key keys[1] = {
+		{ "sel._domainkey.football.example.com", NULL, DNS_OK },
+	};
+	static const char nobody[] = "From: joe@football.example.com\r\n"
+	    "Subject: x\r\n";
+	size_t chunk, i, lens[2];
+	char *p;
+
+	(void)state;
+	assert_non_null(pk);
+	sign_msg(pk, plain_msg, strlen(plain_msg), DKIM_CANON_RELAXED,
+	    DKIM_CANON_SIMPLE, NULL, false, &a, &txt);
+	sign_msg(pk, a.data, a.len, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED,
+	    NULL, true, &b, NULL);
+	buf_reset(&a);
+	sign_msg(pk, b.data, b.len, DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED,
+	    NULL, false, &a, NULL);
+	buf_reset(&b);
+	sign_msg(pk, a.data, a.len, DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE,
+	    NULL, false, &b, NULL);
+	keys[0].txt = txt.data;
+	for (chunk = 1; chunk <= 70; chunk++) {
+		feed_with(&o, b.data, b.len, keys, 1, chunk);
+		assert_int_equal(o.n, 4);
+		for (i = 0; i < 4; i++)
+			assert_result(&o.r[i], DKIM_RESULT_PASS, NULL);
+		outcome_free(&o);
+	}
+	p = strstr(b.data, "hungry");
+	*p = 'H';
+	for (chunk = 1; chunk <= 9; chunk += 4) {
+		feed_with(&o, b.data, b.len, keys, 1, chunk);
+		for (i = 0; i < 4; i++)
+			assert_result(&o.r[i], DKIM_RESULT_FAIL,
+			    "body hash mismatch");
+		outcome_free(&o);
+	}
+	*p = 'h';
+	/* the header alone, with and without the empty line */
+	buf_reset(&a);
+	sign_msg(pk, nobody, strlen(nobody), DKIM_CANON_RELAXED,
+	    DKIM_CANON_RELAXED, NULL, false, &a, NULL);
+	lens[0] = a.len;		/* no empty line */
+	buf_append_str(&a, "\r\n");
+	lens[1] = a.len;		/* an empty line, no body */
+	for (i = 0; i < 2; i++) {
+		verify_with(&whole, a.data, lens[i], keys, 1, NULL, 0);
+		assert_int_equal(whole.r[0].result, DKIM_RESULT_PASS);
+		for (chunk = 1; chunk <= 5; chunk++) {
+			feed_with(&o, a.data, lens[i], keys, 1, chunk);
+			assert_int_equal(o.n, whole.n);
+			assert_int_equal(o.r[0].result, whole.r[0].result);
+			assert_int_equal(o.r[0].body_length,
+			    whole.r[0].body_length);
+			outcome_free(&o);
+		}
+		outcome_free(&whole);
+	}
+	EVP_PKEY_free(pk);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&txt);
+}
+
 static void
 test_shared_body_hash(void **state)
 {
@@ -979,6 +1095,7 @@ main(void)
 		cmocka_unit_test(test_explicit_headers_and_dual),
 		cmocka_unit_test(test_body_length_tag),
 		cmocka_unit_test(test_shared_body_hash),
+		cmocka_unit_test(test_feed_in_pieces),
 		cmocka_unit_test(test_signature_results),
 		cmocka_unit_test(test_unsigned_and_many),
 		cmocka_unit_test(test_key_results),
