@@ -160,9 +160,9 @@ tls_ctx_load(SSL_CTX *ctx, const char *cert_path, const char *key_path,
 	return 0;
 }
 
-SSL_CTX *
-tls_ctx_new(const char *cert_path, const char *key_path, char *err,
-    size_t errlen)
+/* A server context with our policy, empty; NULL with a reason. */
+static SSL_CTX *
+tls_ctx_empty(char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 
@@ -171,8 +171,21 @@ tls_ctx_new(const char *cert_path, const char *key_path, char *err,
 		tls_err_openssl(err, errlen, "cannot create a TLS context");
 		return NULL;
 	}
-	if (tls_ctx_policy(ctx, err, errlen) == -1 ||
-	    tls_ctx_load(ctx, cert_path, key_path, err, errlen) == -1) {
+	if (tls_ctx_policy(ctx, err, errlen) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL_CTX *
+tls_ctx_new(const char *cert_path, const char *key_path, char *err,
+    size_t errlen)
+{
+	SSL_CTX *ctx = tls_ctx_empty(err, errlen);
+
+	if (ctx != NULL && tls_ctx_load(ctx, cert_path, key_path, err,
+	    errlen) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -183,15 +196,9 @@ tls_ctx_new(const char *cert_path, const char *key_path, char *err,
 static SSL_CTX *
 tls_ctx_proxied(struct keyproxy *keys, char *err, size_t errlen)
 {
-	SSL_CTX *ctx;
+	SSL_CTX *ctx = tls_ctx_empty(err, errlen);
 
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		tls_err_openssl(err, errlen, "cannot create a TLS context");
-		return NULL;
-	}
-	if (tls_ctx_policy(ctx, err, errlen) == -1 ||
-	    keyproxy_tls(keys, ctx, err, errlen) == -1) {
+	if (ctx != NULL && keyproxy_tls(keys, ctx, err, errlen) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

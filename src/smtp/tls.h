@@ -58,8 +58,9 @@ int	 tls_selfsigned_ensure(const char *data_dir, const char *hostname,
 	    char *cert_out, char *key_out, size_t outlen, int *created,
 	    char *err, size_t errlen);
 
-/* A new server context from a PEM certificate chain and a PEM key;
- * NULL with a reason in err. */
+/* A new server context from a PEM certificate chain and a PEM key
+ * (the server itself never reads a key: `config check` does, as the
+ * admin); NULL with a reason in err. */
 SSL_CTX	*tls_ctx_new(const char *cert_path, const char *key_path,
 	    char *err, size_t errlen);
 
