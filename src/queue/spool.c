@@ -41,7 +41,9 @@
 #include "core/buf.h"
 #include "core/log.h"
 
-#define SPOOL_WBUF		(16 * 1024)	/* content write buffer */
+#define SPOOL_WBUF		(64 * 1024)	/* one content chunk */
+#define SPOOL_WPENDING_MAX	(4u * 1024 * 1024)	/* per message, in
+							   flight to the writer */
 #define SPOOL_ENV_MAX		(64u * 1024 * 1024)	/* sanity bound */
 #define SPOOL_NAME_MAX		(SPOOL_ID_LEN + 8)
 
@@ -64,17 +66,31 @@ struct spool_job {
 	void			*arg;
 };
 
+/* Content on its way from the loop thread to the writer thread. */
+struct spool_chunk {
+	struct spool_chunk	*next;
+	struct spool_msg	*msg;
+	off_t			 off;
+	size_t			 len;
+	char			 data[SPOOL_WBUF];
+};
+
 struct spool_msg {
 	struct spool		*spool;
 	int			 fd;
 	uint64_t		 size;
 	int			 err;
 	char			 reason[SPOOL_REASON_MAX];
-	size_t			 wlen;
+	struct spool_chunk	*cur;	/* being filled, or NULL */
+	off_t			 woff;	/* file offset of the next chunk */
+	/* under the spool's wlock: chunks handed off and not yet written,
+	 * and the first error the writer met */
+	size_t			 wpending, wpending_bytes;
+	int			 werr;
+	char			 wreason[SPOOL_REASON_MAX];
 	void			*map;	/* spool_msg_map(), or NULL */
 	size_t			 maplen;
 	struct spool_job	 job;
-	char			 wbuf[SPOOL_WBUF];
 };
 
 struct spool {
@@ -98,6 +114,14 @@ struct spool {
 	uid_t			 owner_uid;
 	gid_t			 owner_gid;
 	bool			 give_away;
+	/* the content writer: chunks from spool_write, written in order of
+	 * arrival with pwrite, so the loop thread never waits for write() */
+	pthread_t		 writer;
+	pthread_mutex_t		 wlock;
+	pthread_cond_t		 wcond;		/* work for the writer */
+	pthread_cond_t		 wdone;		/* a message's chunks written */
+	struct spool_chunk	*wq, **wq_tail;
+	bool			 wstop;
 };
 
 static const char id_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -233,6 +257,8 @@ bad:
 	return -1;
 }
 
+static int	 msg_wait_written(struct spool_msg *);
+
 static void
 stage(struct spool *sp, struct spool_job *job)
 {
@@ -243,6 +269,11 @@ stage(struct spool *sp, struct spool_job *job)
 	case SPOOL_JOB_COMMIT:
 		name_of(msgname, job->id, "msg");
 		name_of(envname, job->id, "env");
+		/* the writer's last chunks land before the fsync */
+		if (msg_wait_written(msg) < 0 && job->err == 0) {
+			job->err = msg->err;
+			memcpy(job->reason, msg->reason, sizeof(job->reason));
+		}
 		if (job->err == 0 && fsync(msg->fd) < 0)
 			job_fail(job, errno, "fsync tmp/", msgname);
 		if (close(msg->fd) < 0)
@@ -358,6 +389,124 @@ spool_batch_run(struct spool *sp, struct spool_job *list)
 	}
 }
 
+static ssize_t
+pwrite_all(int fd, const char *p, size_t n, off_t off)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = pwrite(fd, p, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+static void *
+spool_writer(void *arg)
+{
+	struct spool *sp = arg;
+	struct spool_chunk *c;
+	struct spool_msg *msg;
+	int err;
+
+	pthread_mutex_lock(&sp->wlock);
+	for (;;) {
+		while (sp->wq == NULL && !sp->wstop)
+			pthread_cond_wait(&sp->wcond, &sp->wlock);
+		if ((c = sp->wq) == NULL)
+			break;
+		if ((sp->wq = c->next) == NULL)
+			sp->wq_tail = &sp->wq;
+		msg = c->msg;
+		err = msg->werr;
+		pthread_mutex_unlock(&sp->wlock);
+		/* after an error the rest is not written: the commit fails */
+		if (err == 0 && pwrite_all(msg->fd, c->data, c->len,
+		    c->off) < 0)
+			err = errno;
+		pthread_mutex_lock(&sp->wlock);
+		if (err != 0 && msg->werr == 0) {
+			msg->werr = err;
+			set_reason(msg->wreason, sizeof(msg->wreason),
+			    "write tmp/%s.msg: %s", msg->job.id,
+			    strerror(err));
+		}
+		msg->wpending--;
+		msg->wpending_bytes -= c->len;
+		pthread_cond_broadcast(&sp->wdone);
+		free(c);
+	}
+	pthread_mutex_unlock(&sp->wlock);
+	return NULL;
+}
+
+/* Hands the chunk being filled to the writer. */
+static void
+msg_submit(struct spool_msg *msg)
+{
+	struct spool *sp = msg->spool;
+	struct spool_chunk *c = msg->cur;
+
+	if (c == NULL)
+		return;
+	msg->cur = NULL;
+	if (c->len == 0 || msg->err != 0) {
+		free(c);
+		return;
+	}
+	c->msg = msg;
+	c->off = msg->woff;
+	msg->woff += (off_t)c->len;
+	c->next = NULL;
+	pthread_mutex_lock(&sp->wlock);
+	msg->wpending++;
+	msg->wpending_bytes += c->len;
+	*sp->wq_tail = c;
+	sp->wq_tail = &c->next;
+	pthread_cond_signal(&sp->wcond);
+	/* back-pressure only when the disk is far behind the network */
+	while (msg->wpending_bytes > SPOOL_WPENDING_MAX)
+		pthread_cond_wait(&sp->wdone, &sp->wlock);
+	if (msg->werr != 0 && msg->err == 0) {
+		msg->err = msg->werr;
+		memcpy(msg->reason, msg->wreason, sizeof(msg->reason));
+	}
+	pthread_mutex_unlock(&sp->wlock);
+}
+
+/* Waits until every chunk handed off is written (any thread); 0, or -1
+ * with msg->err. */
+static int
+msg_wait_written(struct spool_msg *msg)
+{
+	struct spool *sp = msg->spool;
+
+	pthread_mutex_lock(&sp->wlock);
+	while (msg->wpending > 0)
+		pthread_cond_wait(&sp->wdone, &sp->wlock);
+	if (msg->werr != 0 && msg->err == 0) {
+		msg->err = msg->werr;
+		memcpy(msg->reason, msg->wreason, sizeof(msg->reason));
+	}
+	pthread_mutex_unlock(&sp->wlock);
+	return msg->err ? -1 : 0;
+}
+
+/* The same after handing off the last chunk (the owner's thread). */
+static int
+msg_wait(struct spool_msg *msg)
+{
+	msg_submit(msg);
+	return msg_wait_written(msg);
+}
+
 static void *
 spool_worker(void *arg)
 {
@@ -421,6 +570,7 @@ static void
 msg_free(struct spool_msg *msg)
 {
 	msg_unmap(msg);
+	free(msg->cur);
 	buf_free(&msg->job.env);
 	atomic_fetch_sub(&msg->spool->open_msgs, 1u);
 	free(msg);
@@ -644,16 +794,31 @@ spool_open(const char *dir, char *reason, size_t reasonlen)
 	}
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
-	/* Signals belong to the event loop, never to the worker. */
+	pthread_mutex_init(&sp->wlock, NULL);
+	pthread_cond_init(&sp->wcond, NULL);
+	pthread_cond_init(&sp->wdone, NULL);
+	sp->wq_tail = &sp->wq;
+	/* Signals belong to the event loop, never to the workers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&sp->worker, NULL, spool_worker, sp);
+	rc = pthread_create(&sp->writer, NULL, spool_writer, sp);
+	if (rc == 0 && (rc = pthread_create(&sp->worker, NULL, spool_worker,
+	    sp)) != 0) {
+		pthread_mutex_lock(&sp->wlock);
+		sp->wstop = true;
+		pthread_cond_signal(&sp->wcond);
+		pthread_mutex_unlock(&sp->wlock);
+		pthread_join(sp->writer, NULL);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		set_reason(reason, reasonlen, "worker thread: %s",
 		    strerror(rc));
 		pthread_mutex_destroy(&sp->lock);
 		pthread_cond_destroy(&sp->cond);
+		pthread_mutex_destroy(&sp->wlock);
+		pthread_cond_destroy(&sp->wcond);
+		pthread_cond_destroy(&sp->wdone);
 		goto bad;
 	}
 	return sp;
@@ -681,6 +846,14 @@ spool_free(struct spool *sp)
 	pthread_cond_signal(&sp->cond);
 	pthread_mutex_unlock(&sp->lock);
 	pthread_join(sp->worker, NULL);
+	pthread_mutex_lock(&sp->wlock);
+	sp->wstop = true;
+	pthread_cond_signal(&sp->wcond);
+	pthread_mutex_unlock(&sp->wlock);
+	pthread_join(sp->writer, NULL);
+	pthread_mutex_destroy(&sp->wlock);
+	pthread_cond_destroy(&sp->wcond);
+	pthread_cond_destroy(&sp->wdone);
 	while (sp->inflight > 0 && spool_dispatch(sp) > 0)
 		;
 	if (sp->ev != NULL)
@@ -750,19 +923,12 @@ spool_msg_size(const struct spool_msg *msg)
 	return msg->size;
 }
 
-static int
-msg_flush(struct spool_msg *msg)
-{
-	if (msg->err == 0 && msg->wlen > 0 &&
-	    write_all(msg->fd, msg->wbuf, msg->wlen) < 0) {
-		msg->err = errno;
-		set_reason(msg->reason, sizeof(msg->reason),
-		    "write tmp/%s.msg: %s", msg->job.id, strerror(errno));
-	}
-	msg->wlen = 0;
-	return msg->err ? -1 : 0;
-}
-
+/*
+ * Appends content: copied into chunks that the writer thread writes, so
+ * the loop thread only copies (and waits only when the disk is more than
+ * SPOOL_WPENDING_MAX behind). A write error is noticed at a later call,
+ * at the latest by the commit, which then fails: never a 250 for it.
+ */
 int
 spool_write(struct spool_msg *msg, const void *p, size_t n)
 {
@@ -772,30 +938,23 @@ spool_write(struct spool_msg *msg, const void *p, size_t n)
 	if (msg->err != 0)
 		return -1;
 	msg->size += n;
-	if (n >= SPOOL_WBUF) {
-		if (msg_flush(msg) < 0)
-			return -1;
-		if (write_all(msg->fd, s, n) < 0) {
-			msg->err = errno;
-			set_reason(msg->reason, sizeof(msg->reason),
-			    "write tmp/%s.msg: %s", msg->job.id,
-			    strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
 	while (n > 0) {
-		room = SPOOL_WBUF - msg->wlen;
+		if (msg->cur == NULL) {
+			if ((msg->cur = malloc(sizeof(*msg->cur))) == NULL)
+				abort();	/* as buf */
+			msg->cur->len = 0;
+		}
+		room = SPOOL_WBUF - msg->cur->len;
 		if (room > n)
 			room = n;
-		memcpy(msg->wbuf + msg->wlen, s, room);
-		msg->wlen += room;
+		memcpy(msg->cur->data + msg->cur->len, s, room);
+		msg->cur->len += room;
 		s += room;
 		n -= room;
-		if (msg->wlen == SPOOL_WBUF && msg_flush(msg) < 0)
-			return -1;
+		if (msg->cur->len == SPOOL_WBUF)
+			msg_submit(msg);
 	}
-	return 0;
+	return msg->err ? -1 : 0;
 }
 
 int
@@ -803,7 +962,9 @@ spool_msg_map(struct spool_msg *msg, const char **p, size_t *n)
 {
 	void *m;
 
-	if (msg_flush(msg) < 0)
+	/* the checks read the file: what is still in flight must land
+	 * (at most SPOOL_WPENDING_MAX, usually the last chunk) */
+	if (msg_wait(msg) < 0)
 		return -1;
 	msg_unmap(msg);
 	if (msg->size == 0) {
@@ -837,6 +998,8 @@ spool_abort(struct spool_msg *msg)
 	char name[SPOOL_NAME_MAX];
 
 	name_of(name, msg->job.id, "msg");
+	msg->err = ECANCELED;	/* nothing more goes to the writer */
+	msg_wait(msg);
 	close(msg->fd);
 	unlinkat(msg->spool->tmpfd, name, 0);
 	msg_free(msg);
@@ -851,7 +1014,9 @@ commit_prepare(struct spool_msg *msg, const struct spool_envelope *env)
 	memcpy(e.id, msg->job.id, sizeof(e.id));
 	e.size = msg->size;
 	msg_unmap(msg);
-	msg_flush(msg);
+	/* the last chunk goes to the writer; the commit worker waits for
+	 * the writes to land before its fsync (stage) */
+	msg_submit(msg);
 	if (msg->err != 0) {
 		msg->job.err = msg->err;
 		memcpy(msg->job.reason, msg->reason, sizeof(msg->reason));

@@ -26,9 +26,11 @@
  * automatically after spool_attach()). Under load a batch is everything
  * that arrived during the previous round's fsyncs, so the cost of the
  * directory fsync is shared and no timer or batch-size guess adds
- * latency; the event loop itself never waits for a disk flush. The
- * trade-off: content writes (spool_write) still happen on the loop
- * thread, but they only copy into the page cache.
+ * latency; the event loop itself never waits for a disk flush. Content
+ * writes go to a second thread, the writer (spool_write hands it 64 KB
+ * chunks), so the loop does not make write() calls either; the commit
+ * waits for the writer before its fsync, and spool_msg_map() for the
+ * chunks still in flight (the checks read the file).
  *
  * Delivery: spool_load() reads an envelope, spool_open_content() the
  * content. After delivery attempts the caller changes the recipients'
@@ -114,9 +116,12 @@ const char	*spool_msg_id(const struct spool_msg *);
 uint64_t	 spool_msg_size(const struct spool_msg *);
 
 /*
- * Appends content. -1 on a write error (full disk: answer 452 at the end
- * of DATA); the error sticks, later writes are ignored and the commit
- * fails with the reason.
+ * Appends content: copied into a chunk, which the spool's writer thread
+ * writes, so the caller never waits for the file system (only when the
+ * writer is more than a few MB behind). -1 once a write error is known
+ * (full disk: answer 452 at the end of DATA); the error sticks, later
+ * writes are ignored, and the commit, which waits for every write,
+ * fails with the reason even when spool_write never reported it.
  */
 int		 spool_write(struct spool_msg *, const void *, size_t);
 

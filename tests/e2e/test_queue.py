@@ -323,3 +323,22 @@ def test_queue_files_keep_the_spool_owner(tmp_path):
         assert (spool / "lock").stat().st_uid == 65534
     finally:
         srv.assert_clean_stop()
+
+
+def test_queue_usage_and_missing_spool(tmp_path):
+    conf = tmp_path / "netjes.conf"
+    conf.write_text(f"[server]\nhostname = mx.example.test\n"
+                    f"data_dir = {tmp_path / 'nodata'}\n")
+    run = lambda *a: subprocess.run([d.netjes_bin(), *a], capture_output=True,
+                                    text=True, timeout=30,
+                                    env=d.sanitizer_env())
+    r = run("queue", "list", "-c", str(conf))
+    assert r.returncode == 1 and "no spool at" in r.stderr
+    # a typo in -c never creates a spool
+    assert not (tmp_path / "nodata").exists()
+    assert run("queue").returncode == 2
+    assert run("queue", "hold").returncode == 2
+    assert run("queue", "list", "extra").returncode == 2
+    r = run("help", "queue")
+    assert r.returncode == 0 and "netjes queue list" in r.stdout
+    assert "queue" in run("help").stdout
