@@ -150,8 +150,10 @@ add_dmarc(struct auth_check *c)
 
 	ri = authres_add(&c->o.authres, c->out, "dmarc",
 	    dmarc_result_name(d->result));
+	/* a temperror before the record came in has only its reason */
 	if (d->result == DMARC_RESULT_PASS || d->result ==
-	    DMARC_RESULT_FAIL || d->result == DMARC_RESULT_TEMPERROR) {
+	    DMARC_RESULT_FAIL || (d->result == DMARC_RESULT_TEMPERROR &&
+	    d->record_text != NULL)) {
 		const struct dmarc_record *r = &d->record;
 
 		authres_resinfo_comment(ri, c->out, arena_printf(c->out,
