@@ -24,7 +24,8 @@
 struct cli_cmd {
 	const char	*name;
 	int		(*run)(int argc, char **argv);	/* argv[0] = name */
-	const char	*summary;	/* one line for `netjes help` */
+	const char	*summary;	/* one line for `netjes help`; NULL:
+					 * hidden from it and the manual */
 	const char	*usage;		/* full text for `netjes help CMD` */
 };
 
@@ -77,5 +78,6 @@ int	cmd_auth(int argc, char **argv);
 int	cmd_spf(int argc, char **argv);
 int	cmd_user(int argc, char **argv);
 int	cmd_queue(int argc, char **argv);
+int	cmd_doc(int argc, char **argv);
 
 #endif

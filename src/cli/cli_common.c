@@ -26,13 +26,21 @@ cli_usage(const char *cmd, const char *fmt, ...)
 int
 cli_dns_option(const char *cmd, int opt, const char *arg, struct cli_dns *d)
 {
-	char *end;
+	char why[160], *end;
 	double t;
 
 	switch (opt) {
 	case CLI_OPT_NAMESERVER:
 		if (arg[0] == '\0') {
 			cli_usage(cmd, "--nameserver needs HOST or HOST:PORT");
+			return -1;
+		}
+		/* an IP: the resolver must reach its server before it can
+		 * resolve any name, so a host name would fail later and
+		 * obscurely */
+		if (config_nameserver_check(arg, why, sizeof(why)) != 0) {
+			cli_usage(cmd, "--nameserver '%s': %s (IP, IP:PORT or "
+			    "[IPv6]:PORT)", arg, why);
 			return -1;
 		}
 		d->nameserver = arg;

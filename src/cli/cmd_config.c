@@ -3,16 +3,25 @@
  *
  * check -c FILE [--json]: load FILE over the embedded default and say
  * "FILE: ok" (exit 0), or list every error as FILE:LINE: reason on
- * stderr (exit 1). With --json, one object on stdout either way:
+ * stderr (exit 1). A file that loads has its [tls] cert and key opened
+ * too: both must exist, be readable PEM, and be one pair (an error names
+ * the file). With --json, one object on stdout either way:
  * {"file", "ok", "errors": [{"file", "line", "reason"}]}.
  *
  * show [-c FILE] [--json]: print the effective configuration (defaults
  * plus FILE) in the file's own syntax, so the output is itself a valid
  * config file; or as JSON. Errors in FILE are listed as for check (exit 1).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "cli/cli.h"
 #include "core/json.h"
@@ -102,11 +111,88 @@ config_json_errors(const char *file, const struct config_errors *e)
 	buf_free(&b);
 }
 
-/* Defaults, then the file when there is one. 0, or the number of errors
- * (listed on stderr, or as JSON on stdout when json_errors). */
+/* An error not tied to a line, in the list config_load() fills. */
+static void
+config_tls_error(struct config_errors *e, const char *file,
+    const char *fmt, ...)
+{
+	struct config_error *err;
+	va_list ap;
+
+	if ((e->v = realloc(e->v, (e->n + 1) * sizeof(*e->v))) == NULL)
+		abort();
+	err = &e->v[e->n++];
+	snprintf(err->file, sizeof(err->file), "%s", file);
+	err->line = 0;
+	va_start(ap, fmt);
+	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* What OpenSSL said last, without its error-queue prefix. */
+static const char *
+config_ssl_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+	return r != NULL ? r : "not PEM";
+}
+
+static FILE *
+config_tls_open(const char *path, const char *what, struct config_errors *e)
+{
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		config_tls_error(e, path, "cannot read the %s: %s", what,
+		    strerror(errno));
+	return f;
+}
+
+/* The [tls] files the server would load: the certificate chain's first
+ * certificate and the private key, which must belong together. Empty
+ * cert and key mean a self-signed pair made at start: nothing to check.
+ * Returns the number of errors added. */
+static int
+config_check_tls(const struct config *c, struct config_errors *e)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	size_t before = e->n;
+	FILE *f;
+
+	if (c->tls_cert[0] == '\0' && c->tls_key[0] == '\0')
+		return 0;
+	ERR_clear_error();
+	if ((f = config_tls_open(c->tls_cert, "certificate", e)) != NULL) {
+		if ((cert = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
+			config_tls_error(e, c->tls_cert, "no PEM certificate "
+			    "in it (%s)", config_ssl_reason());
+		fclose(f);
+	}
+	ERR_clear_error();
+	if ((f = config_tls_open(c->tls_key, "private key", e)) != NULL) {
+		if ((key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL)
+			config_tls_error(e, c->tls_key, "no PEM private key "
+			    "in it (%s)", config_ssl_reason());
+		fclose(f);
+	}
+	if (cert != NULL && key != NULL && X509_check_private_key(cert,
+	    key) != 1)
+		config_tls_error(e, c->tls_key, "this private key does not "
+		    "match the certificate in %s", c->tls_cert);
+	ERR_clear_error();
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return (int)(e->n - before);
+}
+
+/* Defaults, then the file when there is one, and with check_tls the
+ * files [tls] names. 0, or the number of errors (listed on stderr, or
+ * as JSON on stdout when json_errors). */
 static int
 config_load_opts(const struct config_opts *o, struct config *c,
-    bool json_errors)
+    bool json_errors, bool check_tls)
 {
 	struct config_errors e = { NULL, 0 };
 	int n = 0;
@@ -114,6 +200,8 @@ config_load_opts(const struct config_opts *o, struct config *c,
 	config_defaults(c);
 	if (o->file != NULL)
 		n = config_load(c, o->file, &e);
+	if (n == 0 && check_tls)
+		n = config_check_tls(c, &e);
 	if (json_errors)
 		config_json_errors(o->file, &e);
 	else
@@ -133,7 +221,7 @@ config_check(int argc, char **argv)
 		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (o.file == NULL)
 		return cli_usage("config", "check needs -c FILE");
-	rc = config_load_opts(&o, &c, o.json);
+	rc = config_load_opts(&o, &c, o.json, true);
 	config_free(&c);
 	if (rc != 0)
 		return CLI_EXIT_FAIL;
@@ -142,58 +230,15 @@ config_check(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/* Generated from the config table, so every key is in it. */
 static void
 config_json_show(const struct config *c)
 {
 	struct buf b = BUF_INIT;
 	struct json j;
-	size_t i;
 
 	json_init(&j, &b);
-	json_obj_begin(&j);
-	json_key(&j, "file");
-	if (c->path[0] != '\0')
-		json_str(&j, c->path);
-	else
-		json_null(&j);
-	json_key(&j, "server");
-	json_obj_begin(&j);
-	json_kv_str(&j, "hostname", c->hostname);
-	json_kv_str(&j, "data_dir", c->data_dir);
-	json_kv_str(&j, "log_level", config_log_level_name(c->log_level));
-	json_kv_str(&j, "log_target", config_log_target_name(c->log_target));
-	json_end(&j);
-	json_key(&j, "tls");
-	json_obj_begin(&j);
-	json_kv_str(&j, "cert", c->tls_cert);
-	json_kv_str(&j, "key", c->tls_key);
-	json_end(&j);
-	json_key(&j, "dns");
-	json_obj_begin(&j);
-	json_kv_str(&j, "nameserver", c->dns_nameserver);
-	/* the JSON writer has no fractions: milliseconds are exact */
-	json_kv_int(&j, "timeout_ms", (int64_t)(c->dns_timeout * 1000 + 0.5));
-	json_kv_int(&j, "message_deadline_ms",
-	    (int64_t)(c->dns_message_deadline * 1000 + 0.5));
-	json_end(&j);
-	json_key(&j, "listeners");
-	json_arr_begin(&j);
-	for (i = 0; i < c->nlisteners; i++) {
-		json_obj_begin(&j);
-		json_kv_str(&j, "name", c->listeners[i].name);
-		json_kv_str(&j, "address", c->listeners[i].address);
-		json_kv_int(&j, "port", c->listeners[i].port);
-		json_kv_str(&j, "mode",
-		    config_listener_mode_name(c->listeners[i].mode));
-		json_end(&j);
-	}
-	json_end(&j);
-	json_key(&j, "domains");
-	json_arr_begin(&j);
-	for (i = 0; i < c->ndomains; i++)
-		json_str(&j, c->domains[i].name);
-	json_end(&j);
-	json_end(&j);
+	config_write_json(c, &j);
 	cli_print(&b);
 	buf_free(&b);
 }
@@ -208,7 +253,7 @@ config_show(int argc, char **argv)
 
 	if ((rc = config_parse_opts(argc, argv, &o)) != 0)
 		return rc < 0 ? CLI_EXIT_OK : rc;
-	if (config_load_opts(&o, &c, false) != 0) {
+	if (config_load_opts(&o, &c, false, false) != 0) {
 		config_free(&c);
 		return CLI_EXIT_FAIL;
 	}

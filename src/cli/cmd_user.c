@@ -390,6 +390,7 @@ user_list(int argc, char **argv)
 	char path[PATH_MAX], owner[CONFIG_ACCOUNT_MAX];
 	struct passwd_db *db;
 	const struct passwd_list *l;
+	struct stat st;
 	size_t i;
 	int rc;
 
@@ -397,6 +398,14 @@ user_list(int argc, char **argv)
 		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (user_file_path(&o, path, sizeof(path), owner) != 0)
 		return CLI_EXIT_FAIL;
+	/* the server reads a missing file as "no users yet", but someone
+	 * who lists them has most likely named the wrong file */
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "netjes user: cannot read the users file %s: "
+		    "%s%s\n", path, strerror(errno), errno == ENOENT ?
+		    " ('netjes user add' creates it)" : "");
+		return CLI_EXIT_FAIL;
+	}
 	if ((db = passwd_db_new(path)) == NULL)
 		return CLI_EXIT_FAIL;
 	if (passwd_db_refresh(db) != 0 || (l = passwd_db_list(db)) == NULL) {

@@ -6,26 +6,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <unbound.h>
+
 #include "cli/cli.h"
+#include "core/json.h"
 #include "netjes_version.h"
 
 const struct cli_cmd cli_commands[] = {
 	{ "serve", cmd_serve, "run the mail server",
 	  "usage: netjes serve [-c FILE] [--foreground]\n"
 	  "\n"
-	  "Run the mail server. Without -c, the embedded default: listeners on\n"
-	  "127.0.0.1 ports 2525 (smtp), 2587 (submission) and 2465 (smtps), data\n"
-	  "under ./var (or $NETJES_DATA), local domain example.test, and a\n"
-	  "self-signed certificate made on first start. SIGHUP reloads the\n"
-	  "certificate; SIGINT and SIGTERM stop the server. netjes never\n"
-	  "daemonizes: --foreground is accepted for service files and changes\n"
-	  "nothing.\n" },
+	  "Run the mail server in the foreground until it is stopped: receive\n"
+	  "mail on the listeners, check it (iprev, SPF, DKIM, DMARC, ARC), queue\n"
+	  "it and deliver it into the Maildirs of the local users.\n"
+	  "\n"
+	  "  -c FILE       the configuration (see netjes.conf(5) and 'netjes config\n"
+	  "                check'). Without it, the embedded default: listeners on\n"
+	  "                127.0.0.1 ports 2525 (smtp), 2587 (submission) and 2465\n"
+	  "                (smtps), data under ./var (or $NETJES_DATA), local domain\n"
+	  "                example.test, and a self-signed certificate made on first\n"
+	  "                start.\n"
+	  "  --foreground  accepted for service files; netjes never daemonizes.\n"
+	  "\n"
+	  "Started as root, netjes binds its listeners and forks: a root parent\n"
+	  "keeps the TLS private key and signs for the child, which runs the\n"
+	  "sessions, the queue and the deliveries as the [server] user (default\n"
+	  "netjes). Started as another user, both run as that user.\n"
+	  "\n"
+	  "Signals:\n"
+	  "  SIGHUP           read the config file, the users file and the\n"
+	  "                   certificate again; a file with errors changes nothing.\n"
+	  "                   Listeners, data_dir, mail_root, hostname, [dns] and\n"
+	  "                   log_target need a restart.\n"
+	  "  SIGINT, SIGTERM  stop: open sessions are told 421, messages being\n"
+	  "                   committed finish, queued mail is delivered after the\n"
+	  "                   next start.\n"
+	  "\n"
+	  "The log goes to stderr or syslog ([server] log_target). Exit 0 after a\n"
+	  "stop, 1 when the server cannot start, 2 on a usage error.\n" },
 	{ "config", cmd_config, "check a configuration file",
 	  "usage: netjes config check -c FILE [--json]\n"
 	  "       netjes config show [-c FILE] [--json]\n"
 	  "\n"
-	  "check: report every error in FILE as FILE:LINE: reason; exit 1 if any.\n"
-	  "show:  print the effective configuration (defaults plus FILE).\n" },
+	  "check: report every error in FILE as FILE:LINE: reason, and check that\n"
+	  "       the [tls] certificate and key exist, are readable and match;\n"
+	  "       exit 1 if anything is wrong.\n"
+	  "show:  print the effective configuration (defaults plus FILE), every\n"
+	  "       key, in the file's syntax; --json prints it as one object.\n" },
 	{ "dns", cmd_dns, "look up a DNS record the way netjes sees it",
 	  "usage: netjes dns TYPE NAME [--nameserver HOST:PORT] [--dns-timeout S] [--json]\n"
 	  "\n"
@@ -155,7 +184,15 @@ const struct cli_cmd cli_commands[] = {
 	{ "help", cmd_help, "show help for netjes or for one command",
 	  "usage: netjes help [COMMAND]\n" },
 	{ "version", cmd_version, "print the version",
-	  "usage: netjes version   (or netjes --version)\n" },
+	  "usage: netjes version [--json]   (or netjes --version)\n"
+	  "\n"
+	  "--json prints {name, version, openssl, libevent, unbound}.\n" },
+	/* hidden (no summary): the build makes the manual pages with it */
+	{ "doc", cmd_doc, NULL,
+	  "usage: netjes doc man|man-conf\n"
+	  "\n"
+	  "Print netjes(8) or netjes.conf(5) as roff, made from the command\n"
+	  "table and the configuration table.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -177,7 +214,8 @@ cli_overview(FILE *f)
 
 	fprintf(f, "usage: netjes COMMAND [ARGS]\n\ncommands:\n");
 	for (c = cli_commands; c->name != NULL; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+		if (c->summary != NULL)
+			fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	fprintf(f, "\n'netjes help COMMAND' tells more about one.\n");
 }
 
@@ -201,9 +239,27 @@ cmd_help(int argc, char **argv)
 int
 cmd_version(int argc, char **argv)
 {
-	(void)argv;
+	struct buf b = BUF_INIT;
+	struct json j;
+
+	if (argc == 2 && strcmp(argv[1], "--json") == 0) {
+		/* the libraries as loaded, not as built: what a bug report
+		 * needs */
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kv_str(&j, "name", "netjes");
+		json_kv_str(&j, "version", NETJES_VERSION);
+		json_kv_str(&j, "openssl", OpenSSL_version(OPENSSL_VERSION));
+		json_kv_str(&j, "libevent", event_get_version());
+		json_kv_str(&j, "unbound", ub_version());
+		json_end(&j);
+		cli_print(&b);
+		buf_free(&b);
+		return CLI_EXIT_OK;
+	}
 	if (argc > 1)
-		return cli_usage("version", "takes no arguments");
+		return cli_usage("version", "unexpected argument '%s'",
+		    argv[1]);
 	printf("netjes %s\n", NETJES_VERSION);
 	return CLI_EXIT_OK;
 }

@@ -38,11 +38,14 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "core/json.h"
 
 #define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes in a config file */
 #define CONFIG_KEY_LINE_MAX	(INI_MAX_LINE - 1)
@@ -1892,13 +1895,88 @@ config_is_trusted(const struct config *c, const struct ip_addr *ip)
 	return false;
 }
 
-/* ---- writing it back ------------------------------------------------------ */
+/* ---- what every key means: show, JSON and the manual page -------------
+ *
+ * config_key_docs[] runs parallel to config_keys[] (same index): how to
+ * read a key's value back out of a struct config, how JSON shows it, and
+ * one line for netjes.conf(5). `netjes config show`, its --json and the
+ * manual page are all generated from these two tables, so a key cannot
+ * be parsed and yet missing from them: test_config.c fails for a key
+ * whose entry here is empty.
+ */
+
+enum config_json {
+	CONFIG_JSON_NONE = 0,	/* no entry: the key is not described */
+	CONFIG_JSON_STRING,
+	CONFIG_JSON_NUMBER,
+	CONFIG_JSON_LIST,	/* blank- or comma-separated words */
+};
+
+struct config_key_doc;
+/* Append key's value in the file's syntax; instance is the index of the
+ * [listener/domain/alias "NAME"] section, 0 for the unnamed ones. */
+typedef void config_getter(const struct config *, const struct config_key_doc *,
+    size_t instance, struct buf *);
+
+struct config_key_doc {
+	enum config_json	 json;
+	config_getter		*get;
+	size_t			 off;	/* field, for the offset getters */
+	const char		*syntax;	/* the value, for the manual */
+	const char		*desc;
+	const char		*default_doc;	/* when not from config_defaults() */
+};
+
+static const char *const config_section_docs[] = {
+	[SECTION_SERVER] = "The server as a whole.",
+	[SECTION_TLS] = "The certificate for STARTTLS and implicit TLS.",
+	[SECTION_DNS] = "How DNS lookups (SPF, DKIM, DMARC, iprev) are made.",
+	[SECTION_LIMITS] = "Per-message and per-session limits.",
+	[SECTION_DELIVERY] = "Local delivery into Maildirs.",
+	[SECTION_AUTH] = "Authentication checks of incoming mail.",
+	[SECTION_LISTENER] = "Where the server listens. Naming any listener "
+	    "replaces the three default ones (smtp on 127.0.0.1:2525, "
+	    "submission on 2587, smtps on 2465); two listeners cannot share "
+	    "an address and port.",
+	[SECTION_DOMAIN] = "A local domain: mail for it is delivered here. "
+	    "Naming any domain replaces the default, example.test. Names "
+	    "are kept as lowercase A-labels.",
+	[SECTION_ALIAS] = "An alias LOCAL@DOMAIN in a local domain.",
+};
+
+static const void *
+config_field(const struct config *c, const struct config_key_doc *d)
+{
+	return (const char *)c + d->off;
+}
+
+static void
+config_get_str(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
+{
+	buf_append_str(b, config_field(c, d));
+}
+
+static void
+config_get_unsigned(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
+{
+	buf_printf(b, "%u", *(const unsigned *)config_field(c, d));
+}
+
+static void
+config_get_u64(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
+{
+	buf_printf(b, "%" PRIu64, *(const uint64_t *)config_field(c, d));
+}
 
 /* Seconds with up to three decimals and no trailing zeros. */
 static void
-config_write_timeout(struct buf *b, double t)
+config_get_seconds(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
 {
-	long long ms = config_ms(t);
+	long long ms = config_ms(*(const double *)config_field(c, d));
 	int frac = (int)(ms % 1000), digits = 3;
 
 	buf_printf(b, "%lld", ms / 1000);
@@ -1911,75 +1989,451 @@ config_write_timeout(struct buf *b, double t)
 	buf_printf(b, ".%0*d", digits, frac);
 }
 
-/* "key = value", or "key =" when the value is empty. */
 static void
-config_write_kv(struct buf *b, const char *key, const char *value)
+config_get_log_level(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
 {
-	buf_printf(b, "%s =%s%s\n", key, value[0] != '\0' ? " " : "", value);
+	buf_append_str(b, config_log_level_name(c->log_level));
+}
+
+static void
+config_get_log_target(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
+{
+	buf_append_str(b, config_log_target_name(c->log_target));
+}
+
+static void
+config_get_trusted(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
+{
+	char cidr[CIDR_STRLEN];
+	size_t k;
+
+	for (k = 0; k < c->ntrusted; k++)
+		buf_printf(b, "%s%s", k > 0 ? " " : "",
+		    cidr_format(&c->trusted[k], cidr, sizeof(cidr)));
+}
+
+static void
+config_get_dmarc_policy(const struct config *c,
+    const struct config_key_doc *d, size_t i, struct buf *b)
+{
+	buf_append_str(b, c->dmarc_monitor ? "monitor" : "enforce");
+}
+
+static void
+config_get_listener_address(const struct config *c,
+    const struct config_key_doc *d, size_t i, struct buf *b)
+{
+	buf_append_str(b, c->listeners[i].address);
+}
+
+static void
+config_get_listener_port(const struct config *c,
+    const struct config_key_doc *d, size_t i, struct buf *b)
+{
+	buf_printf(b, "%u", c->listeners[i].port);
+}
+
+static void
+config_get_listener_mode(const struct config *c,
+    const struct config_key_doc *d, size_t i, struct buf *b)
+{
+	buf_append_str(b, config_listener_mode_name(c->listeners[i].mode));
+}
+
+static void
+config_get_domain_catchall(const struct config *c,
+    const struct config_key_doc *d, size_t i, struct buf *b)
+{
+	buf_append_str(b, c->domains[i].catchall);
+}
+
+static void
+config_get_alias_to(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
+{
+	buf_append_str(b, c->aliases[i].targets);
+}
+
+#define CONFIG_OFF(field)	offsetof(struct config, field)
+
+static const struct config_key_doc config_key_docs[KEY_COUNT] = {
+	[KEY_HOSTNAME] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(hostname), "NAME",
+	    "The fully-qualified name given in the greeting, in EHLO and "
+	    "in Received.",
+	    "the machine's name when it is fully qualified, else "
+	    "localhost.localdomain" },
+	[KEY_DATA_DIR] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(data_dir), "DIRECTORY",
+	    "Where the queue, the state and the self-signed certificate "
+	    "live.",
+	    "$NETJES_DATA when set, else ./var" },
+	[KEY_LOG_LEVEL] = { CONFIG_JSON_STRING, config_get_log_level, 0,
+	    "error|warn|info|debug", "How much is logged.", NULL },
+	[KEY_LOG_TARGET] = { CONFIG_JSON_STRING, config_get_log_target, 0,
+	    "stderr|syslog", "Where the log goes (syslog: facility mail).",
+	    NULL },
+	[KEY_USERS_FILE] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(users_file), "FILE",
+	    "The users, a Dovecot passwd-file managed by netjes user: the "
+	    "local recipients and the accounts that may log in with AUTH. "
+	    "Empty: DATA_DIR/users.", NULL },
+	[KEY_SERVER_USER] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(server_user), "ACCOUNT",
+	    "Started as root, the account everything that reads the network, "
+	    "DNS and messages runs as; a root parent keeps the TLS key. "
+	    "Create it with useradd --system.", NULL },
+	[KEY_SERVER_GROUP] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(server_group), "GROUP",
+	    "The group to run as. Empty: the user's own.", NULL },
+	[KEY_TRUSTED_NETWORKS] = { CONFIG_JSON_LIST, config_get_trusted, 0,
+	    "CIDR ...",
+	    "Networks whose clients may relay without logging in, "
+	    "separated by blanks or commas. Empty: none, not even "
+	    "loopback.", NULL },
+	[KEY_TLS_CERT] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(tls_cert), "FILE",
+	    "A PEM certificate chain. Give cert and key, or neither for a "
+	    "self-signed certificate made in DATA_DIR on first start.",
+	    NULL },
+	[KEY_TLS_KEY] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(tls_key), "FILE",
+	    "The PEM private key of cert.", NULL },
+	[KEY_DNS_NAMESERVER] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(dns_nameserver), "IP|IP:PORT|[IPv6]:PORT",
+	    "The DNS server to ask. Empty: the system's resolvers.", NULL },
+	[KEY_DNS_TIMEOUT] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(dns_timeout), "SECONDS",
+	    "Time per lookup, more than 0 and at most 3600, to the "
+	    "millisecond.", NULL },
+	[KEY_DNS_MESSAGE_DEADLINE] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(dns_message_deadline), "SECONDS",
+	    "All DNS of one message's checks: what is still unanswered then "
+	    "is temperror, and the message goes on.", NULL },
+	[KEY_LIMIT_MESSAGE_SIZE] = { CONFIG_JSON_NUMBER, config_get_u64,
+	    CONFIG_OFF(limits.message_size), "OCTETS",
+	    "Largest message accepted, announced with SIZE.", NULL },
+	[KEY_LIMIT_RECIPIENTS] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(limits.recipients), "N",
+	    "Recipients per message; more get 452 4.5.3.", NULL },
+	[KEY_LIMIT_ERRORS] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(limits.errors), "N",
+	    "Bad commands and refused recipients per session before 421.",
+	    NULL },
+	[KEY_LIMIT_COMMANDS] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(limits.commands), "N",
+	    "Commands per session before 421.", NULL },
+	[KEY_LIMIT_CONNECTIONS] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(limits.connections), "N",
+	    "Open sessions in all; more get 421 4.7.0.", NULL },
+	[KEY_LIMIT_CONNECTIONS_PER_IP] = { CONFIG_JSON_NUMBER,
+	    config_get_unsigned, CONFIG_OFF(limits.connections_per_ip), "N",
+	    "Open sessions from one client address; more get 421 4.7.0.",
+	    NULL },
+	[KEY_LIMIT_IDLE_TIMEOUT] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(limits.idle_timeout), "SECONDS",
+	    "How long a client may stay silent.", NULL },
+	[KEY_LIMIT_BANNER_DELAY] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(limits.banner_delay), "SECONDS",
+	    "Wait before the greeting; a client that talks first gets 554. "
+	    "0 turns it off; at most 60.", NULL },
+	[KEY_MAIL_ROOT] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(mail_root), "DIRECTORY",
+	    "Where Maildirs live, as MAIL_ROOT/DOMAIN/USER. Empty: "
+	    "DATA_DIR/mail.", NULL },
+	[KEY_RECIPIENT_DELIMITER] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(recipient_delimiter), "CHARACTERS",
+	    "Characters that start a subaddress (some of + - _ = . # ~). "
+	    "Empty: no subaddressing.", NULL },
+	[KEY_DELIVERY_OWNER] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(delivery_owner), "ACCOUNT",
+	    "Who owns delivered mail (directories 0700, files 0600). Empty: "
+	    "the [server] user; another account is refused.", NULL },
+	[KEY_RETRY_INTERVAL] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(delivery_retry_interval), "DURATION",
+	    "The first retry of a failed delivery, doubling after each "
+	    "(s, m, h, d suffixes).", NULL },
+	[KEY_RETRY_MAX] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(delivery_retry_max), "DURATION",
+	    "The longest wait between two retries.", NULL },
+	[KEY_QUEUE_LIFETIME] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(delivery_queue_lifetime), "DURATION",
+	    "How long a message is retried before a failure DSN goes to its "
+	    "sender.", NULL },
+	[KEY_DELAY_WARNING] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(delivery_delay_warning), "DURATION",
+	    "When the sender is told that a message is delayed; 0: never.",
+	    NULL },
+	[KEY_AUTH_DMARC_POLICY] = { CONFIG_JSON_STRING,
+	    config_get_dmarc_policy, 0, "enforce|monitor",
+	    "enforce: reject or quarantine as a failed DMARC check's domain "
+	    "asks; monitor: only record the results.", NULL },
+	[KEY_LISTENER_ADDRESS] = { CONFIG_JSON_STRING,
+	    config_get_listener_address, 0, "IP",
+	    "The IPv4 or IPv6 address to listen on (0.0.0.0 or :: for all). "
+	    "Required.", "none" },
+	[KEY_LISTENER_PORT] = { CONFIG_JSON_NUMBER, config_get_listener_port,
+	    0, "PORT", "The TCP port, 1-65535. Required.", "none" },
+	[KEY_LISTENER_MODE] = { CONFIG_JSON_STRING, config_get_listener_mode,
+	    0, "smtp|submission|smtps",
+	    "smtp: mail from other servers, STARTTLS offered; submission: "
+	    "mail from your users, AUTH required after STARTTLS; smtps: the "
+	    "same over implicit TLS. Required.", "none" },
+	[KEY_DOMAIN_CATCHALL] = { CONFIG_JSON_STRING,
+	    config_get_domain_catchall, 0, "LOCAL|ADDRESS",
+	    "Where mail for unknown local parts goes. Empty: refused.", "" },
+	[KEY_ALIAS_TO] = { CONFIG_JSON_LIST, config_get_alias_to, 0,
+	    "ADDRESS ...",
+	    "The targets, separated by commas or blanks; a bare local part "
+	    "is in the alias's own domain. Required.", "none" },
+};
+
+/* Named sections: how many the config holds, and the name of one. */
+static size_t
+config_section_count(const struct config *c, enum config_section s)
+{
+	switch (s) {
+	case SECTION_LISTENER:
+		return c->nlisteners;
+	case SECTION_DOMAIN:
+		return c->ndomains;
+	case SECTION_ALIAS:
+		return c->naliases;
+	default:
+		return 1;
+	}
+}
+
+static const char *
+config_section_sub(const struct config *c, enum config_section s, size_t i)
+{
+	switch (s) {
+	case SECTION_LISTENER:
+		return c->listeners[i].name;
+	case SECTION_DOMAIN:
+		return c->domains[i].name;
+	case SECTION_ALIAS:
+		return c->aliases[i].addr;
+	default:
+		return "";
+	}
+}
+
+/* The JSON name of a named section's list: "listeners", "aliases". */
+static void
+config_section_plural(const char *name, char *out, size_t n)
+{
+	size_t len = strlen(name);
+
+	snprintf(out, n, "%s%s", name, len > 0 && name[len - 1] == 's' ?
+	    "es" : "s");
+}
+
+static void
+config_key_value(const struct config *c, int key, size_t instance,
+    struct buf *b)
+{
+	const struct config_key_doc *d = &config_key_docs[key];
+
+	if (d->get != NULL)
+		d->get(c, d, instance, b);
+}
+
+/* The keys of one section, in the file's syntax. */
+static void
+config_write_section_keys(const struct config *c, enum config_section s,
+    size_t instance, struct buf *b)
+{
+	size_t start;
+	int i;
+
+	for (i = 0; i < KEY_COUNT; i++) {
+		if (config_keys[i].section != s)
+			continue;
+		buf_printf(b, "%s =", config_keys[i].name);
+		start = b->len;
+		buf_append_char(b, ' ');
+		config_key_value(c, i, instance, b);
+		if (b->len == start + 1)	/* "key =" when empty */
+			b->len = start;
+		buf_append_char(b, '\n');
+	}
 }
 
 void
 config_write_ini(const struct config *c, struct buf *b)
 {
-	char cidr[CIDR_STRLEN];
-	size_t i;
+	const struct config_section_kind *k;
+	size_t s, i, n;
+	bool first = true;
 
-	buf_append_str(b, "[server]\n");
-	config_write_kv(b, "hostname", c->hostname);
-	config_write_kv(b, "data_dir", c->data_dir);
-	config_write_kv(b, "log_level", config_log_level_name(c->log_level));
-	config_write_kv(b, "log_target",
-	    config_log_target_name(c->log_target));
-	config_write_kv(b, "users_file", c->users_file);
-	config_write_kv(b, "user", c->server_user);
-	config_write_kv(b, "group", c->server_group);
-	buf_append_str(b, "trusted_networks =");
-	for (i = 0; i < c->ntrusted; i++)
-		buf_printf(b, " %s", cidr_format(&c->trusted[i], cidr,
-		    sizeof(cidr)));
-	buf_append_str(b, "\n\n[tls]\n");
-	config_write_kv(b, "cert", c->tls_cert);
-	config_write_kv(b, "key", c->tls_key);
-	buf_append_str(b, "\n[dns]\n");
-	config_write_kv(b, "nameserver", c->dns_nameserver);
-	buf_append_str(b, "timeout = ");
-	config_write_timeout(b, c->dns_timeout);
-	buf_append_str(b, "\nmessage_deadline = ");
-	config_write_timeout(b, c->dns_message_deadline);
-	buf_append_str(b, "\n\n[limits]\n");
-	buf_printf(b, "message_size = %" PRIu64 "\nrecipients = %u\n"
-	    "errors = %u\ncommands = %u\nconnections = %u\n"
-	    "connections_per_ip = %u\n",
-	    c->limits.message_size, c->limits.recipients, c->limits.errors,
-	    c->limits.commands, c->limits.connections,
-	    c->limits.connections_per_ip);
-	buf_append_str(b, "idle_timeout = ");
-	config_write_timeout(b, c->limits.idle_timeout);
-	buf_append_str(b, "\nbanner_delay = ");
-	config_write_timeout(b, c->limits.banner_delay);
-	buf_append_str(b, "\n\n[delivery]\n");
-	config_write_kv(b, "mail_root", c->mail_root);
-	config_write_kv(b, "recipient_delimiter", c->recipient_delimiter);
-	config_write_kv(b, "owner", c->delivery_owner);
-	buf_printf(b, "retry_interval = %u\nretry_max = %u\n"
-	    "queue_lifetime = %u\ndelay_warning = %u\n",
-	    c->delivery_retry_interval, c->delivery_retry_max,
-	    c->delivery_queue_lifetime, c->delivery_delay_warning);
-	buf_printf(b, "\n[auth]\ndmarc_policy = %s\n", c->dmarc_monitor ?
-	    "monitor" : "enforce");
-	for (i = 0; i < c->nlisteners; i++)
-		buf_printf(b, "\n[listener \"%s\"]\naddress = %s\n"
-		    "port = %u\nmode = %s\n", c->listeners[i].name,
-		    c->listeners[i].address, c->listeners[i].port,
-		    config_listener_mode_name(c->listeners[i].mode));
-	for (i = 0; i < c->ndomains; i++) {
-		buf_printf(b, "\n[domain \"%s\"]\n", c->domains[i].name);
-		if (c->domains[i].catchall[0] != '\0')
-			config_write_kv(b, "catchall", c->domains[i].catchall);
+	for (s = 0; s < sizeof(config_sections) / sizeof(*config_sections);
+	    s++) {
+		k = &config_sections[s];
+		n = config_section_count(c, k->id);
+		for (i = 0; i < n; i++) {
+			buf_append_str(b, first ? "" : "\n");
+			first = false;
+			if (k->named)
+				buf_printf(b, "[%s \"%s\"]\n", k->name,
+				    config_section_sub(c, k->id, i));
+			else
+				buf_printf(b, "[%s]\n", k->name);
+			config_write_section_keys(c, k->id, i, b);
+		}
 	}
-	for (i = 0; i < c->naliases; i++)
-		buf_printf(b, "\n[alias \"%s\"]\nto = %s\n",
-		    c->aliases[i].addr, c->aliases[i].targets);
+}
+
+static void
+config_json_value(struct json *j, enum config_json kind, const char *v)
+{
+	size_t len;
+
+	switch (kind) {
+	case CONFIG_JSON_NUMBER:
+		json_number(j, v);
+		break;
+	case CONFIG_JSON_LIST:
+		json_arr_begin(j);
+		for (;;) {
+			v += strspn(v, " \t,");
+			if (*v == '\0')
+				break;
+			len = strcspn(v, " \t,");
+			json_strn(j, v, len);
+			v += len;
+		}
+		json_end(j);
+		break;
+	default:
+		json_str(j, v);
+		break;
+	}
+}
+
+static void
+config_json_section_keys(const struct config *c, enum config_section s,
+    size_t instance, struct json *j)
+{
+	struct buf v = BUF_INIT;
+	int i;
+
+	for (i = 0; i < KEY_COUNT; i++) {
+		if (config_keys[i].section != s)
+			continue;
+		v.len = 0;
+		config_key_value(c, i, instance, &v);
+		json_key(j, config_keys[i].name);
+		config_json_value(j, config_key_docs[i].json, buf_cstr(&v));
+	}
+	buf_free(&v);
+}
+
+void
+config_write_json(const struct config *c, struct json *j)
+{
+	const struct config_section_kind *k;
+	char plural[CONFIG_SECTION_MAX + 2];
+	size_t s, i, n;
+
+	json_obj_begin(j);
+	json_key(j, "file");
+	if (c->path[0] != '\0')
+		json_str(j, c->path);
+	else
+		json_null(j);
+	for (s = 0; s < sizeof(config_sections) / sizeof(*config_sections);
+	    s++) {
+		k = &config_sections[s];
+		if (!k->named) {
+			json_key(j, k->name);
+			json_obj_begin(j);
+			config_json_section_keys(c, k->id, 0, j);
+			json_end(j);
+			continue;
+		}
+		config_section_plural(k->name, plural, sizeof(plural));
+		json_key(j, plural);
+		json_arr_begin(j);
+		n = config_section_count(c, k->id);
+		for (i = 0; i < n; i++) {
+			json_obj_begin(j);
+			json_kv_str(j, "name", config_section_sub(c, k->id, i));
+			config_json_section_keys(c, k->id, i, j);
+			json_end(j);
+		}
+		json_end(j);
+	}
+	json_end(j);
+}
+
+/* The i-th key in the order of the sections, or -1 past the end. */
+static int
+config_key_nth(size_t n)
+{
+	size_t s;
+	int i;
+
+	for (s = 0; s < sizeof(config_sections) / sizeof(*config_sections);
+	    s++)
+		for (i = 0; i < KEY_COUNT; i++)
+			if (config_keys[i].section == config_sections[s].id &&
+			    n-- == 0)
+				return i;
+	return -1;
+}
+
+static const struct config_section_kind *
+config_section_of(enum config_section id)
+{
+	size_t s;
+
+	for (s = 0; s < sizeof(config_sections) / sizeof(*config_sections);
+	    s++)
+		if (config_sections[s].id == id)
+			return &config_sections[s];
+	return NULL;
+}
+
+int
+config_key_describe(size_t n, struct config_key_info *info, struct buf *def)
+{
+	const struct config_section_kind *k;
+	const struct config_key_doc *d;
+	struct config c;
+	int i;
+
+	if ((i = config_key_nth(n)) < 0)
+		return -1;
+	d = &config_key_docs[i];
+	k = config_section_of(config_keys[i].section);
+	memset(info, 0, sizeof(*info));
+	info->section = k != NULL ? k->name : "";
+	info->named = k != NULL && k->named;
+	info->section_doc = config_section_docs[config_keys[i].section];
+	info->key = config_keys[i].name;
+	info->syntax = d->syntax;
+	info->desc = d->desc;
+	if (d->json == CONFIG_JSON_NONE || d->get == NULL ||
+	    d->syntax == NULL || d->desc == NULL)
+		return 1;	/* parsed but not described: a bug */
+	if (d->default_doc != NULL)
+		buf_append_str(def, d->default_doc);
+	else {
+		config_defaults(&c);
+		config_key_value(&c, i, 0, def);
+		config_free(&c);
+	}
+	return 0;
+}
+
+int
+config_nameserver_check(const char *s, char *why, size_t whysz)
+{
+	return config_check_nameserver(s, why, whysz);
 }
 
 const char *

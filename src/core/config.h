@@ -174,5 +174,28 @@ bool	 config_is_trusted(const struct config *, const struct ip_addr *);
 /* Append c to b in the file syntax config_load() reads, every key shown:
  * `netjes config show`, and a round-trip check in the tests. */
 void	 config_write_ini(const struct config *, struct buf *);
+/* The same as one JSON object: {"file", "server": {...}, ...,
+ * "listeners": [{"name", ...}], "domains": [...], "aliases": [...]}; an
+ * unnamed section is an object of its keys, a named one a list. */
+struct json;
+void	 config_write_json(const struct config *, struct json *);
+
+/* One key as netjes.conf(5) documents it. */
+struct config_key_info {
+	const char	*section;	/* "server", "listener", ... */
+	bool		 named;		/* [section "NAME"] */
+	const char	*section_doc;	/* one sentence on the section */
+	const char	*key;
+	const char	*syntax;	/* "SECONDS", "smtp|submission|smtps" */
+	const char	*desc;
+};
+/* The n-th key, in the order of the sections; its default is appended
+ * to def. 0 ok, 1 when the key is parsed but has no description (a
+ * bug the unit tests catch), -1 past the last key. */
+int	 config_key_describe(size_t n, struct config_key_info *,
+	    struct buf *def);
+/* The check [dns] nameserver gets: IP, IP:PORT, IPv6 or [IPv6]:PORT.
+ * 0 ok, else -1 with the reason in why. */
+int	 config_nameserver_check(const char *, char *why, size_t whysz);
 
 #endif

@@ -153,6 +153,13 @@ json_int(struct json *j, int64_t v)
 }
 
 void
+json_number(struct json *j, const char *text)
+{
+	json_value_prefix(j);
+	buf_append_str(j->out, text);
+}
+
+void
 json_bool(struct json *j, bool v)
 {
 	json_value_prefix(j);

@@ -33,6 +33,8 @@ void	json_key(struct json *, const char *);
 void	json_str(struct json *, const char *);
 void	json_strn(struct json *, const char *, size_t);
 void	json_int(struct json *, int64_t);
+/* A number already written as JSON text ("1.5"), for fractions. */
+void	json_number(struct json *, const char *);
 void	json_bool(struct json *, bool);
 void	json_null(struct json *);
 

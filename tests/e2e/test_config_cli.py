@@ -213,11 +213,11 @@ def test_show_json(tmp_path):
     assert doc["server"]["log_target"] == "stderr"
     assert doc["tls"] == {"cert": "", "key": ""}
     assert doc["dns"] == {"nameserver": "192.0.2.53:5353",
-                          "timeout_ms": 1500,
-                          "message_deadline_ms": 10000}
+                          "timeout": 1.5, "message_deadline": 10}
     assert doc["listeners"] == [{"name": "mx", "address": "0.0.0.0",
                                  "port": 25, "mode": "smtp"}]
-    assert doc["domains"] == ["xn--bcher-kva.example"]
+    assert doc["domains"] == [{"name": "xn--bcher-kva.example",
+                               "catchall": ""}]
     assert json.loads(netjes("show", "--json").stdout)["file"] is None
 
 
@@ -251,3 +251,91 @@ def test_help():
     p = netjes("check", "--help")
     assert p.returncode == 0
     assert p.stdout.startswith("usage: netjes config check")
+
+
+def example_keys():
+    """(section, key) for every key line, commented out or not, of the
+    annotated example."""
+    section, keys = None, set()
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        line = line.lstrip("#").strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].split()[0]
+        elif section and (" = " in line or line.endswith(" =")) and \
+                " " not in line.split("=")[0].strip():
+            keys.add((section, line.split("=")[0].strip()))
+    return keys
+
+
+def test_show_json_has_every_example_key():
+    doc = json.loads(netjes("show", "--json", "-c", EXAMPLE).stdout)
+    keys = example_keys()
+    assert ("limits", "banner_delay") in keys and len(keys) > 20
+    for section, key in keys:
+        if section in ("listener", "domain", "alias"):
+            plural = section + ("es" if section.endswith("s") else "s")
+            if section == "alias":
+                continue    # the example's alias is only a comment
+            assert key in doc[plural][0], (section, key)
+        else:
+            assert key in doc[section], (section, key)
+    text = netjes("show", "-c", EXAMPLE).stdout
+    for section, key in keys:
+        if section != "alias":
+            assert "\n%s =" % key in text, key
+
+
+def test_check_tls_files(tmp_path):
+    def pair(name):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-subj", "/CN=mx.example.test", "-days", "2",
+                        "-keyout", tmp_path / (name + ".key"),
+                        "-out", tmp_path / (name + ".crt")],
+                       check=True, capture_output=True)
+    pair("a")
+    pair("b")
+    conf = tmp_path / "tls.conf"
+
+    def check(cert, key):
+        conf.write_text("[tls]\ncert = %s\nkey = %s\n" % (cert, key))
+        return netjes("check", "-c", conf)
+    assert check(tmp_path / "a.crt", tmp_path / "a.key").returncode == 0
+    p = check(tmp_path / "a.crt", tmp_path / "b.key")
+    assert p.returncode == 1 and str(tmp_path / "b.key") in p.stderr
+    assert "does not match" in p.stderr
+    p = check(tmp_path / "missing.crt", tmp_path / "a.key")
+    assert p.returncode == 1
+    assert str(tmp_path / "missing.crt") in p.stderr
+    assert "No such file" in p.stderr
+    p = check(tmp_path / "a.key", tmp_path / "a.key")
+    assert p.returncode == 1 and "no PEM certificate" in p.stderr
+
+
+def test_version_json_and_nameserver_usage():
+    bin_ = os.environ.get("NETJES_BIN", "build/asan/src/netjes")
+    p = subprocess.run([bin_, "version", "--json"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0
+    v = json.loads(p.stdout)
+    assert v["name"] == "netjes" and v["version"] and v["openssl"]
+    p = subprocess.run([bin_, "dns", "A", "example.test", "--nameserver",
+                        "notanip"], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert "--nameserver 'notanip'" in p.stderr
+    p = subprocess.run([bin_, "help", "serve"], capture_output=True,
+                       text=True)
+    assert "SIGHUP" in p.stdout and "SIGTERM" in p.stdout
+    assert "-c FILE" in p.stdout
+
+
+def test_man_conf_has_every_key():
+    bin_ = os.environ.get("NETJES_BIN", "build/asan/src/netjes")
+    roff = subprocess.run([bin_, "doc", "man-conf"], capture_output=True,
+                          text=True, check=True).stdout
+    assert roff.startswith(".TH NETJES.CONF 5")
+    for section, key in example_keys():
+        assert "\\fB%s\\fR =" % key in roff, key
+    man = subprocess.run([bin_, "doc", "man"], capture_output=True,
+                         text=True, check=True).stdout
+    assert man.startswith(".TH NETJES 8")
+    assert ".SS serve" in man and ".SS doc" not in man
