@@ -12,7 +12,8 @@ all: build
 deps:
 	@scripts/deps.sh
 
-build: deps
+build:
+	@scripts/deps.sh run
 	@[ -f $(RELEASE)/build.ninja ] || \
 	    meson setup $(RELEASE) --buildtype=debugoptimized
 	@ninja -C $(RELEASE)
@@ -23,15 +24,18 @@ run: build
 	./$(RELEASE)/src/netjes serve $(ARGS)
 
 # Every test: unit (ASan+UBSan), a short fuzz pass, interop and e2e.
-test: deps
+test:
+	@scripts/deps.sh test
 	@scripts/account.sh
 	@/usr/bin/python3 tests/run_all.py
 
 # Each fuzz target for FUZZ_SECONDS on its seed corpus.
-fuzz: deps
+fuzz:
+	@scripts/deps.sh test
 	@/usr/bin/python3 tests/run_all.py --only fuzz --fuzz-seconds $(FUZZ_SECONDS)
 
 bench: build
+	@scripts/deps.sh bench
 	@bench/run.sh
 
 clean:

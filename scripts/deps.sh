@@ -1,8 +1,22 @@
 #!/bin/sh
-# Install every Debian package netjes needs to build, run and test.
+# Install the Debian packages netjes needs, by what for:
+#
+#	scripts/deps.sh run	build and run the server (make run, make build)
+#	scripts/deps.sh test	and every test peer (make test, make fuzz)
+#	scripts/deps.sh bench	and the incumbents it is measured against
+#	scripts/deps.sh		everything (make deps)
+#
 # Idempotent and quick when everything is present: it asks dpkg first and
 # calls apt-get only for what is missing.
 set -eu
+
+group="${1:-all}"
+case "$group" in
+run|test|bench|all) ;;
+*)
+	echo "usage: scripts/deps.sh [run|test|bench]" >&2
+	exit 2 ;;
+esac
 
 # Build
 PKGS="build-essential pkg-config meson ninja-build
@@ -11,9 +25,13 @@ libpsl-dev publicsuffix
 openssl ca-certificates"
 # Run: the DNSSEC root trust anchor the resolver validates with
 PKGS="$PKGS dns-root-data"
-# Tests: unit framework, fuzzing, pytest and the real peers it drives
+
+if [ "$group" != run ]; then
+# Tests: unit framework, fuzzing, pytest and the real peers it drives;
+# swaks needs Net::SSLeay for its TLS options
 PKGS="$PKGS libcmocka-dev clang libclang-rt-14-dev
-python3 python3-pytest python3-dnslib nsd knot-dnsutils swaks"
+python3 python3-pytest python3-dnslib nsd knot-dnsutils swaks
+libnet-ssleay-perl"
 # Postfix as a sending MTA in front of netjes (tests/interop/test_postfix.py)
 # and its smtp-source load generator (bench/smtp)
 PKGS="$PKGS postfix"
@@ -21,6 +39,11 @@ PKGS="$PKGS postfix"
 PKGS="$PKGS python3-spf python3-dnspython python3-yaml"
 # DKIM interop peers: dkimpy (Ed25519 through python3-nacl) and OpenDKIM
 PKGS="$PKGS python3-dkim python3-nacl opendkim opendkim-tools"
+# Authentication-Results interop: the RFC 8601 parser of python3-authres
+PKGS="$PKGS python3-authres"
+fi
+
+if [ "$group" = bench ] || [ "$group" = all ]; then
 # Benchmarks only (make bench): the incumbents' C libraries and CLI, and
 # the caching DNS server bench/spf puts in front of nsd
 PKGS="$PKGS libspf2-dev spfquery libopendkim-dev unbound"
@@ -28,8 +51,7 @@ PKGS="$PKGS libspf2-dev spfquery libopendkim-dev unbound"
 PKGS="$PKGS rspamd"
 # bench/smtp: OpenDMARC as Postfix's milter in the "checks on" row
 PKGS="$PKGS opendmarc"
-# Authentication-Results interop: the RFC 8601 parser of python3-authres
-PKGS="$PKGS python3-authres"
+fi
 
 missing=""
 for p in $PKGS; do
