@@ -860,6 +860,20 @@ spf_matched(struct spf_check *c, const struct spf_mech *m)
 	return spf_frame_done(c, qual_result(m->qual), m->text);
 }
 
+static void	spf_run(struct spf_check *);
+
+/*
+ * The same from a DNS answer: when the match ended an include: that
+ * does not pass (a -a inside it, say), the including record goes on
+ * with its next term, so evaluation must be resumed here.
+ */
+static void
+spf_matched_resume(struct spf_check *c, const struct spf_mech *m)
+{
+	if (!spf_matched(c, m))
+		spf_run(c);
+}
+
 /*
  * cidr_match(), with the cheap cases first: ip4/ip6 lists are most of a
  * record, and each list entry of the other family, or an IPv4 one, is
@@ -958,7 +972,7 @@ spf_on_a(struct spf_check *c, struct dns_answer *ans)
 		return;
 	}
 	if (answer_matches(c, ans, prefix, &any)) {
-		spf_matched(c, m);
+		spf_matched_resume(c, m);
 		return;
 	}
 	if (!any && !spf_void(c, c->target))
@@ -977,7 +991,7 @@ spf_on_exists(struct spf_check *c, struct dns_answer *ans)
 	}
 	for (i = 0; ans->status == DNS_OK && i < ans->n; i++) {
 		if (ans->rr[i].type == DNS_T_A) {
-			spf_matched(c, c->mech);
+			spf_matched_resume(c, c->mech);
 			return;
 		}
 	}
@@ -1045,7 +1059,7 @@ spf_on_mx_addr(struct spf_check *c, struct dns_answer *ans)
 		return;
 	}
 	if (answer_matches(c, ans, prefix, &any)) {
-		spf_matched(c, m);
+		spf_matched_resume(c, m);
 		return;
 	}
 	if (!any && !spf_void(c, ans->qname))
@@ -1070,7 +1084,7 @@ spf_ptr_done(struct spf_check *c)
 			for (i = 0; i < c->vars.nvalidated; i++) {
 				if (spf_domain_within(c->validated[i],
 				    c->target)) {
-					spf_matched(c, c->mech);
+					spf_matched_resume(c, c->mech);
 					return;
 				}
 			}

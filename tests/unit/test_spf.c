@@ -38,7 +38,16 @@ static const char zone_text[] =
     "ptr      TXT \"v=spf1 ptr -all\"\n"
     "h.ptr    A 203.0.113.9\n"
     "9.113.0.203.in-addr.arpa. PTR h.ptr.example.com.\n"
-    "plain    TXT \"v=spf1 -all\"\n";
+    "plain    TXT \"v=spf1 -all\"\n"
+    /* a match inside include: that does not pass resumes the parent */
+    "inc-a    TXT \"v=spf1 include:_a.example.com -all\"\n"
+    "_a       TXT \"v=spf1 -a:mail.example.com +all\"\n"
+    "inc-ex   TXT \"v=spf1 include:_ex.example.com ?all\"\n"
+    "_ex      TXT \"v=spf1 ~exists:mail.example.com +all\"\n"
+    "inc-mx   TXT \"v=spf1 include:_mx.example.com ~all\"\n"
+    "_mx      TXT \"v=spf1 ?mx:example.com +all\"\n"
+    "inc-ptr  TXT \"v=spf1 include:_ptr.example.com -all\"\n"
+    "_ptr     TXT \"v=spf1 -ptr:ptr.example.com +all\"\n";
 
 struct run {
 	struct arena		*out;
@@ -159,6 +168,52 @@ test_results(void **state)
 	check("10.1.2.3", "a@nothing.example.com", "h.example.org",
 	    SPF_IDENTITY_MAILFROM, &r);
 	assert_int_equal(r.result, SPF_RESULT_NONE);
+}
+
+/*
+ * RFC 7208 5.2: an include: whose record ends in fail, softfail or
+ * neutral does not match, and the including record goes on. The match
+ * comes from a DNS answer here (a, exists, mx, ptr), the path that
+ * once forgot to resume and left the check hanging.
+ */
+static void
+test_include_nonpass_match_resumes(void **state)
+{
+	static const struct {
+		const char	*ip, *sender;
+		enum spf_result	 want;
+		const char	*mech;
+	} cases[] = {
+		/* matched with a non-+ qualifier inside: the parent's all */
+		{ "198.51.100.25", "a@inc-a.example.com", SPF_RESULT_FAIL,
+		    "-all" },
+		{ "198.51.100.25", "a@inc-ex.example.com", SPF_RESULT_NEUTRAL,
+		    "?all" },
+		{ "198.51.100.25", "a@inc-mx.example.com", SPF_RESULT_SOFTFAIL,
+		    "~all" },
+		{ "203.0.113.9", "a@inc-ptr.example.com", SPF_RESULT_FAIL,
+		    "-all" },
+		/* not matched inside: +all passes the include */
+		{ "10.9.9.9", "a@inc-a.example.com", SPF_RESULT_PASS,
+		    "include:_a.example.com" },
+		{ "10.9.9.9", "a@inc-mx.example.com", SPF_RESULT_PASS,
+		    "include:_mx.example.com" },
+		{ "10.9.9.9", "a@inc-ptr.example.com", SPF_RESULT_PASS,
+		    "include:_ptr.example.com" },
+	};
+	struct run r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		check(cases[i].ip, cases[i].sender, "h.example.org",
+		    SPF_IDENTITY_MAILFROM, &r);
+		if (r.result != cases[i].want ||
+		    strcmp(r.mechanism, cases[i].mech) != 0)
+			fail_msg("%s from %s: result %d by '%s', want %d by "
+			    "'%s'", cases[i].sender, cases[i].ip, r.result,
+			    r.mechanism, cases[i].want, cases[i].mech);
+	}
 }
 
 static void
@@ -400,6 +455,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_results),
+		cmocka_unit_test(test_include_nonpass_match_resumes),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_identities),
 		cmocka_unit_test(test_ptr),
