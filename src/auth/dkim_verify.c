@@ -463,7 +463,9 @@ sig_parse(struct dkim_sig *s, const struct hdr_field *f)
 			    "i= has no '@'");
 			return;
 		}
-		s->i_domain = at + 1;
+		/* a copy: the tag text runs on into the next tag */
+		s->i_domain = arena_strndup(a, at + 1,
+		    (size_t)(t->value + t->value_len - at - 1));
 		if (!domain_within(at + 1,
 		    (size_t)(t->value + t->value_len - at - 1),
 		    td->value, td->value_len)) {

@@ -1,6 +1,7 @@
 /*
  * Fuzz target for auth/dkim_verify: a whole message through the verifier,
- * every signature given the same Ed25519 key record, the body fed in
+ * every signature given the same Ed25519 key, every second one with t=s
+ * (so the i= domain comparison runs on fuzzed tag text), the body fed in
  * chunks. Exercises signature parsing, header selection, canonicalization
  * (body hashes shared between signatures included) and the result logic
  * together; sanitizers catch the rest. The same message then goes in
@@ -18,17 +19,23 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static const char *key =
-    "v=DKIM1; k=ed25519; p=yi50DjK5O9pqbFpNHklsv9lqaS0ArSYu02qp1S0DW1Y=";
+static const char *keys[] = {
+	"v=DKIM1; k=ed25519; p=yi50DjK5O9pqbFpNHklsv9lqaS0ArSYu02qp1S0DW1Y=",
+	"v=DKIM1; k=ed25519; t=s; "
+	    "p=yi50DjK5O9pqbFpNHklsv9lqaS0ArSYu02qp1S0DW1Y=",
+};
 
 static void
 give_keys(struct dkim_verify *v)
 {
-	size_t i, keylen = strlen(key);
+	size_t i, keylen;
 
 	for (i = 0; i < dkim_verify_count(v); i++)
-		if (dkim_verify_key_name(v, i) != NULL)
-			dkim_verify_key(v, i, DNS_OK, &key, &keylen, 1, NULL);
+		if (dkim_verify_key_name(v, i) != NULL) {
+			keylen = strlen(keys[i % 2]);
+			dkim_verify_key(v, i, DNS_OK, &keys[i % 2], &keylen, 1,
+			    NULL);
+		}
 }
 
 static bool

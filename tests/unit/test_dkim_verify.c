@@ -950,6 +950,18 @@ test_strict_subdomain_flag(void **state)
 	buf_printf(&t, "v=DKIM1; k=ed25519; t=s; p=%s",
 	    strstr(txt.data, "p=") + 2);
 	key_case(m.data, m.len, t.data, DNS_OK, DKIM_RESULT_PERMERROR, "t=s");
+	/* i= in d= itself passes under t=s, wherever i= stands among the
+	 * tags (its value is not the end of the field's text) */
+	buf_free(&m);
+	so.identity = "joe@Football.Example.COM";
+	s = dkim_sign_new(&so, why, sizeof(why));
+	assert_non_null(s);
+	dkim_sign_message(s, plain_msg, strlen(plain_msg));
+	assert_int_equal(dkim_sign_finish(s, &m, why, sizeof(why)), 0);
+	dkim_sign_free(s);
+	assert_non_null(strstr(m.data, "i=joe@Football.Example.COM;"));
+	buf_append_str(&m, plain_msg);
+	key_case(m.data, m.len, t.data, DNS_OK, DKIM_RESULT_PASS, NULL);
 	EVP_PKEY_free(pk);
 	buf_free(&m);
 	buf_free(&txt);
