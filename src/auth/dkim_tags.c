@@ -94,9 +94,12 @@ dkim_tags_parse(const char *p, size_t n, struct dkim_tags *out, char *why,
 		i += fws_len(p, i, n);
 		if (i >= n)
 			return 0;
-		if (p[i] == ';') {	/* empty tag-spec: tolerated */
-			i++;
-			continue;
+		/* RFC 6376 3.2: tag-spec *(";" tag-spec) [";"]: only the
+		 * last ';' may have nothing after it */
+		if (p[i] == ';') {
+			reason_set(why, whylen, "empty tag-spec at offset %zu",
+			    i);
+			return -1;
 		}
 		name_start = i;
 		if (!is_alpha((unsigned char)p[i])) {

@@ -78,8 +78,17 @@ test_tags_empty_values(void **state)
 	assert_tag(&t, "n", "");
 	assert_int_equal(parse("", &t, why), 0);
 	assert_int_equal(t.n, 0);
-	assert_int_equal(parse("a=1;;b=2;", &t, why), 0);
+	/* one trailing ';' (with FWS after it) is part of the grammar */
+	assert_int_equal(parse("a=1; b=2;", &t, why), 0);
 	assert_int_equal(t.n, 2);
+	assert_int_equal(parse("a=1; b=2;\r\n ", &t, why), 0);
+	assert_int_equal(t.n, 2);
+	/* an empty tag-spec is not (RFC 6376 3.2) */
+	assert_int_equal(parse("a=1;;b=2;", &t, why), -1);
+	assert_string_equal(why, "empty tag-spec at offset 4");
+	assert_int_equal(parse("s=x;;", &t, why), -1);
+	assert_int_equal(parse("; a=1", &t, why), -1);
+	assert_int_equal(parse("a=1; ;", &t, why), -1);
 }
 
 static void
