@@ -2,7 +2,8 @@
  * arc_auth — the ARC hook of the authentication pipeline (auth.h): run
  * arc_verify on a message with the pipeline's resolver and hand back
  * one resinfo, "arc=RESULT (i=N)" with header.oldest-pass and
- * smtp.remote-ip (RFC 8617 10.1), reason= for a failure. The result is
+ * smtp.remote-ip (RFC 8617 10.1), reason= for a failure, or a bare
+ * "arc=none" for a message without ARC headers. The result is
  * always delivered from the event loop, never from inside start.
  */
 #include "auth/arc.h"
@@ -40,13 +41,14 @@ run_deliver(struct arc_run *r)
 	void *arg = r->done_arg;
 	char num[32];
 
-	if (vd->result == ARC_RESULT_NONE) {
-		run_free(r);
-		done(arg, NULL);
-		return;
-	}
 	authres_init(&h, r->out, "arc");
 	ri = authres_add(&h, r->out, "arc", arc_result_name(vd->result));
+	/* no ARC header at all: "arc=none" says we looked (RFC 8617 10.1) */
+	if (vd->result == ARC_RESULT_NONE) {
+		run_free(r);
+		done(arg, ri);
+		return;
+	}
 	snprintf(num, sizeof(num), "i=%u", vd->instances);
 	authres_resinfo_comment(ri, r->out, num);
 	if (vd->reason != NULL)

@@ -100,7 +100,7 @@ def test_all_pass(netjes_bin, dns, rsa_key):
                                       for p in r.properties) else ""):
            r.result for r in parsed.results}
     assert got == {"iprev": "pass", "spf": "pass", "spf/helo": "pass",
-                   "dkim": "pass", "dmarc": "pass"}
+                   "dkim": "pass", "dmarc": "pass", "arc": "none"}
     dk = [r for r in parsed.results if r.method == "dkim"][0]
     props = {p.type + "." + p.name: p.value for p in dk.properties}
     assert props["header.d"] == DOMAIN
@@ -127,7 +127,7 @@ def test_failing_variant(netjes_bin, dns, rsa_key):
     got = {r.method: r.result for r in parsed.results
            if not any(p.name == "helo" for p in r.properties)}
     assert got == {"iprev": "fail", "spf": "fail", "dkim": "fail",
-                   "dmarc": "fail"}
+                   "dmarc": "fail", "arc": "none"}
     dm = [r for r in parsed.results if r.method == "dmarc"][0]
     props = {p.type + "." + p.name: p.value for p in dm.properties}
     assert props["header.from"] == DOMAIN

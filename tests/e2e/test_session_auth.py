@@ -174,6 +174,8 @@ def test_signed_message_passes_with_one_header_above_received(server,
     assert got["dkim"] == "pass"
     assert got["dmarc"] == "pass"
     assert got["iprev"] == "pass"
+    # no ARC headers: arc=none says the chain was looked for
+    assert got["arc"] == "none"
     dk = [r for r in parsed.results if r.method == "dkim"][0]
     props = {p.type + "." + p.name: p.value for p in dk.properties}
     assert props["header.d"] == DOMAIN
