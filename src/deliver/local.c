@@ -533,8 +533,10 @@ resolve(struct walk *w, const char *key, const char *orig_local, bool top)
 	}
 
 	/* 4. catch-all, only for the address the client gave */
-	if (top && dom->catchall != NULL)
+	if (top && dom->catchall != NULL) {
+		w->res->via_catchall = true;
 		return redirect(w, key, &dom->catchall, 1);
+	}
 
 	if (top)
 		return walk_fail(w, LOCAL_UNKNOWN, "no such user here");

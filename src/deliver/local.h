@@ -66,6 +66,7 @@ struct local_result {
 	const char		**remote;	/* alias targets elsewhere */
 	size_t			 nremote;
 	const char		*reason;	/* for logs and replies */
+	bool			 via_catchall;	/* found only by the catch-all */
 };
 
 /* mail_root: the default Maildir base, e.g. <data_dir>/mail. */

@@ -87,10 +87,13 @@
 #include "core/log.h"
 #include "deliver/delivery.h"
 #include "deliver/local.h"
+#include "msg/from.h"
+#include "msg/header.h"
 #include "queue/spool.h"
 #include "smtp/hdrguard.h"
 #include "smtp/received.h"
 #include "smtp/sasl.h"
+#include "smtp/sender_auth.h"
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_line.h"
@@ -416,6 +419,22 @@ session_body(enum smtp_body b)
 	return SPOOL_BODY_UNSET;
 }
 
+/*
+ * A logged-in user sends only as an address they own (sender_auth.h);
+ * the null sender (bounces) only from trusted networks. Anyone else is
+ * not checked here: inbound mail is judged by SPF and DMARC.
+ */
+static bool
+session_sender_allowed(struct session *s, const struct mailaddr *path)
+{
+	if (s->auth_user[0] == '\0')
+		return true;
+	if (path->is_null)
+		return config_is_trusted(s->conf->cfg, &s->ip);
+	return !path->ip_literal && sender_auth_owns(s->conf->local,
+	    s->auth_user, path->local, path->domain, s->txn);
+}
+
 static bool
 session_mail(struct session *s)
 {
@@ -430,8 +449,17 @@ session_mail(struct session *s)
 		return session_error(s, 552, "5.3.4", "Message size exceeds "
 		    "fixed limit of %" PRIu64 " octets",
 		    session_limits(s)->message_size);
-	session_txn_reset(s);
+	if (s->listener->mode != LISTENER_SMTP && s->auth_user[0] == '\0')
+		return session_error(s, 530, "5.7.0",
+		    "Authentication required");
 	addr_format(&m->path, addr, sizeof(addr));
+	if (!session_sender_allowed(s, &m->path)) {
+		log_info("smtp.sender_refused", "session=%06" PRIx64
+		    " user=%s from=<%s>", s->id, s->auth_user, addr);
+		return session_error(s, 553, "5.7.1", "<%s> not owned by user",
+		    addr);
+	}
+	session_txn_reset(s);
 	s->env.mail_from = arena_strdup(s->txn, addr);
 	s->env.envid = m->envid_given ? arena_strdup(s->txn, m->envid) : "";
 	s->env.ret = m->ret == SMTP_RET_FULL ? SPOOL_RET_FULL :
@@ -909,11 +937,68 @@ session_check_start(struct session *s)
 	return true;
 }
 
+/*
+ * A logged-in user's From: must name only addresses they own (every
+ * mailbox of every From field). No From is left to the reader's MUA;
+ * a From we cannot parse is refused, since it could hide anything.
+ * "", or the first address not owned (for the reply).
+ */
+static const char *
+session_from_offender(struct session *s)
+{
+	struct hdr_section hs;
+	struct from_result fr;
+	const char *p;
+	size_t n, i, k;
+
+	if (spool_msg_map(s->msg, &p, &n) != 0 || n < s->received_len)
+		return "";	/* the commit reports the spool trouble */
+	hdr_parse(p + s->received_len, n - s->received_len, s->txn, &hs);
+	switch (from_parse_header(&hs, s->txn, &fr)) {
+	case FROM_MISSING:
+		return "";
+	case FROM_OK:
+	case FROM_MULTIPLE_FIELDS:
+	case FROM_MULTIPLE_DOMAINS:
+		break;
+	case FROM_NO_MAILBOX:
+	case FROM_NO_DOMAIN:
+	case FROM_SYNTAX:
+		return "From";
+	}
+	if (fr.nmailboxes > FROM_MAX_MAILBOXES)
+		return "From";
+	k = fr.nmailboxes;
+	for (i = 0; i < k; i++)
+		if (!sender_auth_owns(s->conf->local, s->auth_user,
+		    fr.mailboxes[i].local, fr.mailboxes[i].domain, s->txn))
+			return arena_printf(s->txn, "%s@%s",
+			    fr.mailboxes[i].local, fr.mailboxes[i].domain);
+	return "";
+}
+
+/* 550 naming the address; the message is dropped. false: s is gone. */
+static bool
+session_from_refuse(struct session *s, const char *bad)
+{
+	char q[ADDR_STRLEN + 8];
+
+	log_info("smtp.sender_refused", "session=%06" PRIx64 " queue_id=%s "
+	    "user=%s header_from=%s", s->id, spool_msg_id(s->msg),
+	    s->auth_user, log_quote(q, sizeof(q), bad));
+	session_reply(s, 550, "5.7.1", "<%.300s> not owned by user", bad);
+	session_txn_reset(s);
+	if (!session_enter(s, SESSION_READY))
+		return false;
+	return session_count_error(s);
+}
+
 /* The content ended: refuse it, or check and commit it and wait. */
 static bool
 session_content_end(struct session *s)
 {
 	struct smtp_reply r;
+	const char *bad;
 
 	/* a write error sticks in the spool message: the commit reports it */
 	(void)hdrguard_finish(&s->guard);
@@ -927,6 +1012,9 @@ session_content_end(struct session *s)
 			return false;
 		return session_count_error(s);
 	}
+	if (s->auth_user[0] != '\0' &&
+	    *(bad = session_from_offender(s)) != '\0')
+		return session_from_refuse(s, bad);
 	s->env.received = (int64_t)time(NULL);
 	s->env.client_ip = s->ip_text;
 	s->env.client_helo = s->helo;

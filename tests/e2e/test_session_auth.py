@@ -385,9 +385,14 @@ def test_authenticated_submission_is_not_checked(tmp_path, dns):
             c.starttls(context=d.insecure_context())
             c.ehlo("laptop.example")
             c.login("alice@example.test", "alice pw 1")
-            assert c.mail("someone@other.example")[0] == 250
+            # not hers: refused (553), her own address goes
+            assert c.mail("someone@other.example")[0] == 553
+            c.rset()
+            assert c.mail("alice@example.test")[0] == 250
             assert c.rcpt("alice@example.test")[0] == 250
-            code, text = c.data(message(DOMAIN, "a@t"))
+            # her own address in From, too (others get 550 5.7.1)
+            code, text = c.data(message(DOMAIN, "a@t").replace(
+                f"sender@{DOMAIN}".encode(), b"alice@example.test"))
             assert code == 250, text
         msgs = delivered(srv)
         assert len(msgs) == 1

@@ -120,10 +120,22 @@ def test_smtps_quit_gets_221_and_close_notify(server):
 @pytest.mark.parametrize("how", ["--tls", "--tlsc"])
 def test_swaks_over_tls_exits_0(server, how):
     lst = server.listener("smtp" if how == "--tls" else "smtps")
+    args = ["--from", "sender@remote.example"]
+    if how == "--tlsc":
+        # smtps is submission: log in (a password set, then SIGHUP)
+        r = subprocess.run(
+            [d.netjes_bin(), "user", "passwd", "alice@example.test",
+             "--users-file", str(server.data_dir / "users")],
+            input="alice pw\n", capture_output=True, text=True,
+            env=d.sanitizer_env(), timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "result=ok" in server.reload(write=False)
+        args = ["--from", "alice@example.test", "--auth", "PLAIN",
+                "--auth-user", "alice@example.test",
+                "--auth-password", "alice pw"]
     r = subprocess.run(
         ["swaks", how, "--server", lst.address, "--port", str(lst.port),
-         "--ehlo", "client.example", "--from", "sender@remote.example",
-         "--to", "alice@example.test"],
+         "--ehlo", "client.example", *args, "--to", "alice@example.test"],
         capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "<~  221 2.0.0 Bye" in r.stdout
