@@ -64,6 +64,21 @@ hdrguard_is_empty(const char *p, size_t n)
 	    p[1] == '\n');
 }
 
+/* Two host names alike but for case and one trailing dot (the root):
+ * "MX.Example.Test." is a claim to be mx.example.test as much as the
+ * plain spelling is. */
+static bool
+hdrguard_same_name(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na > 0 && a[na - 1] == '.')
+		na--;
+	if (nb > 0 && b[nb - 1] == '.')
+		nb--;
+	return na == nb && strncasecmp(a, b, na) == 0;
+}
+
 /* Does the AR field p[0..n) name our authserv-id? */
 static bool
 hdrguard_claims_ours(const struct hdrguard *g, const char *p, size_t n)
@@ -77,7 +92,7 @@ hdrguard_claims_ours(const struct hdrguard *g, const char *p, size_t n)
 	if (!authres_authserv_id(colon, n - (size_t)(colon - p), id,
 	    sizeof(id)))
 		return false;
-	return strcasecmp(id, g->authserv_id) == 0;
+	return hdrguard_same_name(id, g->authserv_id);
 }
 
 /* Writes the AR field p[0..n), renamed when it claims to be ours. */

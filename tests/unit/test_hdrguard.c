@@ -83,7 +83,14 @@ test_case_comments_and_folding(void **state)
 	    "X-Forged-authentication-results :\r\n (forged) "
 	    "MX.Example.Test;\r\n\tdkim=pass header.d=bank.example\r\n"
 	    "From: a@b\r\n\r\n", 1);
-	/* a field that only looks similar is left alone */
+	/* the id with the root's trailing dot, in another case */
+	check("Authentication-Results: MX.EXAMPLE.TEST.; spf=pass\r\n\r\n",
+	    "X-Forged-Authentication-Results: MX.EXAMPLE.TEST.; spf=pass"
+	    "\r\n\r\n", 1);
+	/* a field that only looks similar is left alone (a dot is not a
+	 * wildcard: "mx.example.tes." is not ours) */
+	check("Authentication-Results: mx.example.tes.; x=y\r\n\r\n",
+	    "Authentication-Results: mx.example.tes.; x=y\r\n\r\n", 0);
 	check("Authentication-Results-Extra: mx.example.test; x=y\r\n"
 	    "Authentication-Results: mx.example.test.evil; x=y\r\n\r\n",
 	    "Authentication-Results-Extra: mx.example.test; x=y\r\n"
