@@ -36,9 +36,10 @@
 
 /*
  * What unknown users are checked against, so that "no such user" costs
- * the same crypt as "wrong password". A yescrypt hash (default cost) of a
- * throw-away phrase; used when the file has no entry whose hash could
- * serve instead.
+ * the same crypt as "wrong password". A yescrypt hash of a throw-away
+ * phrase, at the default cost passwd_hash_new() gives every user (the
+ * unit test holds the two to the same parameters). Not another user's
+ * hash: its cost is that user's, and a file may mix costs and schemes.
  */
 static const char dummy_hash[] =
     "$y$j9T$cO7m5r/EC6iARD/LscgRP.$NvjfAi0aJS8EItPa0mY93yeGe2owHoQzpCfEv.9bCk2";
@@ -564,10 +565,12 @@ db_hash_for(const struct passwd_db *db, const char *user, bool *known)
 	const struct passwd_entry *e = passwd_list_find(&db->list, user);
 
 	*known = e != NULL;
-	if (e != NULL)
-		return e->hash;
-	if (db->list.nentries > 0)
-		return db->list.entries[0].hash;
+	return e != NULL ? e->hash : dummy_hash;
+}
+
+const char *
+passwd_dummy_hash(void)
+{
 	return dummy_hash;
 }
 

@@ -103,6 +103,8 @@ const struct passwd_entry *passwd_list_find(const struct passwd_list *,
 /* A new yescrypt hash of password (crypt_gensalt "$y$" default cost,
  * random salt) into out, without a {SCHEME} prefix. 0, or -1. */
 int		 passwd_hash_new(const char *password, char *out, size_t outlen);
+/* What an unknown user's password is checked against (same cost). */
+const char	*passwd_dummy_hash(void);
 /* Constant-time check of password against a crypt(3) hash (no prefix).
  * true when it matches; false on mismatch or an unusable hash. */
 bool		 passwd_hash_check(const char *password, const char *hash);

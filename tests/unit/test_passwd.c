@@ -339,6 +339,32 @@ test_db_verify(void **state)
 	    "unknown_user");
 }
 
+/*
+ * Unknown users cost one yescrypt of the default parameters, the cost
+ * every user netjes adds has: the dummy's parameter field ("$y$j9T$",
+ * up to the salt) is the one passwd_hash_new() writes, and the dummy
+ * really is a hash the checker computes (a wrong password fails it).
+ */
+static void
+test_dummy_hash_costs_what_a_user_costs(void **state)
+{
+	char h[PASSWD_HASH_MAX + 1];
+	const char *dummy = passwd_dummy_hash();
+	const char *salt_h, *salt_d;
+
+	(void)state;
+	assert_int_equal(passwd_hash_new("pw", h, sizeof(h)), 0);
+	/* "$y$PARAMS$SALT$HASH": compare up to the third '$' */
+	salt_h = strchr(strchr(h + 1, '$') + 1, '$');
+	salt_d = strchr(strchr(dummy + 1, '$') + 1, '$');
+	assert_non_null(salt_h);
+	assert_non_null(salt_d);
+	assert_int_equal(salt_h - h, salt_d - dummy);
+	assert_memory_equal(h, dummy, (size_t)(salt_h - h));
+	assert_false(passwd_hash_check("pw", dummy));
+	assert_true(passwd_hash_check("pw", h));
+}
+
 static void
 test_db_missing_and_unreadable(void **state)
 {
@@ -688,6 +714,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good_and_bad),
+		cmocka_unit_test(test_dummy_hash_costs_what_a_user_costs),
 		cmocka_unit_test(test_parse_more_errors),
 		cmocka_unit_test(test_parse_many_users),
 		cmocka_unit_test(test_hash_new_is_yescrypt),
