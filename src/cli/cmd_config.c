@@ -112,6 +112,9 @@ config_json_errors(const char *file, const struct config_errors *e)
 }
 
 /* An error not tied to a line, in the list config_load() fills. */
+static void	config_tls_error(struct config_errors *, const char *,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+
 static void
 config_tls_error(struct config_errors *e, const char *file,
     const char *fmt, ...)
