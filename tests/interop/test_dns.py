@@ -198,9 +198,10 @@ def test_usage_errors(netjes_bin, args):
 
 
 def test_bad_nameserver_is_local_error(netjes_bin):
+    # a name where an address belongs is a usage error (exit 2)
     p = netjes(netjes_bin, "A", "a.test", "--nameserver", "dns.example")
-    assert p.returncode == 1
-    assert "IP address" in p.stderr
+    assert p.returncode == 2
+    assert "IPv4 or IPv6 address" in p.stderr
 
 
 def kdig(server, qtype, name):
