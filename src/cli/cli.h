@@ -64,6 +64,14 @@ struct dns_resolver *cli_dns_resolver(const struct cli_dns *,
  * to stderr as FILE:LINE: reason. 0 ok, -1 errors. */
 int	cli_config_load(const char *path, struct config *);
 
+/*
+ * The getopt_long() results every subcommand answers alike: 'h' prints
+ * cmd's usage (returns -1: done, exit 0), ':' and anything unknown are
+ * usage errors (CLI_EXIT_USAGE). For the default: of an option switch
+ * whose optstring starts with ':' (after any '+').
+ */
+int	cli_getopt_other(const char *cmd, int ch, char **argv);
+
 /* Write a buffer to stdout and a final newline. */
 void	cli_print(const struct buf *);
 

@@ -2,6 +2,7 @@
  * cli_common — option helpers shared by the subcommands. See cli.h.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,4 +113,17 @@ cli_print(const struct buf *b)
 	fwrite(buf_cstr(b), 1, b->len, stdout);
 	if (b->len == 0 || b->data[b->len - 1] != '\n')
 		fputc('\n', stdout);
+}
+
+int
+cli_getopt_other(const char *cmd, int ch, char **argv)
+{
+	if (ch == 'h') {
+		fputs(cli_find(cmd)->usage, stdout);
+		return -1;
+	}
+	if (ch == ':')
+		return cli_usage(cmd, "option '%s' needs an argument",
+		    argv[optind - 1]);
+	return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
 }

@@ -54,15 +54,8 @@ config_parse_opts(int argc, char **argv, struct config_opts *o)
 		case CLI_OPT_JSON:
 			o->json = true;
 			break;
-		case 'h':
-			fputs(cli_find("config")->usage, stdout);
-			return -1;
-		case ':':
-			return cli_usage("config", "option '%s' needs an "
-			    "argument", argv[optind - 1]);
 		default:
-			return cli_usage("config", "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_getopt_other("config", ch, argv);
 		}
 	if (optind < argc)
 		return cli_usage("config", "unexpected argument '%s'",

@@ -68,15 +68,8 @@ queue_parse_opts(int argc, char **argv, bool want_id, struct queue_opts *o)
 		case CLI_OPT_JSON:
 			o->json = true;
 			break;
-		case 'h':
-			fputs(cli_find("queue")->usage, stdout);
-			return -1;
-		case ':':
-			return cli_usage("queue", "option '%s' needs an "
-			    "argument", argv[optind - 1]);
 		default:
-			return cli_usage("queue", "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_getopt_other("queue", ch, argv);
 		}
 	if (want_id) {
 		if (optind >= argc)

@@ -68,15 +68,8 @@ user_parse_opts(int argc, char **argv, bool want_address, bool allow_json,
 				    argv[0]);
 			o->json = true;
 			break;
-		case 'h':
-			fputs(cli_find("user")->usage, stdout);
-			return -1;
-		case ':':
-			return cli_usage("user", "option '%s' needs an "
-			    "argument", argv[optind - 1]);
 		default:
-			return cli_usage("user", "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_getopt_other("user", ch, argv);
 		}
 	if (want_address) {
 		if (optind >= argc)
