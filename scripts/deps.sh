@@ -32,6 +32,8 @@ if [ "$group" != run ]; then
 PKGS="$PKGS libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest python3-dnslib nsd knot-dnsutils swaks
 libnet-ssleay-perl"
+# tests/e2e/test_install.py renders the installed manual pages with man
+PKGS="$PKGS man-db"
 # Postfix as a sending MTA in front of netjes (tests/interop/test_postfix.py)
 # and its smtp-source load generator (bench/smtp)
 PKGS="$PKGS postfix"
