@@ -37,6 +37,9 @@ PKGS="$PKGS man-db"
 # Postfix as a sending MTA in front of netjes (tests/interop/test_postfix.py)
 # and its smtp-source load generator (bench/smtp)
 PKGS="$PKGS postfix"
+# Dovecot as the IMAP server on our users file and Maildirs
+# (tests/e2e/test_dovecot.py, docs/DOVECOT.md)
+PKGS="$PKGS dovecot-imapd"
 # SPF interop: pyspf (with dnspython) and the YAML test-suite reader
 PKGS="$PKGS python3-spf python3-dnspython python3-yaml"
 # DKIM interop peers: dkimpy (Ed25519 through python3-nacl) and OpenDKIM
@@ -77,7 +80,7 @@ if [ "$(id -u)" != 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-# nsd, unbound, opendkim, opendmarc, postfix and rspamd are peers that the
+# nsd, unbound, opendkim, opendmarc, postfix, dovecot and rspamd are peers that the
 # tests and benches start on their own ports; their packages would start
 # system services on port 53, port 25, milter sockets and rspamd's
 # workers. Ask invoke-rc.d not to (policy-rc.d exit 101 = "not now") for

@@ -10,7 +10,9 @@ base_dir, state_dir and logs, and is always stopped.
 Started as root, netjes gives the users file (0600) and the Maildirs
 (0700/0600) to its own account; Dovecot's auth process runs as root to
 read the file, and the mail processes take the uid and gid of the
-Maildir's owner (override_fields).
+Maildir's owner from a static userdb: our lines have no uid/gid fields,
+and Dovecot's passwd-file userdb refuses such a line ("missing userdb
+info"), so passwd-file serves as the passdb only.
 """
 
 import imaplib
@@ -67,10 +69,11 @@ passdb {{
   driver = passwd-file
   args = scheme=CRYPT username_format=%u {users}
 }}
+# our lines carry no uid/gid fields (passwd-file's userdb skips such a
+# line as "missing userdb info"): every user is the Maildir's owner
 userdb {{
-  driver = passwd-file
-  args = username_format=%u {users}
-  override_fields = uid={uid} gid={gid} home={mail_root}/%d/%n
+  driver = static
+  args = uid={uid} gid={gid} home={mail_root}/%d/%n
 }}
 
 service auth {{
@@ -106,10 +109,7 @@ class Dovecot:
 
     def log(self):
         p = self.tmp / "dovecot.log"
-        out = p.read_text(errors="replace") if p.exists() else ""
-        if self.proc is not None and self.proc.stderr is not None:
-            pass
-        return out
+        return p.read_text(errors="replace") if p.exists() else ""
 
     def start(self):
         for sub in ("run", "state"):
