@@ -298,6 +298,41 @@ class Gen:
                 self.add(d, {"TXT": "v=spf1 +all"})     # two records
             self.case("broken", d, self.v4())
 
+    def include_qualifiers(self):
+        """Every DNS mechanism with every qualifier inside an include:,
+        matching and not; the parent ends in ~all so an inner fail that
+        leaked out would show (RFC 7208 5.2: only pass matches)."""
+        ip = "203.0.113.200"
+        for mech in ("a", "mx", "exists", "ptr"):
+            for q in "+-~?":
+                for hit in (True, False):
+                    d = self.dom()
+                    inc = f"inc.{d}"
+                    if mech == "ptr":
+                        target = d if hit else f"elsewhere.{d}"
+                    else:
+                        target = f"t.{d}"
+                    if mech == "a" and hit:
+                        self.add(target, {"A": ip})
+                    elif mech == "a":
+                        self.add(target, {"A": "198.51.100.1"})
+                    elif mech == "mx":
+                        self.add(target, {"MX": [10, f"h.{d}"]})
+                        self.add(f"h.{d}", {"A": ip if hit
+                                            else "198.51.100.1"})
+                    elif mech == "exists" and hit:
+                        self.add(target, {"A": "127.0.0.2"})
+                    elif mech == "ptr" and hit:
+                        # one validated PTR name per matching case
+                        self.add("200.113.0.203.in-addr.arpa",
+                                 {"PTR": f"host.{d}"})
+                        self.add(f"host.{d}", {"A": ip})
+                    self.add(d, {"TXT": f"v=spf1 include:{inc} ~all"})
+                    self.add(inc, {"TXT": f"v=spf1 {q}{mech}:{target} "
+                                          f"+all"})
+                    self.case(f"incqual-{mech}{q}{'hit' if hit else 'miss'}",
+                              d, ip)
+
 
 def generate():
     g = Gen(SEED)
@@ -309,6 +344,7 @@ def generate():
     g.limits(30)
     g.ptrs(25)
     g.broken(36)
+    g.include_qualifiers()
     return g.zone, g.cases
 
 
