@@ -20,6 +20,10 @@
  * error changes nothing. Listeners, data and mail directories, the
  * hostname, DNS and the log target are bound at start: a reload that
  * changes them keeps the running values and says a restart is needed.
+ * A change of the users file alone (netjes user add, an editor) makes a
+ * new generation the same way, by itself: the passwd worker thread looks
+ * at the file every second and hands the loop a new reading, so the
+ * loop never reads the file and new users are recipients within a second.
  */
 #include "smtp/server.h"
 
@@ -68,6 +72,8 @@
 #define SERVER_ADDR_MAX		(IP_STRLEN + 9)
 /* Microseconds a stopping server gives closing TLS connections */
 #define SERVER_FLUSH_USEC	200000
+/* How often the users file is looked at (from the worker, a stat) */
+#define SERVER_USERS_POLL_MS	1000
 
 struct server;
 
@@ -86,10 +92,17 @@ struct server_listener {
  * srv->confs: the current one holds a reference of its own, the others
  * are freed (from the loop, by srv->reap) after their last session.
  */
+/* A reload's config, shared by its generation and those a users file
+ * change makes from it; freed with the last of them. */
+struct server_cfg_hold {
+	struct config		*cfg;
+	unsigned		 refs;
+};
+
 struct server_conf {
 	struct session_conf	 sc;		/* first: see server_conf_of() */
 	struct server		*srv;
-	struct config		*owned;		/* a reload's config, or NULL */
+	struct server_cfg_hold	*hold;		/* a reload's config, or NULL */
 	unsigned		 generation;	/* 1 at start, +1 a reload */
 	size_t			 nusers;	/* entries in the users file */
 	LIST_ENTRY(server_conf)	 entry;
@@ -121,6 +134,9 @@ struct server {
 	struct event		*stop_timer;
 	bool			 stopping;
 };
+
+static void server_watch_users(struct server *);
+static void server_on_users_changed(struct passwd_snapshot *, void *);
 
 /* ---- helpers ------------------------------------------------------ */
 
@@ -474,6 +490,7 @@ server_stop(struct server *srv, const char *signame)
 	}
 	srv->stopping = true;
 	h->stopping = true;
+	passwd_db_unwatch(srv->conf->sc.users);
 	log_info("server.stop", "signal=%s sessions=%zu", signame,
 	    h->nsessions);
 	server_close_listeners(srv);
@@ -691,9 +708,10 @@ server_conf_free(struct server_conf *c)
 	local_table_free(c->sc.local);
 	if (c->sc.users != NULL)
 		passwd_db_free(c->sc.users);
-	if (c->owned != NULL) {
-		config_free(c->owned);
-		free(c->owned);
+	if (c->hold != NULL && --c->hold->refs == 0) {
+		config_free(c->hold->cfg);
+		free(c->hold->cfg);
+		free(c->hold);
 	}
 	free(c);
 }
@@ -724,24 +742,36 @@ server_on_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* c's users db and recipient table from path and cfg; -1 with err. */
+/* c's users db and recipient table from path (or snap, a reading of
+ * it the watch made; consumed) and cfg; -1 with err. */
 static int
 server_conf_load(struct server_conf *c, const struct config *cfg,
-    const char *path, char *err, size_t errlen)
+    const char *path, struct passwd_snapshot *snap, char *err, size_t errlen)
 {
 	const char *why = NULL;
 	struct stat st;
 
 	if ((c->sc.users = passwd_db_new(path)) == NULL ||
 	    (c->sc.local = local_table_new(c->srv->mail_root)) == NULL) {
+		passwd_snapshot_free(snap);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	/* AUTH is offered only when there is a users file at all */
-	c->sc.auth_available = stat(path, &st) == 0;
-	if (passwd_db_refresh(c->sc.users) != 0) {
-		snprintf(err, errlen, "cannot read users file %s", path);
-		return -1;
+	if (snap != NULL) {
+		c->sc.auth_available = passwd_snapshot_present(snap);
+		if (passwd_db_adopt(c->sc.users, snap) != 0) {
+			snprintf(err, errlen, "cannot read users file %s",
+			    path);
+			return -1;
+		}
+	} else {
+		c->sc.auth_available = stat(path, &st) == 0;
+		if (passwd_db_refresh(c->sc.users) != 0) {
+			snprintf(err, errlen, "cannot read users file %s",
+			    path);
+			return -1;
+		}
 	}
 	if (server_conf_fill(c, cfg, &why) != 0) {
 		snprintf(err, errlen, "recipients: %s", why);
@@ -755,11 +785,13 @@ server_conf_load(struct server_conf *c, const struct config *cfg,
  * table built from the configured domains (with their catch-alls),
  * every user of the users file whose domain is local, and the aliases.
  * A user in a domain that is not ours is skipped with a warning. It
- * owns `owned` (cfg, or NULL) once it is made; NULL with a reason in err.
+ * takes a reference to hold (cfg's owner, or NULL) once it is made, and
+ * consumes snap (NULL: read the file now); NULL with a reason in err.
  */
 static struct server_conf *
 server_conf_new(struct server *srv, const struct config *cfg,
-    struct config *owned, char *err, size_t errlen)
+    struct server_cfg_hold *hold, struct passwd_snapshot *snap, char *err,
+    size_t errlen)
 {
 	struct server_conf *c;
 	char path[PATH_MAX];
@@ -769,10 +801,12 @@ server_conf_new(struct server *srv, const struct config *cfg,
 	    snprintf(path, sizeof(path), "%s", cfg->users_file) :
 	    snprintf(path, sizeof(path), "%s/users", cfg->data_dir);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
+		passwd_snapshot_free(snap);
 		snprintf(err, errlen, "users file path too long");
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		passwd_snapshot_free(snap);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -781,11 +815,12 @@ server_conf_new(struct server *srv, const struct config *cfg,
 	c->sc.cfg = cfg;
 	c->sc.on_unused = server_on_conf_unused;
 	LIST_INSERT_HEAD(&srv->confs, c, entry);
-	if (server_conf_load(c, cfg, path, err, errlen) != 0) {
+	if (server_conf_load(c, cfg, path, snap, err, errlen) != 0) {
 		server_conf_free(c);
 		return NULL;
 	}
-	c->owned = owned;
+	if ((c->hold = hold) != NULL)
+		hold->refs++;
 	log_info("users.loaded", "file=%s users=%zu aliases=%zu", path,
 	    c->nusers, cfg->naliases);
 	return c;
@@ -797,7 +832,7 @@ server_conf_setup(struct server *srv)
 {
 	char err[PATH_MAX + 64];
 
-	if ((srv->conf = server_conf_new(srv, srv->cfg, NULL, err,
+	if ((srv->conf = server_conf_new(srv, srv->cfg, NULL, NULL, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "netjes serve: %s\n", err);
 		return -1;
@@ -903,6 +938,7 @@ server_mail_setup(struct server *srv)
 		return -1;
 	}
 	server_delivery_policy(srv, cfg);
+	server_watch_users(srv);
 	for (i = 0; i < rec.nids; i++)
 		delivery_enqueue(srv->delivery, rec.ids[i], true);
 	spool_recovery_free(&rec);
@@ -1097,17 +1133,68 @@ server_reload_tls(struct server *srv, const struct config *cfg)
 }
 
 /* Swap in the new generation; the old one lives on in its sessions. */
+/* Watch the current generation's users file (passwd.h): a change makes
+ * the next generation, without SIGHUP and without reading on the loop. */
+static void
+server_watch_users(struct server *srv)
+{
+	if (passwd_db_watch(srv->conf->sc.users, srv->base,
+	    SERVER_USERS_POLL_MS, server_on_users_changed, srv) != 0)
+		log_warn("users.watch", "result=failed action=reload-on-sighup");
+}
+
 static void
 server_reload_commit(struct server *srv, struct server_conf *next)
 {
 	struct server_conf *old = srv->conf;
 
+	/* the old generation's file watch would only repeat the news */
+	passwd_db_unwatch(old->sc.users);
 	srv->conf = next;
 	srv->generations = next->generation;
 	srv->host.conf = session_conf_ref(&next->sc);
 	srv->host.cfg = next->sc.cfg;
 	server_delivery_policy(srv, next->sc.cfg);
 	session_conf_unref(&old->sc);
+	server_watch_users(srv);
+}
+
+/*
+ * The users file changed (the worker read it): a generation with the
+ * same config and the new users, as a SIGHUP would make, so new users
+ * are recipients and can log in at once. Open sessions keep theirs. A
+ * file that became unreadable keeps the users we have.
+ */
+static void
+server_on_users_changed(struct passwd_snapshot *snap, void *arg)
+{
+	struct server *srv = arg;
+	struct server_conf *cur = srv->conf, *next;
+	char err[PATH_MAX + 64], qerr[PATH_MAX + 128], q[PATH_MAX + 8];
+	int error;
+
+	if (srv->stopping) {
+		passwd_snapshot_free(snap);
+		return;
+	}
+	if ((error = passwd_snapshot_error(snap)) != 0) {
+		log_error("users.reload", "result=failed file=%s error=%s "
+		    "action=kept-old-users", log_quote(q, sizeof(q),
+		    passwd_db_path(cur->sc.users)), strerror(error));
+		passwd_snapshot_free(snap);
+		return;
+	}
+	if ((next = server_conf_new(srv, cur->sc.cfg, cur->hold, snap, err,
+	    sizeof(err))) == NULL) {
+		log_error("users.reload", "result=failed error=%s "
+		    "action=kept-old-users", log_quote(qerr, sizeof(qerr),
+		    err));
+		return;
+	}
+	server_reload_commit(srv, next);
+	log_info("users.reload", "result=ok generation=%u users=%zu "
+	    "sessions_on_older=%zu", next->generation, next->nusers,
+	    srv->host.nsessions);
 }
 
 /*
@@ -1118,6 +1205,7 @@ server_reload_commit(struct server *srv, struct server_conf *next)
 static void
 server_reload(struct server *srv)
 {
+	struct server_cfg_hold *hold;
 	struct server_conf *next;
 	struct config *cfg;
 	char name[PATH_MAX + 64], err[PATH_MAX + 64], qerr[PATH_MAX + 128];
@@ -1125,11 +1213,14 @@ server_reload(struct server *srv)
 	if (srv->stopping || (cfg = server_reload_config(srv)) == NULL)
 		return;
 	server_keep_bound(srv->cfg, cfg);
-	if ((next = server_conf_new(srv, cfg, cfg, err, sizeof(err))) ==
-	    NULL) {
+	if ((hold = calloc(1, sizeof(*hold))) == NULL ||
+	    (hold->cfg = cfg, next = server_conf_new(srv, cfg, hold, NULL,
+	    err, sizeof(err))) == NULL) {
 		log_error("config.reload", "result=failed file=%s error=%s "
 		    "action=kept-old-config", server_config_name(srv, name,
-		    sizeof(name)), log_quote(qerr, sizeof(qerr), err));
+		    sizeof(name)), hold == NULL ? "out of memory" :
+		    log_quote(qerr, sizeof(qerr), err));
+		free(hold);
 		config_free(cfg);
 		free(cfg);
 		return;

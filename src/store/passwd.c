@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -325,11 +326,39 @@ passwd_hash_new(const char *password, char *out, size_t outlen)
 
 /* ---- the database ---- */
 
+/* What tells one version of the file from another: a change of any of
+ * these is a new version (ctime too, so a chmod that makes an unreadable
+ * file readable is seen). */
+struct file_ident {
+	bool			 present;	/* the file existed */
+	dev_t			 dev;
+	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
+	struct timespec		 ctime;
+};
+
+/* One reading of the file, made wherever the reading ran (the worker),
+ * installed on the loop. */
+struct passwd_snapshot {
+	struct arena		*arena;		/* holds list; NULL when failed */
+	struct passwd_list	 list;
+	struct file_ident	 ident;
+	int			 error;		/* errno of a failed reading */
+};
+
+enum job_kind {
+	JOB_VERIFY,		/* one password check */
+	JOB_CHANGED,		/* the watched file changed: snap */
+};
+
 struct passwd_job {
 	struct passwd_job	*next;
 	struct passwd_db	*db;
+	enum job_kind		 kind;
 	passwd_verify_cb	*cb;
 	void			*arg;
+	struct passwd_snapshot	*snap;		/* JOB_CHANGED */
 	bool			 known;		/* the user exists */
 	bool			 decided;	/* result known without crypt */
 	bool			 cancelled;	/* loop thread only */
@@ -348,11 +377,11 @@ struct passwd_db {
 	struct arena		*arena;		/* holds list */
 	struct passwd_list	 list;
 	bool			 loaded;	/* list reflects the file */
-	bool			 present;	/* the file existed at load */
-	dev_t			 dev;
-	ino_t			 ino;
-	off_t			 size;
-	struct timespec		 mtime;
+	struct file_ident	 ident;		/* of the loaded version */
+
+	/* the watch, loop side */
+	passwd_change_cb	*change_cb;	/* NULL: not watching */
+	void			*change_arg;
 
 	/* the worker; everything below mu is shared with it */
 	struct event_base	*base;
@@ -361,11 +390,38 @@ struct passwd_db {
 	pthread_t		 thread;
 	bool			 started;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
+	pthread_cond_t		 cv;		/* on CLOCK_MONOTONIC */
 	struct job_queue	 waiting;
 	struct job_queue	 done;
 	bool			 stop;
+	bool			 watching;	/* poll the file */
+	unsigned		 poll_ms;
+	struct timespec		 next_poll;
+	struct file_ident	 seen;		/* the worker's last report */
+	int			 seen_error;
 };
+
+void
+passwd_snapshot_free(struct passwd_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	if (snap->arena != NULL)
+		arena_free(snap->arena);
+	free(snap);
+}
+
+int
+passwd_snapshot_error(const struct passwd_snapshot *snap)
+{
+	return snap->error;
+}
+
+bool
+passwd_snapshot_present(const struct passwd_snapshot *snap)
+{
+	return snap->ident.present;
+}
 
 static void
 queue_push(struct job_queue *q, struct passwd_job *j)
@@ -381,6 +437,7 @@ queue_push(struct job_queue *q, struct passwd_job *j)
 static void
 job_free(struct passwd_job *j)
 {
+	passwd_snapshot_free(j->snap);
 	explicit_bzero(j, sizeof(*j));
 	free(j);
 }
@@ -401,6 +458,7 @@ struct passwd_db *
 passwd_db_new(const char *path)
 {
 	struct passwd_db *db;
+	pthread_condattr_t ca;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
@@ -410,7 +468,11 @@ passwd_db_new(const char *path)
 	}
 	db->pipefd[0] = db->pipefd[1] = -1;
 	pthread_mutex_init(&db->mu, NULL);
-	pthread_cond_init(&db->cv, NULL);
+	/* the poll interval must not stretch when the wall clock jumps */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&db->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	return db;
 }
 
@@ -454,13 +516,28 @@ passwd_db_list(const struct passwd_db *db)
 	return db->loaded ? &db->list : NULL;
 }
 
-static bool
-same_file(const struct passwd_db *db, const struct stat *st)
+static void
+ident_of(const struct stat *st, struct file_ident *id)
 {
-	return db->present && db->dev == st->st_dev && db->ino == st->st_ino &&
-	    db->size == st->st_size &&
-	    db->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    db->mtime.tv_nsec == st->st_mtim.tv_nsec;
+	memset(id, 0, sizeof(*id));
+	id->present = true;
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+	id->ctime = st->st_ctim;
+}
+
+static bool
+ident_same(const struct file_ident *a, const struct file_ident *b)
+{
+	if (!a->present || !b->present)
+		return a->present == b->present;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec &&
+	    a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	    a->ctime.tv_sec == b->ctime.tv_sec &&
+	    a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 /* Read the whole of fd (at most FILE_MAX_OCTETS) into b. 0 or -1. */
@@ -486,74 +563,131 @@ read_all(int fd, struct buf *b)
 	}
 }
 
-static void
-db_install(struct passwd_db *db, struct arena *a, const struct stat *st)
+/* Where path stands now: its identity, or errno when stat fails for
+ * another reason than absence. */
+static int
+path_ident(const char *path, struct file_ident *id)
 {
+	struct stat st;
+
+	if (stat(path, &st) == 0) {
+		ident_of(&st, id);
+		return 0;
+	}
+	memset(id, 0, sizeof(*id));
+	return errno == ENOENT ? 0 : errno;
+}
+
+/*
+ * One reading of path: a missing file is an empty list, a file that
+ * cannot be read a snapshot with its errno (error != 0, no list). Logs
+ * nothing: it runs on the worker as well as on the loop. NULL only when
+ * out of memory.
+ */
+static struct passwd_snapshot *
+snapshot_read(const char *path)
+{
+	struct passwd_snapshot *snap;
+	struct buf text = BUF_INIT;
+	struct stat st;
+	int fd;
+
+	if ((snap = calloc(1, sizeof(*snap))) == NULL)
+		return NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno != ENOENT) {
+		snap->error = errno;
+		path_ident(path, &snap->ident);
+		return snap;
+	}
+	if (fd >= 0 && (fstat(fd, &st) != 0 || read_all(fd, &text) != 0)) {
+		snap->error = errno != 0 ? errno : EIO;
+		if (fstat(fd, &st) == 0)
+			ident_of(&st, &snap->ident);
+		close(fd);
+		buf_free(&text);
+		return snap;
+	}
+	if (fd >= 0) {
+		close(fd);
+		ident_of(&st, &snap->ident);
+	}
+	snap->arena = arena_new(0);
+	passwd_parse(text.data != NULL ? text.data : "", text.len,
+	    snap->arena, &snap->list);
+	if (text.data != NULL)
+		explicit_bzero(text.data, text.len);
+	buf_free(&text);
+	return snap;
+}
+
+static void
+log_unreadable(const char *path, int error)
+{
+	char q[PATH_MAX + 8];
+
+	log_warn("passwd_unreadable", "file=%s error=%s",
+	    log_quote(q, sizeof(q), path), strerror(error));
+}
+
+/* Make a good snapshot db's list (consumed), with the log lines of a
+ * load. */
+static void
+db_install(struct passwd_db *db, struct passwd_snapshot *snap)
+{
+	char q[PATH_MAX + 8], r[512];
+	size_t i;
+
 	if (db->arena != NULL)
 		arena_free(db->arena);
-	db->arena = a;
+	db->arena = snap->arena;
+	db->list = snap->list;
+	db->ident = snap->ident;
 	db->loaded = true;
-	db->present = st != NULL;
-	if (st != NULL) {
-		db->dev = st->st_dev;
-		db->ino = st->st_ino;
-		db->size = st->st_size;
-		db->mtime = st->st_mtim;
+	snap->arena = NULL;
+	passwd_snapshot_free(snap);
+	if (!db->ident.present)
+		return;
+	for (i = 0; i < db->list.nerrors; i++)
+		log_warn("passwd_bad_line", "file=%s line=%zu reason=%s",
+		    log_quote(q, sizeof(q), db->path), db->list.errors[i].line,
+		    log_quote(r, sizeof(r), db->list.errors[i].reason));
+	log_info("passwd_loaded", "file=%s users=%zu bad_lines=%zu",
+	    log_quote(q, sizeof(q), db->path), db->list.nentries,
+	    db->list.nerrors);
+}
+
+int
+passwd_db_adopt(struct passwd_db *db, struct passwd_snapshot *snap)
+{
+	if (snap->error != 0 || snap->arena == NULL) {
+		passwd_snapshot_free(snap);
+		return -1;
 	}
+	db_install(db, snap);
+	return 0;
 }
 
 int
 passwd_db_refresh(struct passwd_db *db)
 {
-	char q[PATH_MAX + 8];
-	struct buf text = BUF_INIT;
-	struct arena *a;
-	struct stat st;
-	size_t i;
-	int fd;
+	struct passwd_snapshot *snap;
+	struct file_ident now;
+	int error;
 
-	if (stat(db->path, &st) != 0) {
-		if (errno != ENOENT) {
-			log_warn("passwd_unreadable", "file=%s error=%s",
-			    log_quote(q, sizeof(q), db->path), strerror(errno));
-			return -1;
-		}
-		if (!db->loaded || db->present) {
-			a = arena_new(0);
-			passwd_parse("", 0, a, &db->list);
-			db_install(db, a, NULL);
-		}
-		return 0;
-	}
-	if (db->loaded && same_file(db, &st))
-		return 0;
-	if ((fd = open(db->path, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) != 0 || read_all(fd, &text) != 0) {
-		log_warn("passwd_unreadable", "file=%s error=%s",
-		    log_quote(q, sizeof(q), db->path), strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		buf_free(&text);
+	if ((error = path_ident(db->path, &now)) != 0) {
+		log_unreadable(db->path, error);
 		return -1;
 	}
-	close(fd);
-	a = arena_new(0);
-	passwd_parse(text.data != NULL ? text.data : "", text.len, a,
-	    &db->list);
-	if (text.data != NULL)
-		explicit_bzero(text.data, text.len);
-	buf_free(&text);
-	db_install(db, a, &st);
-	for (i = 0; i < db->list.nerrors; i++) {
-		char r[512];
-
-		log_warn("passwd_bad_line", "file=%s line=%zu reason=%s",
-		    log_quote(q, sizeof(q), db->path), db->list.errors[i].line,
-		    log_quote(r, sizeof(r), db->list.errors[i].reason));
+	if (db->loaded && ident_same(&db->ident, &now))
+		return 0;
+	if ((snap = snapshot_read(db->path)) == NULL)
+		return -1;
+	if (snap->error != 0) {
+		log_unreadable(db->path, snap->error);
+		passwd_snapshot_free(snap);
+		return -1;
 	}
-	log_info("passwd_loaded", "file=%s users=%zu bad_lines=%zu",
-	    log_quote(q, sizeof(q), db->path), db->list.nentries,
-	    db->list.nerrors);
+	db_install(db, snap);
 	return 0;
 }
 
@@ -591,45 +725,168 @@ passwd_verify(struct passwd_db *db, const char *user, const char *password)
 	return ok ? PASSWD_OK : PASSWD_BAD;
 }
 
+static void
+ts_add_ms(struct timespec *t, unsigned ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+ts_due(const struct timespec *when)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > when->tv_sec ||
+	    (now.tv_sec == when->tv_sec && now.tv_nsec >= when->tv_nsec);
+}
+
+/* A finished job to the loop (mu held). */
+static void
+worker_post(struct passwd_db *db, struct passwd_job *j)
+{
+	queue_push(&db->done, j);
+	/* a full pipe already holds a wake-up: ignore EAGAIN */
+	if (write(db->pipefd[1], "", 1) < 0)
+		(void)0;
+}
+
+/*
+ * The watched file, looked at from the worker (mu held, dropped while
+ * reading): a version (or an error) other than the last one reported
+ * goes to the loop as a JOB_CHANGED. Errors are reported once, not once
+ * a poll.
+ */
+static void
+worker_poll(struct passwd_db *db)
+{
+	struct passwd_snapshot *snap;
+	struct passwd_job *j;
+	struct file_ident now, seen = db->seen;
+	int error, seen_error = db->seen_error;
+
+	pthread_mutex_unlock(&db->mu);
+	error = path_ident(db->path, &now);
+	snap = NULL;
+	if (error == 0 && ident_same(&now, &seen) && seen_error == 0)
+		goto out;
+	if (error != 0 && error == seen_error)
+		goto out;
+	if ((snap = snapshot_read(db->path)) == NULL)
+		goto out;
+	if (snap->error != 0 && snap->error == seen_error &&
+	    ident_same(&snap->ident, &seen)) {
+		passwd_snapshot_free(snap);
+		snap = NULL;
+	}
+out:
+	pthread_mutex_lock(&db->mu);
+	if (snap == NULL)
+		return;
+	db->seen = snap->ident;
+	db->seen_error = snap->error;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		passwd_snapshot_free(snap);
+		return;
+	}
+	j->db = db;
+	j->kind = JOB_CHANGED;
+	j->snap = snap;
+	worker_post(db, j);
+}
+
+/* Wait (mu held) for a job; NULL when stopping or when the watched
+ * file is due for a look (the caller tells the two by db->stop). */
+static struct passwd_job *
+worker_wait(struct passwd_db *db)
+{
+	struct passwd_job *j;
+
+	for (;;) {
+		if (db->stop)
+			return NULL;
+		if ((j = db->waiting.head) != NULL) {
+			if ((db->waiting.head = j->next) == NULL)
+				db->waiting.tail = NULL;
+			return j;
+		}
+		if (!db->watching)
+			pthread_cond_wait(&db->cv, &db->mu);
+		else if (ts_due(&db->next_poll))
+			return NULL;
+		else
+			pthread_cond_timedwait(&db->cv, &db->mu,
+			    &db->next_poll);
+	}
+}
+
+static void
+worker_verify(struct crypt_data *cd, struct passwd_job *j)
+{
+	bool ok;
+
+	if (!j->decided) {
+		if (cd == NULL)
+			j->result = PASSWD_TEMPFAIL;
+		else {
+			ok = hash_check_with(cd, j->password, j->hash);
+			j->result = !j->known ? PASSWD_UNKNOWN_USER :
+			    ok ? PASSWD_OK : PASSWD_BAD;
+		}
+	}
+	explicit_bzero(j->password, sizeof(j->password));
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct passwd_db *db = arg;
 	struct crypt_data *cd = malloc(sizeof(*cd));
 	struct passwd_job *j;
-	bool ok;
 
 	pthread_mutex_lock(&db->mu);
 	for (;;) {
-		while (db->waiting.head == NULL && !db->stop)
-			pthread_cond_wait(&db->cv, &db->mu);
-		if (db->stop)
-			break;
-		j = db->waiting.head;
-		if ((db->waiting.head = j->next) == NULL)
-			db->waiting.tail = NULL;
-		pthread_mutex_unlock(&db->mu);
-
-		if (!j->decided) {
-			if (cd == NULL)
-				j->result = PASSWD_TEMPFAIL;
-			else {
-				ok = hash_check_with(cd, j->password, j->hash);
-				j->result = !j->known ? PASSWD_UNKNOWN_USER :
-				    ok ? PASSWD_OK : PASSWD_BAD;
-			}
+		if ((j = worker_wait(db)) == NULL) {
+			if (db->stop)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &db->next_poll);
+			ts_add_ms(&db->next_poll, db->poll_ms);
+			worker_poll(db);
+			continue;
 		}
-		explicit_bzero(j->password, sizeof(j->password));
-
+		pthread_mutex_unlock(&db->mu);
+		worker_verify(cd, j);
 		pthread_mutex_lock(&db->mu);
-		queue_push(&db->done, j);
-		/* a full pipe already holds a wake-up: ignore EAGAIN */
-		if (write(db->pipefd[1], "", 1) < 0)
-			(void)0;
+		worker_post(db, j);
 	}
 	pthread_mutex_unlock(&db->mu);
 	free(cd);
 	return NULL;
+}
+
+/* A finished job's callback, on the loop. The change callback takes the
+ * snapshot; without a watch any more it is dropped. */
+static void
+job_deliver(struct passwd_db *db, struct passwd_job *j)
+{
+	struct passwd_snapshot *snap;
+
+	if (j->cancelled)
+		return;
+	if (j->kind == JOB_VERIFY) {
+		j->cb(j->result, j->arg);
+		return;
+	}
+	if (db->change_cb == NULL)
+		return;
+	snap = j->snap;
+	j->snap = NULL;
+	db->change_cb(snap, db->change_arg);
 }
 
 /* On the loop: hand finished jobs to their callbacks. */
@@ -650,8 +907,7 @@ worker_done(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&db->mu);
 	for (j = done.head; j != NULL; j = next) {
 		next = j->next;
-		if (!j->cancelled)
-			j->cb(j->result, j->arg);
+		job_deliver(db, j);
 		job_free(j);
 	}
 }
@@ -690,6 +946,39 @@ fail:
 	return -1;
 }
 
+int
+passwd_db_watch(struct passwd_db *db, struct event_base *base,
+    unsigned interval_ms, passwd_change_cb *cb, void *arg)
+{
+	if (!db->loaded || interval_ms == 0 || worker_start(db, base) != 0)
+		return -1;
+	db->change_cb = cb;
+	db->change_arg = arg;
+	pthread_mutex_lock(&db->mu);
+	/* the version loaded is the one already known to the caller */
+	db->seen = db->ident;
+	db->seen_error = 0;
+	db->poll_ms = interval_ms;
+	clock_gettime(CLOCK_MONOTONIC, &db->next_poll);
+	ts_add_ms(&db->next_poll, interval_ms);
+	db->watching = true;
+	pthread_cond_signal(&db->cv);
+	pthread_mutex_unlock(&db->mu);
+	return 0;
+}
+
+void
+passwd_db_unwatch(struct passwd_db *db)
+{
+	db->change_cb = NULL;
+	db->change_arg = NULL;
+	if (!db->started)
+		return;
+	pthread_mutex_lock(&db->mu);
+	db->watching = false;
+	pthread_mutex_unlock(&db->mu);
+}
+
 struct passwd_job *
 passwd_verify_async(struct passwd_db *db, struct event_base *base,
     const char *user, const char *password, passwd_verify_cb *cb, void *arg)
@@ -702,9 +991,12 @@ passwd_verify_async(struct passwd_db *db, struct event_base *base,
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
 	j->db = db;
+	j->kind = JOB_VERIFY;
 	j->cb = cb;
 	j->arg = arg;
-	if (passwd_db_refresh(db) != 0) {
+	/* the file is not read here, on the loop: the db holds what was
+	 * loaded (and a watch keeps it current); never loaded: TEMPFAIL */
+	if (!db->loaded) {
 		j->decided = true;
 		j->result = PASSWD_TEMPFAIL;
 	} else {

@@ -20,10 +20,14 @@
  * local part is treated the same way here (one mailbox per spelling would
  * only confuse people), as Dovecot does with auth_username_format=%Lu.
  *
- * A passwd_db re-reads its file whenever the file's inode, size or mtime
- * changes (checked by stat() on each lookup). A missing file is an empty
- * user list (every user unknown); a file that exists but cannot be read
- * makes lookups TEMPFAIL (the session answers 454 4.7.0).
+ * A passwd_db holds one reading of its file. passwd_db_refresh() (start,
+ * SIGHUP, CLI) reads it again when the file's inode, size, mtime or ctime
+ * changed. The daemon does no file I/O on its loop after that: a watch
+ * (passwd_db_watch) looks at the file from the worker thread and hands a
+ * new reading (a snapshot) to the loop, where the server builds a new
+ * generation from it. A missing file is an empty user list (every user
+ * unknown); a file that exists but cannot be read fails the refresh, and
+ * a db that was never read answers TEMPFAIL (the session: 454 4.7.0).
  *
  * Verification runs crypt in one worker thread per db with a queue; the
  * result comes back on the event loop (through a pipe) and the callback
@@ -120,6 +124,33 @@ void		 passwd_db_free(struct passwd_db *);
 /* Re-read the file if it changed. 0 ok (bad lines are logged once per
  * load, and kept in passwd_db_list()), -1 unreadable. */
 int		 passwd_db_refresh(struct passwd_db *);
+
+/* One reading of the file, handed from the worker to a watch's callback. */
+struct passwd_snapshot;
+
+/* errno of a reading that failed (the file exists but cannot be read),
+ * or 0 for a good one. */
+int		 passwd_snapshot_error(const struct passwd_snapshot *);
+/* Whether the file existed (a missing file reads as no users). */
+bool		 passwd_snapshot_present(const struct passwd_snapshot *);
+void		 passwd_snapshot_free(struct passwd_snapshot *);
+/* Make a good snapshot the db's contents (for a db not yet read). The
+ * snapshot is consumed either way; -1 when it was a failed reading. */
+int		 passwd_db_adopt(struct passwd_db *, struct passwd_snapshot *);
+
+/* cb owns snap (free it, or give it to passwd_db_adopt()). */
+typedef void	 passwd_change_cb(struct passwd_snapshot *snap, void *arg);
+
+/*
+ * Look at the file every interval_ms from the worker thread; each new
+ * version (or a new reason it cannot be read; each reported once) comes
+ * to cb on base's loop. The version already loaded is not reported. The
+ * db must have been read (passwd_db_refresh or _adopt). 0, or -1.
+ */
+int		 passwd_db_watch(struct passwd_db *, struct event_base *base,
+		    unsigned interval_ms, passwd_change_cb *cb, void *arg);
+/* No more change callbacks (one already read is dropped). */
+void		 passwd_db_unwatch(struct passwd_db *);
 /* The entries of the last successful load (tests, CLI). */
 const struct passwd_list *passwd_db_list(const struct passwd_db *);
 const char	*passwd_db_path(const struct passwd_db *);
@@ -132,7 +163,8 @@ typedef void	 passwd_verify_cb(enum passwd_result, void *arg);
 struct passwd_job;
 
 /*
- * Asynchronous: refresh the file, queue the crypt to the worker, and call
+ * Asynchronous: queue the crypt to the worker (against the reading the
+ * db holds: the file is not looked at here), and call
  * cb(result, arg) later from base's loop. Every call gets exactly one
  * callback unless the job is cancelled first. The password is copied
  * (and wiped after use); user and password need not outlive the call.

@@ -349,6 +349,66 @@ def test_old_session_authenticates_after_reload(tmp_path):
         srv.assert_clean_stop()
 
 
+# ---- users file: a change alone needs no SIGHUP ---------------------------
+
+def test_users_file_change_is_picked_up_without_sighup(tmp_path):
+    srv = d.Daemon(tmp_path, hostname=HOST, extra=settings())
+    srv.data_dir.mkdir(parents=True)
+    add_user(srv, "erin@example.test", "erin pw")
+    srv.start()
+    try:
+        old = open_session(srv)
+        assert old.cmd(f"MAIL FROM:<{SENDER}>").startswith("250 ")
+
+        add_user(srv, "finn@example.test", "finn pw")
+        srv.wait_log("event=users.reload result=ok generation=2 users=2")
+        # no SIGHUP went out: the config was not read again
+        assert "event=config.reload" not in srv.stderr()
+        # a new user is a recipient and logs in at once
+        with srv.connect_tls() as c:
+            assert c.reply().startswith("220 ")
+            ehlo(c)
+            assert auth_plain(c, "finn@example.test", "finn pw") == \
+                "235 2.7.0 Authentication successful"
+            assert c.cmd("MAIL FROM:<finn@example.test>").startswith("250 ")
+            assert c.cmd("RCPT TO:<finn@example.test>").startswith("250 ")
+            c.cmd("QUIT")
+        with srv.connect() as c:
+            assert c.reply().startswith("220 ")
+            ehlo(c)
+            assert c.cmd(f"MAIL FROM:<{SENDER}>").startswith("250 ")
+            assert c.cmd("RCPT TO:<finn@example.test>").startswith("250 ")
+            c.cmd("QUIT")
+        # the session from before keeps its recipients
+        assert old.cmd("RCPT TO:<finn@example.test>").startswith("550 5.1.1")
+        assert old.cmd("RCPT TO:<erin@example.test>").startswith("250 ")
+
+        # a users file that cannot be read keeps the users we have, and
+        # says so once (not at every look)
+        users = srv.data_dir / "users"
+        users.rename(srv.data_dir / "users.away")
+        users.mkdir()
+        srv.wait_log("event=users.reload result=failed")
+        assert "action=kept-old-users" in srv.stderr()
+        time.sleep(2.5)
+        assert srv.stderr().count("event=users.reload result=failed") == 1
+        with srv.connect_tls() as c:
+            assert c.reply().startswith("220 ")
+            ehlo(c)
+            assert auth_plain(c, "finn@example.test", "finn pw") == \
+                "235 2.7.0 Authentication successful"
+            c.cmd("QUIT")
+        # readable again: news after the failure, a generation of its own
+        users.rmdir()
+        (srv.data_dir / "users.away").rename(users)
+        srv.wait_log("event=users.reload result=ok generation=3 users=2")
+        assert old.cmd("QUIT") == "221 2.0.0 Bye"
+        old.close()
+        srv.wait_log("event=config.retired generation=1")
+    finally:
+        srv.assert_clean_stop()
+
+
 # ---- certificates ---------------------------------------------------------
 
 def test_config_naming_a_new_certificate(tmp_path):

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <crypt.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,6 +477,8 @@ test_async_verify(void **state)
 	buf_printf(&text, "a@x.test:{CRYPT}%s\n", h);
 	write_file(path, text.data);
 	assert_non_null(db = passwd_db_new(path));
+	/* verification uses what was read; it never reads the file */
+	assert_int_equal(passwd_db_refresh(db), 0);
 
 	memset(x, 0, sizeof(x));
 	memset(&cancelled, 0, sizeof(cancelled));
@@ -571,6 +574,116 @@ test_async_tempfail_and_free_pending(void **state)
 	passwd_db_free(db);
 	assert_int_equal(never.calls, 0);
 	event_base_free(base);
+}
+
+/* ---- the watch: new versions from the worker ---- */
+
+struct watch_seen {
+	struct event_base	*base;
+	int			 calls;
+	int			 error;		/* of the last snapshot */
+	bool			 present;
+	struct passwd_db	*adopted;	/* a db made from the last one */
+};
+
+static void
+watch_cb(struct passwd_snapshot *snap, void *arg)
+{
+	struct watch_seen *w = arg;
+
+	w->calls++;
+	w->error = passwd_snapshot_error(snap);
+	w->present = passwd_snapshot_present(snap);
+	if (w->adopted != NULL)
+		passwd_db_free(w->adopted);
+	w->adopted = passwd_db_new("unused");
+	assert_non_null(w->adopted);
+	if (w->error == 0)
+		assert_int_equal(passwd_db_adopt(w->adopted, snap), 0);
+	else
+		assert_int_equal(passwd_db_adopt(w->adopted, snap), -1);
+	event_base_loopexit(w->base, NULL);
+}
+
+/* Run base until the callback or seconds pass; the number of calls. */
+static int
+watch_run(struct watch_seen *w, int seconds)
+{
+	struct timeval limit = { seconds, 0 };
+	int before = w->calls;
+
+	event_base_loopexit(w->base, &limit);
+	assert_int_equal(event_base_dispatch(w->base), 0);
+	return w->calls - before;
+}
+
+static void
+test_watch_reports_each_version_once(void **state)
+{
+	char h[PASSWD_HASH_MAX + 1];
+	const char *path = tmp_path("users-watch");
+	struct watch_seen w;
+	struct passwd_db *db;
+	struct buf text = BUF_INIT;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	assert_non_null(w.base = event_base_new());
+	make_hash("$5$", "pw", h, sizeof(h));
+	buf_printf(&text, "a@x.test:%s\n", h);
+	write_file(path, text.data);
+	assert_non_null(db = passwd_db_new(path));
+	/* a db never read cannot be watched: there is no version to
+	 * compare with */
+	assert_int_equal(passwd_db_watch(db, w.base, 20, watch_cb, &w), -1);
+	assert_int_equal(passwd_db_refresh(db), 0);
+	assert_int_equal(passwd_db_watch(db, w.base, 20, watch_cb, &w), 0);
+
+	/* the version already loaded is not news */
+	assert_int_equal(watch_run(&w, 1), 0);
+
+	/* a user added through the editor: one report, with that user */
+	assert_int_equal(passwd_file_add(path, "b@x.test", h, NULL, 0),
+	    PASSWD_EDIT_OK);
+	assert_int_equal(watch_run(&w, 10), 1);
+	assert_int_equal(w.error, 0);
+	assert_true(w.present);
+	assert_non_null(passwd_list_find(passwd_db_list(w.adopted),
+	    "b@x.test"));
+	assert_int_equal(passwd_db_list(w.adopted)->nentries, 2);
+	assert_int_equal(watch_run(&w, 1), 0);
+
+	/* unreadable (a directory where the file was): reported once,
+	 * not at every look */
+	assert_int_equal(rename(path, tmp_path("users-watch.old")), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(watch_run(&w, 10), 1);
+	assert_int_equal(w.error, EISDIR);
+	assert_int_equal(watch_run(&w, 1), 0);
+
+	/* gone: a reading with no users, and no file */
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(watch_run(&w, 10), 1);
+	assert_int_equal(w.error, 0);
+	assert_false(w.present);
+	assert_int_equal(passwd_db_list(w.adopted)->nentries, 0);
+
+	/* back: reported again; after unwatch nothing more comes */
+	assert_int_equal(rename(tmp_path("users-watch.old"), path), 0);
+	assert_int_equal(watch_run(&w, 10), 1);
+	assert_true(w.present);
+	assert_int_equal(passwd_db_list(w.adopted)->nentries, 2);
+	passwd_db_unwatch(db);
+	assert_int_equal(passwd_file_del(path, "b@x.test", NULL, 0),
+	    PASSWD_EDIT_OK);
+	assert_int_equal(watch_run(&w, 1), 0);
+
+	/* the db itself never changed: it holds the first reading */
+	assert_int_equal(passwd_db_list(db)->nentries, 1);
+	passwd_db_free(w.adopted);
+	passwd_db_free(db);
+	event_base_free(w.base);
+	buf_free(&text);
 }
 
 /* ---- the editor ---- */
@@ -724,6 +837,7 @@ main(void)
 		cmocka_unit_test(test_db_reload_on_change),
 		cmocka_unit_test(test_async_verify),
 		cmocka_unit_test(test_async_tempfail_and_free_pending),
+		cmocka_unit_test(test_watch_reports_each_version_once),
 		cmocka_unit_test(test_edit_preserves_bytes),
 		cmocka_unit_test(test_edit_new_file_and_bad_input),
 	};
