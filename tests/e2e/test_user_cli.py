@@ -134,6 +134,24 @@ def test_failures_exit_1(users):
         ["a@x.test"]
 
 
+def test_list_of_a_missing_or_unreadable_file_is_an_error(users):
+    # the server reads a missing file as "no users yet"; the CLI says
+    # that the file named is not there (most likely the wrong name)
+    p = user("list", "--users-file", users.parent / "nosuch")
+    assert p.returncode == 1 and p.stdout == ""
+    assert "cannot read the users file" in p.stderr
+    assert "No such file or directory" in p.stderr
+    assert "'netjes user add' creates it" in p.stderr
+    p = user("list", "--json", "--users-file", users.parent / "nosuch")
+    assert p.returncode == 1 and p.stdout == ""
+    # something that is not a file
+    d = users.parent / "adir"
+    d.mkdir()
+    p = user("list", "--users-file", d)
+    assert p.returncode == 1 and p.stdout == ""
+    assert f"cannot read {d}" in p.stderr
+
+
 def test_usage_exit_2(users):
     # the password is never an argument
     p = user("add", "a@x.test", "secret", "--users-file", users)
