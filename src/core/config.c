@@ -136,6 +136,9 @@ enum config_key_id {
 	KEY_QUEUE_LIFETIME,
 	KEY_DELAY_WARNING,
 	KEY_AUTH_DMARC_POLICY,
+	KEY_AUTH_MAX_FAILURES,
+	KEY_AUTH_FAILURE_WINDOW,
+	KEY_AUTH_FAILURE_DELAY,
 	KEY_LISTENER_ADDRESS,
 	KEY_LISTENER_PORT,
 	KEY_LISTENER_MODE,
@@ -1035,6 +1038,45 @@ config_set_dmarc_policy(struct config_parse *p, const char *v, char *why,
 }
 
 static int
+config_set_auth_max_failures(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	uint64_t u;
+
+	/* 0 is allowed here: counted and delayed, never blocked */
+	if (config_parse_uint(v, 0, 1000, &u, why, n) != 0)
+		return -1;
+	p->work.auth_max_failures = (unsigned)u;
+	return 0;
+}
+
+static int
+config_set_auth_failure_window(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	return config_parse_duration(v, 1, 86400,
+	    &p->work.auth_failure_window, why, n);
+}
+
+/* Seconds as banner_delay takes them; 0 turns the delay off. */
+static int
+config_set_auth_failure_delay(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	if (strcmp(v, "0") == 0) {
+		p->work.auth_failure_delay = 0;
+		return 0;
+	}
+	if (config_parse_timeout(v, &p->work.auth_failure_delay, why, n) != 0)
+		return -1;
+	if (p->work.auth_failure_delay > 30) {
+		snprintf(why, n, "out of range (0-30 seconds)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 config_set_listener_address(struct config_parse *p, const char *v,
     char *why, size_t n)
 {
@@ -1118,6 +1160,12 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_delay_warning },
 	[KEY_AUTH_DMARC_POLICY] = { SECTION_AUTH, "dmarc_policy",
 	    config_set_dmarc_policy },
+	[KEY_AUTH_MAX_FAILURES] = { SECTION_AUTH, "max_failures",
+	    config_set_auth_max_failures },
+	[KEY_AUTH_FAILURE_WINDOW] = { SECTION_AUTH, "failure_window",
+	    config_set_auth_failure_window },
+	[KEY_AUTH_FAILURE_DELAY] = { SECTION_AUTH, "failure_delay",
+	    config_set_auth_failure_delay },
 	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
 	    config_set_listener_address },
 	[KEY_LISTENER_PORT] = { SECTION_LISTENER, "port",
@@ -1749,6 +1797,9 @@ config_defaults(struct config *c)
 	c->delivery_retry_max = 4 * 3600;
 	c->delivery_queue_lifetime = 5 * 86400;
 	c->delivery_delay_warning = 4 * 3600;
+	c->auth_max_failures = 5;
+	c->auth_failure_window = 900;	/* 15 min */
+	c->auth_failure_delay = 1;
 	for (i = 0; i < sizeof(listeners) / sizeof(*listeners); i++)
 		c->listeners[i] = listeners[i];
 	c->nlisteners = i;
@@ -1933,7 +1984,8 @@ static const char *const config_section_docs[] = {
 	[SECTION_DNS] = "How DNS lookups (SPF, DKIM, DMARC, iprev) are made.",
 	[SECTION_LIMITS] = "Per-message and per-session limits.",
 	[SECTION_DELIVERY] = "Local delivery into Maildirs.",
-	[SECTION_AUTH] = "Authentication checks of incoming mail.",
+	[SECTION_AUTH] = "Authentication checks of incoming mail, and the "
+	    "throttle on failed SMTP AUTH logins.",
 	[SECTION_LISTENER] = "Where the server listens. Naming any listener "
 	    "replaces the three default ones (smtp on 127.0.0.1:2525, "
 	    "submission on 2587, smtps on 2465); two listeners cannot share "
@@ -2171,6 +2223,20 @@ static const struct config_key_doc config_key_docs[KEY_COUNT] = {
 	    config_get_dmarc_policy, 0, "enforce|monitor",
 	    "enforce: reject or quarantine as a failed DMARC check's domain "
 	    "asks; monitor: only record the results.", NULL },
+	[KEY_AUTH_MAX_FAILURES] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(auth_max_failures), "N",
+	    "Failed SMTP AUTH attempts from one client address (an IPv6 /64) "
+	    "within failure_window before its AUTH gets 421 4.7.0 and the "
+	    "session ends; 0: never blocked. At most 1000.", NULL },
+	[KEY_AUTH_FAILURE_WINDOW] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(auth_failure_window), "DURATION",
+	    "How long a client's AUTH failures are remembered after its last "
+	    "one (s, m, h, d suffixes; at most 1d).", NULL },
+	[KEY_AUTH_FAILURE_DELAY] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(auth_failure_delay), "SECONDS",
+	    "After a client's first AUTH failure its next AUTH reply waits "
+	    "this long, doubling with each further failure up to 30 s; 0 "
+	    "turns it off; at most 30.", NULL },
 	[KEY_LISTENER_ADDRESS] = { CONFIG_JSON_STRING,
 	    config_get_listener_address, 0, "IP",
 	    "The IPv4 or IPv6 address to listen on (0.0.0.0 or :: for all). "

@@ -13,7 +13,8 @@
  *	[delivery]		mail_root, recipient_delimiter, owner,
  *				retry_interval, retry_max, queue_lifetime,
  *				delay_warning
- *	[auth]			dmarc_policy = enforce|monitor
+ *	[auth]			dmarc_policy = enforce|monitor,
+ *				max_failures, failure_window, failure_delay
  *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
  *	[domain "NAME"]		a local domain; catchall
  *	[alias "LOCAL@DOMAIN"]	to = one or more addresses
@@ -127,6 +128,13 @@ struct config {
 	 * Authentication-Results; enforce (false) also rejects and
 	 * quarantines as the domain asks */
 	bool			 dmarc_monitor;
+	/* [auth] the SMTP AUTH failure throttle (smtp/authlimit.h): a
+	 * client is blocked at max_failures (0 = never) until
+	 * failure_window seconds after its last failure; its AUTH replies
+	 * wait failure_delay seconds after the first, doubling */
+	unsigned		 auth_max_failures;
+	unsigned		 auth_failure_window;
+	double			 auth_failure_delay;
 	/* [listener "..."] */
 	struct config_listener	 listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;

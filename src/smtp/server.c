@@ -61,6 +61,7 @@
 #include "priv/keyproxy.h"
 #include "priv/privsep.h"
 #include "queue/spool.h"
+#include "smtp/authlimit.h"
 #include "smtp/session.h"
 #include "smtp/tls.h"
 #include "store/passwd.h"
@@ -1260,6 +1261,7 @@ server_free(struct server *srv)
 		server_conf_free(LIST_FIRST(&srv->confs));
 	if (srv->host.resolver != NULL)
 		dns_resolver_free(srv->host.resolver);
+	authlimit_free(srv->host.authlimit);
 	if (srv->reap != NULL)
 		event_free(srv->reap);
 	if (srv->sig_int != NULL)
@@ -1298,7 +1300,10 @@ server_child(const struct config *cfg, const int *fds, int chan,
 	struct server *srv;
 	int rc = 1;
 
-	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
+	    (srv->host.authlimit = authlimit_new(AUTHLIMIT_DEFAULT_CAP)) ==
+	    NULL) {
+		free(srv);
 		fprintf(stderr, "netjes serve: out of memory\n");
 		close(chan);
 		return 1;

@@ -19,7 +19,8 @@
  *			input waits (no reply yet)
  *	COMMIT		the spool commit runs; input waits (no reply yet)
  *	AUTH		a SASL exchange (RFC 4954): lines go to sasl_step()
- *	AUTH_VERIFY	the password check runs; input waits (no reply yet)
+ *	AUTH_VERIFY	the password check runs, then its reply waits out
+ *			the client's failure delay; input waits (no reply yet)
  *	CLOSING		the last reply is queued; free once it is sent
  *
  * Replies go into the output buffer in command order, so pipelined
@@ -61,6 +62,14 @@
  * delivery yet and must not take a message it cannot deliver (a
  * permanent reply, so the sender learns it at once rather than after
  * days of retries).
+ *
+ * AUTH failures are counted per client address across sessions
+ * (authlimit.h, Postfix's anvil for logins): once a client has failed,
+ * each AUTH reply to it waits on a timer (the loop runs on), success
+ * or failure alike, since a success that came sooner would tell a
+ * client with many connections which guess was right; at max_failures
+ * its AUTH gets 421 4.7.0 and the session ends, in this session and in
+ * any new one, until the window has passed.
  */
 #include "smtp/session.h"
 
@@ -90,6 +99,7 @@
 #include "msg/from.h"
 #include "msg/header.h"
 #include "queue/spool.h"
+#include "smtp/authlimit.h"
 #include "smtp/hdrguard.h"
 #include "smtp/received.h"
 #include "smtp/sasl.h"
@@ -154,6 +164,9 @@ struct session {
 	struct passwd_job		*auth_job;
 	enum sasl_mech			 auth_mech;
 	char				 auth_try[SASL_ID_MAX + 1];
+	/* the verdict, held while the reply waits out the failure delay */
+	enum passwd_result		 auth_result;
+	struct event			*auth_delay;
 	struct timespec			 started;
 	unsigned			 ncommands;
 	unsigned			 nerrors;
@@ -1042,16 +1055,70 @@ session_reply_raw(struct session *s, const char *line)
 	evbuffer_add(out, "\r\n", 2);
 }
 
+/*
+ * One line per attempt. A counted failure (failures > 0, the client's
+ * count with it) is a warning with the client's address, so that
+ * fail2ban-style tools find it at any log level. Never the password.
+ */
 static void
-session_auth_log(struct session *s, const char *user, const char *result)
+session_auth_log(struct session *s, const char *user, const char *result,
+    unsigned failures)
 {
-	char quoted[2 * SASL_ID_MAX + 8];
+	char quoted[2 * SASL_ID_MAX + 8], count[32] = "";
 
-	log_info("smtp.auth", "session=%06" PRIx64 " client=%s mech=%s "
-	    "user=%s result=%s", s->id, s->ip_text,
-	    sasl_mech_name(s->auth_mech),
+	if (failures > 0)
+		snprintf(count, sizeof(count), " failures=%u", failures);
+	log_event(failures > 0 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "smtp.auth",
+	    "session=%06" PRIx64 " client=%s mech=%s user=%s result=%s%s",
+	    s->id, s->ip_text, sasl_mech_name(s->auth_mech),
 	    log_quote(quoted, sizeof(quoted), user != NULL ? user : ""),
-	    result);
+	    result, count);
+}
+
+/* ---- the failure throttle (authlimit.h) ---- */
+
+static struct authlimit_rules
+session_authlimit_rules(const struct session *s)
+{
+	const struct config *c = s->conf->cfg;
+	struct authlimit_rules r;
+
+	r.max_failures = c->auth_max_failures;
+	r.window = (double)c->auth_failure_window;
+	r.delay = c->auth_failure_delay;
+	return r;
+}
+
+static double
+session_now(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* This client's failures inside the window. */
+static unsigned
+session_auth_failures(const struct session *s)
+{
+	struct authlimit_rules r = session_authlimit_rules(s);
+
+	return authlimit_failures(s->host->authlimit, &r, &s->ip,
+	    session_now());
+}
+
+/* The client has failed too often: 421 and close. false: s is gone. */
+static bool
+session_auth_block(struct session *s, unsigned failures)
+{
+	log_warn("smtp.auth_blocked", "session=%06" PRIx64 " client=%s "
+	    "failures=%u window=%u", s->id, s->ip_text, failures,
+	    s->conf->cfg->auth_failure_window);
+	sasl_clear(&s->sasl);
+	explicit_bzero(s->auth_try, sizeof(s->auth_try));
+	return session_close_with(s, "4.7.0", "auth-blocked",
+	    "Too many failed authentications, try later");
 }
 
 /* The exchange is over without success: wipe it, back to READY. */
@@ -1076,7 +1143,7 @@ session_auth_verify(struct session *s)
 	    cr->authcid, cr->password, session_auth_verified, s);
 	sasl_clear(&s->sasl);
 	if (s->auth_job == NULL) {
-		session_auth_log(s, s->auth_try, "tempfail");
+		session_auth_log(s, s->auth_try, "tempfail", 0);
 		session_reply_raw(s, SASL_REPLY_TEMPFAIL);
 		return session_auth_end(s);
 	}
@@ -1100,7 +1167,7 @@ session_auth_status(struct session *s, enum sasl_status st)
 	case SASL_ERROR:
 		break;
 	}
-	session_auth_log(s, NULL, "error");
+	session_auth_log(s, NULL, "error", 0);
 	session_reply_raw(s, sasl_reply(&s->sasl));
 	if (!session_auth_end(s))
 		return false;
@@ -1111,8 +1178,10 @@ static bool
 session_auth(struct session *s)
 {
 	struct smtp_cmd *c = &s->cmd;
+	struct authlimit_rules r = session_authlimit_rules(s);
 	enum sasl_status st;
 	enum sasl_mech mech;
+	unsigned failures;
 
 	if (s->state == SESSION_GREETED)
 		return session_error(s, 503, "5.5.1", "Send EHLO first");
@@ -1127,6 +1196,10 @@ session_auth(struct session *s)
 	if (s->state != SESSION_READY)
 		return session_error(s, 503, "5.5.1", "AUTH not allowed in a "
 		    "mail transaction");
+	if (authlimit_blocked(&r, (failures = session_auth_failures(s)))) {
+		explicit_bzero(c->auth.initial, sizeof(c->auth.initial));
+		return session_auth_block(s, failures);
+	}
 	s->auth_mech = sasl_mech_parse(c->auth.mech, strlen(c->auth.mech),
 	    &mech) == 0 ? mech : SASL_MECH_NONE;
 	st = sasl_start(&s->sasl, c->auth.mech, strlen(c->auth.mech),
@@ -1147,16 +1220,21 @@ session_auth_line(struct session *s, char *line, size_t len)
 	return session_auth_status(s, st);
 }
 
-/* The password check is done (on the loop). */
+/* The verdict's reply, after the delay if there was one. */
 static void
-session_auth_verified(enum passwd_result res, void *arg)
+session_auth_answer(struct session *s)
 {
-	struct session *s = arg;
+	struct authlimit_rules r = session_authlimit_rules(s);
+	unsigned failures = session_auth_failures(s);
 	bool bad = false;
 
-	s->auth_job = NULL;
-	session_auth_log(s, s->auth_try, passwd_result_name(res));
-	switch (res) {
+	/* blocked meanwhile (by this attempt or one in another session):
+	 * no verdict, not even a right password's */
+	if (authlimit_blocked(&r, failures)) {
+		session_auth_block(s, failures);
+		return;
+	}
+	switch (s->auth_result) {
 	case PASSWD_OK:
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", s->auth_try);
 		session_reply_raw(s, SASL_REPLY_SUCCESS);
@@ -1181,6 +1259,54 @@ session_auth_verified(enum passwd_result res, void *arg)
 		return;
 	if (s->state == SESSION_READY)
 		session_process_input(s);
+}
+
+static void
+session_on_auth_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == SESSION_AUTH_VERIFY && s->auth_job == NULL)
+		session_auth_answer(s);
+}
+
+/*
+ * The password check is done (on the loop). A failure is counted at
+ * once, before any delay, so a client that hangs up rather than wait
+ * for the reply still pays for its guess. The delay is the one the
+ * client's earlier failures earned, whatever this verdict is.
+ */
+static void
+session_auth_verified(enum passwd_result res, void *arg)
+{
+	struct session *s = arg;
+	struct authlimit_rules r = session_authlimit_rules(s);
+	double now = session_now(), delay;
+	unsigned before, failures = 0;
+	struct timeval tv;
+
+	s->auth_job = NULL;
+	s->auth_result = res;
+	before = authlimit_failures(s->host->authlimit, &r, &s->ip, now);
+	if (res == PASSWD_BAD || res == PASSWD_UNKNOWN_USER)
+		failures = authlimit_fail(s->host->authlimit, &r, &s->ip, now);
+	session_auth_log(s, s->auth_try, passwd_result_name(res), failures);
+	delay = authlimit_delay(&r, before);
+	if (delay > 0 && !authlimit_blocked(&r, failures) &&
+	    !s->stop_after_commit) {
+		if (s->auth_delay == NULL)
+			s->auth_delay = evtimer_new(s->host->base,
+			    session_on_auth_delay, s);
+		tv = session_tv(delay);
+		/* without a timer (out of memory) the reply goes now: the
+		 * count and the block still hold */
+		if (s->auth_delay != NULL && evtimer_add(s->auth_delay,
+		    &tv) == 0)
+			return;
+	}
+	session_auth_answer(s);
 }
 
 /* ---- STARTTLS --------------------------------------------------------- */
@@ -1373,7 +1499,7 @@ session_feed_line(struct session *s, struct evbuffer *in)
 	case SMTP_LINE_TOO_LONG:
 	case SMTP_LINE_BARE:
 		if (s->state == SESSION_AUTH) {
-			session_auth_log(s, NULL, "error");
+			session_auth_log(s, NULL, "error", 0);
 			session_reply_raw(s, ev == SMTP_LINE_TOO_LONG ?
 			    SASL_REPLY_TOO_LONG : SASL_REPLY_MALFORMED);
 			if (!session_auth_end(s))
@@ -1783,6 +1909,8 @@ session_free(struct session *s, const char *reason)
 	h->nsessions--;
 	if (s->banner_timer != NULL)
 		event_free(s->banner_timer);
+	if (s->auth_delay != NULL)
+		event_free(s->auth_delay);
 	/* under STARTTLS the last reply may still sit below the TLS
 	 * filter: the tls module lets it reach the socket, then closes */
 	if (s->tls)
@@ -1809,9 +1937,19 @@ session_shutdown(struct session *s)
 	case SESSION_BANNER_WAIT:
 		session_free(s, "shutdown");
 		break;
+	case SESSION_AUTH_VERIFY:
+		if (s->auth_job == NULL) {
+			/* only the failure delay is left: no need to wait
+			 * it out for a shutdown */
+			explicit_bzero(s->auth_try, sizeof(s->auth_try));
+			session_close_with(s, "4.3.2", "shutdown",
+			    "Service shutting down");
+			break;
+		}
+		s->stop_after_commit = true;
+		break;
 	case SESSION_CHECK:
 	case SESSION_COMMIT:
-	case SESSION_AUTH_VERIFY:
 		s->stop_after_commit = true;
 		break;
 	case SESSION_CLOSING:

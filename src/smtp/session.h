@@ -29,6 +29,7 @@
 #include "core/config.h"
 #include "core/ip.h"
 
+struct authlimit;
 struct delivery;
 struct dns_resolver;
 struct event_base;
@@ -66,6 +67,9 @@ struct session_host {
 	struct spool		*spool;
 	struct delivery		*delivery;
 	struct dns_resolver	*resolver;	/* authentication checks */
+	/* AUTH failures per client address, across sessions and reloads
+	 * (authlimit.h); the rules come from each session's own conf */
+	struct authlimit	*authlimit;
 	LIST_HEAD(session_list, session) sessions;
 	size_t			 nsessions;
 	uint64_t		 next_id;

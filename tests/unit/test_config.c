@@ -74,6 +74,9 @@ test_defaults(void **state)
 	assert_int_equal(c.delivery_queue_lifetime, 5 * 86400);
 	assert_int_equal(c.delivery_delay_warning, 4 * 3600);
 	assert_false(c.dmarc_monitor);	/* enforce */
+	assert_int_equal(c.auth_max_failures, 5);
+	assert_int_equal(c.auth_failure_window, 900);
+	assert_true(c.auth_failure_delay == 1.0);
 	assert_int_equal(c.naliases, 0);
 	assert_string_equal(c.tls_cert, "");
 	assert_string_equal(c.tls_key, "");
@@ -169,6 +172,9 @@ static const char full_config[] =
 	"delay_warning = 0\n"
 	"[auth]\n"
 	"dmarc_policy = Monitor\n"
+	"max_failures = 3\n"
+	"failure_window = 2m\n"
+	"failure_delay = 0.25\n"
 	"[listener \"mx\"]\n"
 	"address = 0.0.0.0\n"
 	"port = 25\n"
@@ -221,6 +227,9 @@ test_every_key(void **state)
 	assert_int_equal(c.delivery_queue_lifetime, 3 * 86400);
 	assert_int_equal(c.delivery_delay_warning, 0);
 	assert_true(c.dmarc_monitor);
+	assert_int_equal(c.auth_max_failures, 3);
+	assert_int_equal(c.auth_failure_window, 120);
+	assert_true(c.auth_failure_delay == 0.25);
 	assert_string_equal(c.domains[0].catchall, "sink@example.org");
 	assert_string_equal(c.domains[1].catchall, "");
 	assert_int_equal(c.naliases, 1);
@@ -455,6 +464,13 @@ static const struct error_case error_cases[] = {
 	{ "[delivery]\nretry_max = 8d\n", 2, "out of range" },
 	{ "[delivery]\ndelay_warning = -1\n", 2, "not a whole number" },
 	{ "[auth]\ndmarc_policy = reject\n", 2, "expected enforce or monitor" },
+	{ "[auth]\nmax_failures = 1001\n", 2, "out of range" },
+	{ "[auth]\nmax_failures = -1\n", 2, "not a whole number" },
+	{ "[auth]\nfailure_window = 0\n", 2, "out of range (1-86400" },
+	{ "[auth]\nfailure_window = 2d\n", 2, "out of range (1-86400" },
+	{ "[auth]\nfailure_window = 5y\n", 2, "not a whole number" },
+	{ "[auth]\nfailure_delay = 31\n", 2, "0-30" },
+	{ "[auth]\nfailure_delay = 1s\n", 2, "expected seconds" },
 	{ "[alias \"nodomain\"]\nto = a\n", 1, "give local@domain" },
 	{ "[alias \"a@example.test\"]\n", 1, "has no to" },
 	{ "[alias \"a@elsewhere.example\"]\nto = b\n", 1, "not a local domain" },
@@ -711,6 +727,10 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_int_equal(a->delivery_retry_max, b->delivery_retry_max);
 	assert_int_equal(a->delivery_queue_lifetime, b->delivery_queue_lifetime);
 	assert_int_equal(a->delivery_delay_warning, b->delivery_delay_warning);
+	assert_int_equal(a->dmarc_monitor, b->dmarc_monitor);
+	assert_int_equal(a->auth_max_failures, b->auth_max_failures);
+	assert_int_equal(a->auth_failure_window, b->auth_failure_window);
+	assert_true(a->auth_failure_delay == b->auth_failure_delay);
 	assert_int_equal(a->naliases, b->naliases);
 	for (i = 0; i < a->naliases; i++) {
 		assert_string_equal(a->aliases[i].addr, b->aliases[i].addr);
@@ -762,6 +782,23 @@ test_write_ini_roundtrip(void **state)
 	roundtrip("[dns]\ntimeout = 0.0015\n");
 	roundtrip("[dns]\ntimeout = 3600\n");
 	roundtrip("[dns]\nmessage_deadline = 2.5\n");
+	/* 0 turns the AUTH throttle's block and delay off */
+	roundtrip("[auth]\nmax_failures = 0\nfailure_delay = 0\n"
+	    "failure_window = 1\n");
+}
+
+static void
+test_auth_throttle_off(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(load(&c, "[auth]\nmax_failures = 0\n"
+	    "failure_delay = 0\nfailure_window = 86400\n", NULL), 0);
+	assert_int_equal(c.auth_max_failures, 0);
+	assert_true(c.auth_failure_delay == 0.0);
+	assert_int_equal(c.auth_failure_window, 86400);
+	config_free(&c);
 }
 
 static void
@@ -821,6 +858,7 @@ main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_write_ini_roundtrip),
+		cmocka_unit_test(test_auth_throttle_off),
 		cmocka_unit_test(test_write_ini_text),
 		cmocka_unit_test(test_names),
 	};
