@@ -12,6 +12,7 @@ add`, so real password hashes are checked.
 """
 
 import base64
+import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +29,7 @@ HOST = "mx.example.test"
 USER = "alice@example.test"
 PASSWORD = "alice secret 1"
 WRONG = "Not-The-Password-42"
-WINDOW = 2          # seconds, failure_window
+WINDOW = 3          # seconds, failure_window
 MAX_FAILURES = 3
 
 
@@ -211,6 +212,23 @@ def test_client_gone_during_delay_still_counts(tmp_path):
             assert c.at_eof()
     finally:
         srv.assert_clean_stop()
+
+
+def test_shutdown_does_not_wait_out_the_delay(tmp_path):
+    ip = "127.0.0.27"
+    delay = 20
+    srv = start(tmp_path, throttle_conf(max_failures=5, window=60,
+                                        delay=delay))
+    with smtps_from(srv, ip) as c:
+        assert c.cmd("AUTH PLAIN " + plain(USER, WRONG)) == BAD
+        c.send("AUTH PLAIN " + plain(USER, WRONG) + "\r\n")
+        srv.wait_log("failures=2")
+        t0 = time.monotonic()
+        srv.send_signal(signal.SIGTERM)
+        assert c.reply().startswith("421 4.3.2 ")
+        assert c.at_eof()
+        assert time.monotonic() - t0 < delay / 2
+    srv.assert_clean_stop()
 
 
 def test_throttle_off(tmp_path):
