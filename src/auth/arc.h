@@ -82,6 +82,8 @@ struct arc_sig {
 	size_t			 b_start, b_end; /* b= value in the field
 						 * value (offsets) */
 	int64_t			 limit;		/* AMS l=, -1 when absent */
+	int64_t			 timestamp;	/* t=, -1 when absent */
+	int64_t			 expire;	/* AMS x=, -1 when absent */
 	enum arc_cv		 cv;		/* AS cv= */
 };
 
@@ -117,9 +119,13 @@ unsigned	 arc_aar_instance(const char *p, size_t n, const char **rest);
 
 /* --- validation ----------------------------------------------------- */
 
+/* The clock: an AMS whose x= is before now fails (it has DKIM's tag
+ * semantics, RFC 8617 4.1.2), and so does an AMS or AS whose t= is
+ * more than clock_skew ahead of now. */
 struct arc_verify_options {
 	time_t		 now;		/* 0: time(NULL) */
 	int		 min_rsa_bits;	/* 0: 1024 (RFC 8301) */
+	long		 clock_skew;	/* seconds t= may be ahead; 0: 300 */
 };
 
 struct arc_set_result {

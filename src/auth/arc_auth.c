@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct arc_run {
 	struct arc_verify	*v;
@@ -79,11 +80,12 @@ run_later(evutil_socket_t fd, short what, void *arg)
 
 static void *
 hook_start(struct event_base *base, struct dns_resolver *res,
-    const char *msg, size_t n, const struct ip_addr *client,
+    const char *msg, size_t n, const struct ip_addr *client, long long now,
     struct arena *out, auth_arc_done_cb *done, void *done_arg)
 {
 	struct arc_run *r = calloc(1, sizeof(*r));
-	struct timeval now = { 0, 0 };
+	struct arc_verify_options vo;
+	struct timeval soon = { 0, 0 };
 
 	if (r == NULL)
 		abort();
@@ -92,14 +94,16 @@ hook_start(struct event_base *base, struct dns_resolver *res,
 	r->done_arg = done_arg;
 	if (client != NULL)
 		ip_format(client, r->ip, sizeof(r->ip));
-	r->v = arc_verify_new(NULL);
+	memset(&vo, 0, sizeof(vo));
+	vo.now = (time_t)now;
+	r->v = arc_verify_new(&vo);
 	arc_verify_message(r->v, msg, n);
 	if (!arc_verify_keys_done(r->v) && res != NULL &&
 	    arc_verify_lookup(r->v, res, run_keys_done, r) > 0)
 		return r;
 	/* nothing to look up (or no resolver): answer from the loop */
 	if ((r->ev = evtimer_new(base, run_later, r)) == NULL ||
-	    evtimer_add(r->ev, &now) != 0) {
+	    evtimer_add(r->ev, &soon) != 0) {
 		run_free(r);
 		return NULL;
 	}

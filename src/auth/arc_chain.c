@@ -251,6 +251,11 @@ parse_sig(struct arena *a, const struct hdr_field *f, bool is_seal,
 	if (decode_b64(a, t, &s->b, &s->b_len) != 0)
 		return "b= is not valid base64";
 	s->limit = -1;
+	s->timestamp = s->expire = -1;
+	if ((t = dkim_tags_get(&tags, "t")) != NULL &&
+	    (s->timestamp = arc_decimal(t->value, t->value_len,
+	    INT64_C(999999999999))) < 0)
+		return "t= is not a decimal number";
 	if (is_seal) {
 		s->hc = s->bc = DKIM_CANON_RELAXED;
 		if (dkim_tags_get(&tags, "h") != NULL)
@@ -283,6 +288,10 @@ parse_sig(struct arena *a, const struct hdr_field *f, bool is_seal,
 	    (s->limit = arc_decimal(t->value, t->value_len,
 	    INT64_C(999999999999))) < 0)
 		return "l= is not a decimal number";
+	if ((t = dkim_tags_get(&tags, "x")) != NULL &&
+	    (s->expire = arc_decimal(t->value, t->value_len,
+	    INT64_C(999999999999))) < 0)
+		return "x= is not a decimal number";
 	return NULL;
 }
 

@@ -72,6 +72,8 @@ arc_verify_new(const struct arc_verify_options *o)
 		v->o.now = time(NULL);
 	if (v->o.min_rsa_bits <= 0)
 		v->o.min_rsa_bits = 1024;
+	if (v->o.clock_skew <= 0)
+		v->o.clock_skew = 300;
 	v->arena = arena_new(0);
 	return v;
 }
@@ -363,6 +365,19 @@ check_sig(const struct arc_key *k, const struct arc_sig *sig,
 	    sig->b_len);
 }
 
+/* The clock tags of an AMS or AS: NULL when fine, else why it fails. */
+static const char *
+clock_problem(struct arc_verify *v, const struct arc_sig *sig)
+{
+	if (sig->expire >= 0 && sig->expire < (int64_t)v->o.now)
+		return arena_printf(v->arena, "signature expired (x=%lld)",
+		    (long long)sig->expire);
+	if (sig->timestamp > (int64_t)v->o.now + v->o.clock_skew)
+		return arena_printf(v->arena, "timestamp t=%lld is in the "
+		    "future", (long long)sig->timestamp);
+	return NULL;
+}
+
 /* AMS of instance i: body hash, then the header signature. */
 static enum dkim_result
 check_ams(struct arc_verify *v, unsigned i, const char **why, bool *temp)
@@ -376,6 +391,8 @@ check_ams(struct arc_verify *v, unsigned i, const char **why, bool *temp)
 	if (st != NULL)
 		dkim_body_stream_final(st);
 	*temp = false;
+	if ((*why = clock_problem(v, sig)) != NULL)
+		return DKIM_RESULT_FAIL;
 	if (!k->in || k->key == NULL) {
 		*temp = !k->in || k->temporary;
 		*why = k->in ? k->err : "the key was not looked up";
@@ -412,6 +429,8 @@ check_as(struct arc_verify *v, unsigned i, const char **why, bool *temp)
 	bool ok;
 
 	*temp = false;
+	if ((*why = clock_problem(v, sig)) != NULL)
+		return DKIM_RESULT_FAIL;
 	if (!k->in || k->key == NULL) {
 		*temp = !k->in || k->temporary;
 		*why = k->in ? k->err : "the key was not looked up";

@@ -435,7 +435,7 @@ auth_check_start(struct event_base *base, struct dns_resolver *resolver,
 	if (req->arc != NULL) {
 		c->pending++;
 		c->arc = req->arc->start(base, resolver, req->msg, req->len,
-		    &req->ip, out, on_arc, c);
+		    &req->ip, req->now, out, on_arc, c);
 		if (c->arc == NULL)
 			c->pending--;
 	}

@@ -44,12 +44,13 @@ typedef void auth_arc_done_cb(void *done_arg,
 	    const struct authres_resinfo *arc);
 
 struct auth_arc_hook {
-	/* Validate the ARC chain of msg[0..n) (CRLF line ends). Returns a
-	 * handle for cancel; NULL means done will never be called and
-	 * there is no ARC result. */
+	/* Validate the ARC chain of msg[0..n) (CRLF line ends) as of now
+	 * (seconds since the epoch; 0: time(NULL)). Returns a handle for
+	 * cancel; NULL means done will never be called and there is no
+	 * ARC result. */
 	void	*(*start)(struct event_base *, struct dns_resolver *,
 		    const char *msg, size_t n, const struct ip_addr *client,
-		    struct arena *out, auth_arc_done_cb *done,
+		    long long now, struct arena *out, auth_arc_done_cb *done,
 		    void *done_arg);
 	/* Stop a running validation: done will not be called. */
 	void	 (*cancel)(void *handle);

@@ -72,6 +72,16 @@ int	cli_config_load(const char *path, struct config *);
  */
 int	cli_getopt_other(const char *cmd, int ch, char **argv);
 
+/*
+ * A point in time given on the command line (--now, --timestamp):
+ * seconds since the epoch as plain decimal digits, 1 up to the end of
+ * year 9999 (no sign, no space, no suffix). 0 with *out set, or a usage
+ * message naming opt and CLI_EXIT_USAGE. 0 itself is refused because
+ * the libraries read a zero clock as "use time(NULL)".
+ */
+int	cli_unixtime(const char *cmd, const char *opt, const char *arg,
+	    long long *out);
+
 /* Write a buffer to stdout and a final newline. */
 void	cli_print(const struct buf *);
 

@@ -107,6 +107,29 @@ cli_config_load(const char *path, struct config *cfg)
 	return n == 0 ? 0 : -1;
 }
 
+/* 9999-12-31T23:59:59Z: far enough, and clock + skew cannot overflow */
+#define CLI_UNIXTIME_MAX	253402300799LL
+
+int
+cli_unixtime(const char *cmd, const char *opt, const char *arg,
+    long long *out)
+{
+	long long v = 0;
+	size_t i;
+
+	for (i = 0; arg[i] != '\0'; i++) {
+		if (arg[i] < '0' || arg[i] > '9' || i >= 12)
+			break;
+		v = v * 10 + (arg[i] - '0');
+	}
+	if (i == 0 || arg[i] != '\0' || v < 1 || v > CLI_UNIXTIME_MAX)
+		return cli_usage(cmd, "%s wants seconds since 1970-01-01 UTC "
+		    "(1 to %lld, digits only), not '%s'", opt,
+		    CLI_UNIXTIME_MAX, arg);
+	*out = v;
+	return 0;
+}
+
 void
 cli_print(const struct buf *b)
 {

@@ -2,10 +2,11 @@
  * cmd_arc — `netjes arc verify | seal` (RFC 8617).
  *
  *	netjes arc verify [--nameserver HOST:PORT | --zone FILE]
- *	    [--dns-timeout S] [--json] < message
+ *	    [--dns-timeout S] [--now UNIXTIME] [--json] < message
  *	netjes arc seal --domain D --selector S --key KEYFILE
  *	    [--authserv-id ID] --ip IP --helo NAME --mail-from ADDR
  *	    [--auth-results 'ID; method=result ...'] [--algorithm A]
+ *	    [--timestamp T] [--headers h1:h2:...]
  *	    [--nameserver HOST:PORT | --zone FILE] < in > out
  *
  * verify prints "RESULT" and, for anything but none, the instance count,
@@ -18,6 +19,11 @@
  * every DKIM signature and the ARC chain, with smtp.remote-ip, under
  * the authserv-id (default: localhost). Bare LF line ends are read as
  * CRLF and kept in the output, as `netjes dkim sign` does.
+ *
+ * For reproducible results the clock is an option: verify --now judges
+ * the chain as of that time; seal --timestamp is the t= of the new AMS
+ * and AS and also the clock its own checks of the incoming message use
+ * (the message is sealed as of T). seal --headers is the AMS h= list.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -25,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth/arc.h"
 #include "auth/dkim_keygen.h"
@@ -36,11 +43,15 @@
 enum {
 	OPT_DOMAIN = 0x2001, OPT_SELECTOR, OPT_KEY, OPT_AUTHSERV, OPT_IP,
 	OPT_HELO, OPT_MAILFROM, OPT_AUTHRES, OPT_ALGORITHM, OPT_ZONE,
+	OPT_NOW, OPT_TIMESTAMP, OPT_HEADERS,
 };
 
 struct arc_args {
 	const char	*domain, *selector, *key, *authserv_id, *ip, *helo;
 	const char	*mail_from, *auth_results, *algorithm, *zone;
+	const char	*headers;	/* seal: AMS h=; NULL: the default */
+	long long	 now;		/* verify --now, seal --timestamp;
+					 * 0: the real time */
 	bool		 json;
 	struct cli_dns	 dns;
 };
@@ -93,6 +104,9 @@ parse_args(int argc, char **argv, bool seal, struct arc_args *a)
 		{ "algorithm", 1, NULL, OPT_ALGORITHM },
 		{ "zone", 1, NULL, OPT_ZONE },
 		{ "json", 0, NULL, CLI_OPT_JSON },
+		{ "now", 1, NULL, OPT_NOW },
+		{ "timestamp", 1, NULL, OPT_TIMESTAMP },
+		{ "headers", 1, NULL, OPT_HEADERS },
 		CLI_LONGOPTS_DNS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -109,9 +123,13 @@ parse_args(int argc, char **argv, bool seal, struct arc_args *a)
 			return CLI_EXIT_USAGE;
 		if (rc > 0)
 			continue;
-		if (!seal && opt != OPT_ZONE && opt != CLI_OPT_JSON)
+		if (!seal && opt != OPT_ZONE && opt != CLI_OPT_JSON &&
+		    opt != OPT_NOW)
 			return cli_usage("arc", "verify takes no '%s'",
 			    argv[optind - 1]);
+		if (seal && opt == OPT_NOW)
+			return cli_usage("arc", "seal takes --timestamp, not "
+			    "--now");
 		switch (opt) {
 		case OPT_DOMAIN: a->domain = optarg; break;
 		case OPT_SELECTOR: a->selector = optarg; break;
@@ -123,6 +141,13 @@ parse_args(int argc, char **argv, bool seal, struct arc_args *a)
 		case OPT_AUTHRES: a->auth_results = optarg; break;
 		case OPT_ALGORITHM: a->algorithm = optarg; break;
 		case OPT_ZONE: a->zone = optarg; break;
+		case OPT_HEADERS: a->headers = optarg; break;
+		case OPT_NOW:
+		case OPT_TIMESTAMP:
+			if (cli_unixtime("arc", opt == OPT_NOW ? "--now" :
+			    "--timestamp", optarg, &a->now) != 0)
+				return CLI_EXIT_USAGE;
+			break;
 		case CLI_OPT_JSON:
 			if (seal)
 				return cli_usage("arc", "seal writes a "
@@ -316,6 +341,7 @@ arc_verify_cmd(int argc, char **argv)
 {
 	struct arc_args a;
 	struct lazy_dns d;
+	struct arc_verify_options vo;
 	struct buf in = BUF_INIT, msg = BUF_INIT, out = BUF_INIT;
 	struct arc_verify *v;
 	const struct arc_verdict *r;
@@ -324,6 +350,8 @@ arc_verify_cmd(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	if ((rc = parse_args(argc, argv, false, &a)) != 0)
 		return rc;
+	memset(&vo, 0, sizeof(vo));
+	vo.now = (time_t)a.now;
 	memset(&d, 0, sizeof(d));
 	d.a = &a;
 	if (read_stream(stdin, &in) != 0) {
@@ -334,7 +362,7 @@ arc_verify_cmd(int argc, char **argv)
 	}
 	to_crlf(&in, &msg);
 	buf_free(&in);
-	v = arc_verify_new(NULL);
+	v = arc_verify_new(&vo);
 	rc = CLI_EXIT_FAIL;
 	if ((r = run_arc(v, &msg, &d)) != NULL) {
 		print_verdict(r, a.json, &out);
@@ -354,11 +382,15 @@ own_results(const struct arc_args *a, const struct buf *msg,
     const struct arc_verdict *chain, struct lazy_dns *d, struct buf *out)
 {
 	const struct dkim_sig_result *res;
+	struct dkim_verify_options vo;
 	struct dkim_verify *v;
 	bool done = false;
 	size_t n, i;
 
-	v = dkim_verify_new(NULL);
+	memset(&vo, 0, sizeof(vo));
+	vo.now = (time_t)a->now;
+	vo.clock_skew = -1;
+	v = dkim_verify_new(&vo);
 	dkim_verify_message(v, msg->data ? msg->data : "", msg->len);
 	if (!dkim_verify_keys_done(v)) {
 		if (lazy_resolver(d) == NULL) {
@@ -404,6 +436,39 @@ results_text_ok(const char *s)
 	return true;
 }
 
+/*
+ * --headers: header field names (RFC 5322 3.6.8: printable US-ASCII
+ * but ':') joined by ':', From among them and no ARC-Seal (RFC 8617
+ * 4.1.2). NULL when fine, else what is wrong.
+ */
+static const char *
+headers_problem(const char *h)
+{
+	const char *name = h, *p;
+	bool from = false;
+
+	for (p = h;; p++) {
+		if (*p != ':' && *p != '\0') {
+			if ((unsigned char)*p < 33 || (unsigned char)*p > 126)
+				return "a header field name is printable "
+				    "US-ASCII without ':' or white space";
+			continue;
+		}
+		if (p == name)
+			return "a header field name is empty";
+		if ((size_t)(p - name) == 4 && strncasecmp(name, "from", 4) == 0)
+			from = true;
+		if ((size_t)(p - name) == 8 &&
+		    strncasecmp(name, "arc-seal", 8) == 0)
+			return "ARC-Seal cannot be signed by the "
+			    "ARC-Message-Signature (RFC 8617 4.1.2)";
+		if (*p == '\0')
+			break;
+		name = p + 1;
+	}
+	return from ? NULL : "the list must include From";
+}
+
 static int
 arc_seal_cmd(int argc, char **argv)
 {
@@ -412,9 +477,11 @@ arc_seal_cmd(int argc, char **argv)
 	struct arc_seal_options o;
 	struct buf in = BUF_INIT, msg = BUF_INIT, set = BUF_INIT;
 	struct buf aar = BUF_INIT, lf = BUF_INIT;
+	struct arc_verify_options vo;
 	struct arc_verify *v = NULL;
 	const struct arc_verdict *r;
 	struct ip_addr ip;
+	const char *bad;
 	EVP_PKEY *pk = NULL;
 	char why[256];
 	bool unix_lf;
@@ -437,9 +504,14 @@ arc_seal_cmd(int argc, char **argv)
 	    !results_text_ok(a.auth_results)))
 		return cli_usage("arc", "--auth-results wants one header "
 		    "value ('ID; method=result ...')");
+	if (a.headers != NULL && (bad = headers_problem(a.headers)) != NULL)
+		return cli_usage("arc", "--headers '%s': %s (names joined by "
+		    "':', e.g. from:to:subject)", a.headers, bad);
 	memset(&o, 0, sizeof(o));
 	o.domain = a.domain;
 	o.selector = a.selector;
+	o.headers = a.headers;
+	o.now = (time_t)a.now;
 	if (a.algorithm != NULL) {
 		o.alg = dkim_alg_parse(a.algorithm, strlen(a.algorithm));
 		if (o.alg != DKIM_ALG_RSA_SHA256 &&
@@ -461,7 +533,9 @@ arc_seal_cmd(int argc, char **argv)
 		goto out;
 	}
 	unix_lf = to_crlf(&in, &msg);
-	v = arc_verify_new(NULL);
+	memset(&vo, 0, sizeof(vo));
+	vo.now = (time_t)a.now;
+	v = arc_verify_new(&vo);
 	if ((r = run_arc(v, &msg, &d)) == NULL)
 		goto out;
 	if (a.auth_results != NULL)

@@ -5,14 +5,16 @@
  *
  *	netjes auth --ip IP --helo NAME --mail-from ADDR [--authserv-id ID]
  *	    [--nameserver HOST:PORT | --zone FILE] [--dns-timeout S]
- *	    [--dmarc-seed N] [--json] < message.eml
+ *	    [--dmarc-seed N] [--now UNIXTIME] [--json] < message.eml
  *
  * Output (a contract other checks rely on): exactly one header field,
  * "Authentication-Results: ...", folded at 78 columns with LF line ends,
  * and nothing else on stdout; --json prints one object with iprev, spf,
  * dkim (an array), dmarc (with policy and disposition), arc and the
  * header. An empty --mail-from is the null sender. Exit 0 when results
- * were computed, 1 on a local error, 2 on a usage error.
+ * were computed, 1 on a local error, 2 on a usage error. --now is the
+ * clock of every check (DKIM x= and t=, SPF %{t}, ARC), so a message is
+ * judged as of its arrival and the header can be reproduced.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -128,7 +130,7 @@ cmd_auth(int argc, char **argv)
 {
 	enum {
 		OPT_IP = 0x2001, OPT_HELO, OPT_MAIL_FROM, OPT_AUTHSERV_ID,
-		OPT_ZONE, OPT_SEED, OPT_RECEIVER,
+		OPT_ZONE, OPT_SEED, OPT_RECEIVER, OPT_NOW,
 	};
 	static const struct option longopts[] = {
 		{ "ip", 1, NULL, OPT_IP },
@@ -138,6 +140,7 @@ cmd_auth(int argc, char **argv)
 		{ "zone", 1, NULL, OPT_ZONE },
 		{ "dmarc-seed", 1, NULL, OPT_SEED },
 		{ "receiver", 1, NULL, OPT_RECEIVER },
+		{ "now", 1, NULL, OPT_NOW },
 		{ "json", 0, NULL, CLI_OPT_JSON },
 		CLI_LONGOPTS_DNS,
 		{ NULL, 0, NULL, 0 },
@@ -174,6 +177,10 @@ cmd_auth(int argc, char **argv)
 				return cli_usage("auth", "--dmarc-seed needs "
 				    "a number");
 			req.dmarc_seeded = true;
+			break;
+		case OPT_NOW:
+			if (cli_unixtime("auth", "--now", optarg, &req.now) != 0)
+				return CLI_EXIT_USAGE;
 			break;
 		case CLI_OPT_JSON: st.json = true; break;
 		case '?':

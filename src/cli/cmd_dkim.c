@@ -7,7 +7,7 @@
  *	    [--algorithm rsa-sha256|ed25519-sha256] [--canon H/B]
  *	    [--headers a:b:c] [--identity I] [--expire SECONDS] < in > out
  *	netjes dkim verify [--zone FILE | --nameserver HOST:PORT]
- *	    [--dns-timeout S] [--json] < message
+ *	    [--dns-timeout S] [--now UNIXTIME] [--json] < message
  *
  * Files saved by Unix tools have bare LF line ends; mail on the wire has
  * CRLF, and that is what signatures cover. So both sign and verify read
@@ -17,7 +17,9 @@
  *
  * verify prints one line per signature, "RESULT d=D s=S a=A", with the
  * reason in parentheses for anything but a plain pass, or "none" for an
- * unsigned message; exit 0 whenever results were computed.
+ * unsigned message; exit 0 whenever results were computed. --now sets
+ * the verification clock (x= expiry, t= in the future), so a message can
+ * be judged as of its arrival and a result reproduced later.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -35,6 +37,7 @@
 enum {
 	OPT_DOMAIN = 0x2001, OPT_SELECTOR, OPT_ALGORITHM, OPT_BITS, OPT_OUT,
 	OPT_KEY, OPT_CANON, OPT_HEADERS, OPT_IDENTITY, OPT_EXPIRE, OPT_ZONE,
+	OPT_NOW,
 };
 
 static int
@@ -339,6 +342,7 @@ out:
 struct verify_args {
 	const char	*zone;
 	bool		 json;
+	long long	 now;	/* 0: the real time */
 };
 
 static int
@@ -349,6 +353,7 @@ verify_take(int opt, const char *arg, void *p)
 	switch (opt) {
 	case OPT_ZONE: a->zone = arg; return 0;
 	case CLI_OPT_JSON: a->json = true; return 0;
+	case OPT_NOW: return cli_unixtime("dkim", "--now", arg, &a->now);
 	}
 	return cli_usage("dkim", "unexpected option");
 }
@@ -457,10 +462,12 @@ dkim_verify_cmd(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "zone", 1, NULL, OPT_ZONE },
 		{ "json", 0, NULL, CLI_OPT_JSON },
+		{ "now", 1, NULL, OPT_NOW },
 		CLI_LONGOPTS_DNS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct verify_args a = { NULL, false };
+	struct verify_args a = { NULL, false, 0 };
+	struct dkim_verify_options vo;
 	struct cli_dns dns = { NULL, 0 };
 	struct buf in = BUF_INIT, msg = BUF_INIT, out = BUF_INIT;
 	struct event_base *base = NULL;
@@ -486,7 +493,10 @@ dkim_verify_cmd(int argc, char **argv)
 	normalize_crlf(&in, &msg);
 	buf_free(&in);
 	rc = CLI_EXIT_FAIL;
-	v = dkim_verify_new(NULL);
+	memset(&vo, 0, sizeof(vo));
+	vo.now = (time_t)a.now;
+	vo.clock_skew = -1;
+	v = dkim_verify_new(&vo);
 	dkim_verify_message(v, msg.data ? msg.data : "", msg.len);
 	if (!dkim_verify_keys_done(v)) {
 		if ((base = event_base_new()) == NULL) {
