@@ -194,6 +194,7 @@ struct arc_seal_options {
 	const char	*headers;	/* AMS h= as "from:to"; NULL: the DKIM
 					 * default set plus DKIM-Signature */
 	time_t		 now;		/* t=; 0: time(NULL) */
+	long		 expire;	/* > 0: AMS x= = t= + expire */
 };
 
 /*

@@ -285,6 +285,8 @@ arc_seal(const struct arc_seal_options *o, const char *p, size_t n,
 	fold_tag(&f, "d=%s;", o->domain);
 	fold_tag(&f, "s=%s;", o->selector);
 	fold_tag(&f, "t=%lld;", (long long)now);
+	if (o->expire > 0)
+		fold_tag(&f, "x=%lld;", (long long)now + o->expire);
 	nh = split_h(a, &h, &hv);
 	for (j = 0; j < nh; j++) {
 		struct buf t = BUF_INIT;

@@ -4,7 +4,8 @@
  * the top), sealing and validating chains of one to three hops in both
  * algorithms, a body changed after the last seal (the newest AMS fails,
  * every seal still verifies), a body changed by a hop before it sealed
- * (pass with oldest-pass), cv=fail propagation, and key trouble.
+ * (pass with oldest-pass), cv=fail propagation, key trouble, and the
+ * verification clock the caller passes in (AMS x=, t= in the future).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,10 +68,10 @@ teardown(void **state)
  * selector: "rsa" or "ed"); status other than DNS_OK for every slot when
  * st says so. The caller frees. */
 static struct arc_verify *
-verify(const char *msg, size_t n, enum dns_status st)
+verify_at(const char *msg, size_t n, enum dns_status st, time_t now)
 {
 	struct arc_verify *v = arc_verify_new(&(struct arc_verify_options){
-	    .now = NOW });
+	    .now = now });
 	const char *name, *txt;
 	size_t i, len;
 
@@ -90,6 +91,12 @@ verify(const char *msg, size_t n, enum dns_status st)
 	}
 	assert_true(arc_verify_keys_done(v));
 	return v;
+}
+
+static struct arc_verify *
+verify(const char *msg, size_t n, enum dns_status st)
+{
+	return verify_at(msg, n, st, NOW);
 }
 
 /* Seal msg (verifying it first) with the key of sel; returns a new
@@ -622,6 +629,59 @@ test_arc_field_names(void **state)
 	free(msg);
 }
 
+/* The verdict on msg as of now, its reason copied to why. */
+static enum arc_result
+result_at(const char *msg, time_t now, char *why, size_t whylen)
+{
+	struct arc_verify *v = verify_at(msg, strlen(msg), DNS_OK, now);
+	const struct arc_verdict *r = arc_verify_finish(v);
+	enum arc_result res = r->result;
+
+	snprintf(why, whylen, "%s", r->reason ? r->reason : "");
+	arc_verify_free(v);
+	return res;
+}
+
+/*
+ * The clock is the caller's (the CLI's --now): a chain sealed at NOW
+ * with an AMS x= of NOW + 3600 passes from 300 s before NOW (the clock
+ * skew) up to x=; after x= the AMS is expired, and before that window
+ * the seal is from the future.
+ */
+static void
+test_clock_is_injected(void **state)
+{
+	struct arc_seal_options o = {
+		.domain = "fwd.example", .selector = "ed", .key = K.ed,
+		.aar = "mx.fwd.example; dkim=none", .now = NOW,
+		.expire = 3600,
+	};
+	struct arc_verify *v = verify(plain_msg, strlen(plain_msg), DNS_OK);
+	struct buf out = BUF_INIT;
+	char why[300];
+
+	(void)state;
+	assert_int_equal(arc_seal(&o, plain_msg, strlen(plain_msg),
+	    arc_verify_finish(v), &out, why, sizeof(why)), 0);
+	arc_verify_free(v);
+	assert_non_null(strstr(out.data, "x=1700003600;"));
+	buf_append_str(&out, plain_msg);
+
+	assert_int_equal(result_at(out.data, NOW, why, sizeof(why)),
+	    ARC_RESULT_PASS);
+	assert_int_equal(result_at(out.data, NOW + 3600, why, sizeof(why)),
+	    ARC_RESULT_PASS);
+	assert_int_equal(result_at(out.data, NOW - 300, why, sizeof(why)),
+	    ARC_RESULT_PASS);
+	assert_int_equal(result_at(out.data, NOW + 3601, why, sizeof(why)),
+	    ARC_RESULT_FAIL);
+	assert_non_null(strstr(why, "signature expired (x=1700003600)"));
+	assert_int_equal(result_at(out.data, NOW - 301, why, sizeof(why)),
+	    ARC_RESULT_FAIL);
+	assert_non_null(strstr(why, "t=1700000000 is in the future"));
+	buf_free(&out);
+}
+
 static void
 test_seal_refusals(void **state)
 {
@@ -671,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_key_unusable),
 		cmocka_unit_test(test_arc_field_names),
 		cmocka_unit_test(test_seal_refusals),
+		cmocka_unit_test(test_clock_is_injected),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -818,6 +818,69 @@ test_signature_results(void **state)
 	    "no key record at s._domainkey.example.com");
 }
 
+/*
+ * The verification clock is the caller's (the CLI's --now): one real
+ * signature with t= and x=, judged at several moments. Before x= it
+ * passes, after x= it is expired, and a clock well before t= sees a
+ * signature from the future.
+ */
+static void
+test_clock_is_injected(void **state)
+{
+	static const struct {
+		long long	 now;
+		enum dkim_result want;
+		const char	*reason;
+	} at[] = {
+		{ NOW - 10, DKIM_RESULT_PASS, NULL },		/* = t= */
+		{ NOW + 3590, DKIM_RESULT_PASS, NULL },		/* = x= */
+		{ NOW + 3591, DKIM_RESULT_FAIL, "signature expired (x=" },
+		{ NOW + 86400 * 365, DKIM_RESULT_FAIL, "expired" },
+		{ NOW - 310, DKIM_RESULT_PASS, NULL },		/* in skew */
+		{ NOW - 311, DKIM_RESULT_POLICY, "in the future" },
+	};
+	struct fake_key keys[1] = {
+		{ "sel._domainkey.football.example.com", NULL, DNS_OK },
+	};
+	struct dkim_sign_options so;
+	struct dkim_verify_options vo;
+	struct buf m = BUF_INIT, txt = BUF_INIT;
+	struct dkim_signer *s;
+	struct outcome o;
+	char why[200];
+	EVP_PKEY *pk = dkim_keygen_new(DKIM_KEY_ED25519, 0, why, sizeof(why));
+	size_t i;
+
+	(void)state;
+	assert_non_null(pk);
+	dkim_sign_options_init(&so);
+	so.domain = "football.example.com";
+	so.selector = "sel";
+	so.key = pk;
+	so.now = NOW - 10;
+	so.expire = 3600;
+	assert_non_null(s = dkim_sign_new(&so, why, sizeof(why)));
+	dkim_sign_message(s, plain_msg, strlen(plain_msg));
+	assert_int_equal(dkim_sign_finish(s, &m, why, sizeof(why)), 0);
+	dkim_sign_free(s);
+	assert_non_null(strstr(m.data, "x=1700003590;"));
+	buf_append_str(&m, plain_msg);
+	assert_int_equal(dkim_keygen_txt(pk, &txt), 0);
+	keys[0].txt = txt.data;
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		memset(&vo, 0, sizeof(vo));
+		vo.now = (time_t)at[i].now;
+		vo.clock_skew = -1;
+		verify_with(&o, m.data, m.len, keys, 1, &vo, 0);
+		assert_int_equal(o.n, 1);
+		assert_result(&o.r[0], at[i].want, at[i].reason);
+		outcome_free(&o);
+	}
+	EVP_PKEY_free(pk);
+	buf_free(&m);
+	buf_free(&txt);
+}
+
 static void
 test_unsigned_and_many(void **state)
 {
@@ -1109,6 +1172,7 @@ main(void)
 		cmocka_unit_test(test_shared_body_hash),
 		cmocka_unit_test(test_feed_in_pieces),
 		cmocka_unit_test(test_signature_results),
+		cmocka_unit_test(test_clock_is_injected),
 		cmocka_unit_test(test_unsigned_and_many),
 		cmocka_unit_test(test_key_results),
 		cmocka_unit_test(test_strict_subdomain_flag),
