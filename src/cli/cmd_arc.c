@@ -110,11 +110,11 @@ parse_args(int argc, char **argv, bool seal, struct arc_args *a)
 		CLI_LONGOPTS_DNS,
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, rc;
+	int opt, rc, li = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
 		if (opt == '?')
 			return cli_usage("arc", "unknown or incomplete option "
 			    "'%s'", argv[optind - 1]);
@@ -125,8 +125,8 @@ parse_args(int argc, char **argv, bool seal, struct arc_args *a)
 			continue;
 		if (!seal && opt != OPT_ZONE && opt != CLI_OPT_JSON &&
 		    opt != OPT_NOW)
-			return cli_usage("arc", "verify takes no '%s'",
-			    argv[optind - 1]);
+			return cli_usage("arc", "verify takes no '--%s'",
+			    longopts[li].name);
 		if (seal && opt == OPT_NOW)
 			return cli_usage("arc", "seal takes --timestamp, not "
 			    "--now");
