@@ -70,13 +70,15 @@ struct auth_request {
 	const struct auth_arc_hook *arc;	/* NULL: no ARC */
 	bool			 dmarc_seeded;	/* see dmarc_request */
 	uint64_t		 dmarc_seed;
-	long long		 now;		/* 0: time(NULL) */
+	long long		 now;		/* the clock of every check (DKIM,
+						 * SPF %{t}, ARC); 0: time(NULL) */
 	/* One DNS deadline for the whole message, in seconds (<= 0: none):
 	 * when it passes, every check still waiting for DNS ends with
 	 * temperror and the outcome is delivered with what is known. */
 	double			 deadline;
 	/* A verifier that has seen the message already (fed while it
-	 * streamed in), or NULL; the check takes it over either way. */
+	 * streamed in), or NULL; the check takes it over either way. It
+	 * keeps the clock it was made with: now above does not reach it. */
 	struct dkim_verify	*dkim;
 };
 
