@@ -128,6 +128,9 @@ enum config_key_id {
 	KEY_LIMIT_CONNECTIONS_PER_IP,
 	KEY_LIMIT_IDLE_TIMEOUT,
 	KEY_LIMIT_BANNER_DELAY,
+	KEY_LIMIT_DATA_TIMEOUT,
+	KEY_LIMIT_MIN_DATA_RATE,
+	KEY_LIMIT_DATA_RATE_GRACE,
 	KEY_MAIL_ROOT,
 	KEY_RECIPIENT_DELIMITER,
 	KEY_DELIVERY_OWNER,
@@ -848,6 +851,39 @@ config_set_banner_delay(struct config_parse *p, const char *v, char *why,
 	return 0;
 }
 
+/* The deadline of one DATA or BDAT transfer; 0 turns it off. */
+static int
+config_set_data_timeout(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (strcmp(v, "0") == 0) {
+		p->work.limits.data_timeout = 0;
+		return 0;
+	}
+	return config_parse_timeout(v, &p->work.limits.data_timeout, why, n);
+}
+
+/* Octets per second; 0 turns the rate check off. */
+static int
+config_set_min_data_rate(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	uint64_t u;
+
+	if (config_parse_uint(v, 0, 1000000000, &u, why, n) != 0)
+		return -1;
+	p->work.limits.min_data_rate = (unsigned)u;
+	return 0;
+}
+
+static int
+config_set_data_rate_grace(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_timeout(v, &p->work.limits.data_rate_grace, why,
+	    n);
+}
+
 static int
 config_set_mail_root(struct config_parse *p, const char *v, char *why,
     size_t n)
@@ -1144,6 +1180,12 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_idle_timeout },
 	[KEY_LIMIT_BANNER_DELAY] = { SECTION_LIMITS, "banner_delay",
 	    config_set_banner_delay },
+	[KEY_LIMIT_DATA_TIMEOUT] = { SECTION_LIMITS, "data_timeout",
+	    config_set_data_timeout },
+	[KEY_LIMIT_MIN_DATA_RATE] = { SECTION_LIMITS, "min_data_rate",
+	    config_set_min_data_rate },
+	[KEY_LIMIT_DATA_RATE_GRACE] = { SECTION_LIMITS, "data_rate_grace",
+	    config_set_data_rate_grace },
 	[KEY_MAIL_ROOT] = { SECTION_DELIVERY, "mail_root",
 	    config_set_mail_root },
 	[KEY_RECIPIENT_DELIMITER] = { SECTION_DELIVERY, "recipient_delimiter",
@@ -1790,6 +1832,9 @@ config_defaults(struct config *c)
 	c->limits.connections_per_ip = 20;
 	c->limits.idle_timeout = 300;
 	c->limits.banner_delay = 1;
+	c->limits.data_timeout = 600;	/* RFC 5321 4.5.3.2: 10 minutes */
+	c->limits.min_data_rate = 100;
+	c->limits.data_rate_grace = 30;
 	snprintf(c->recipient_delimiter, sizeof(c->recipient_delimiter), "+");
 	snprintf(c->server_user, sizeof(c->server_user), "%s",
 	    CONFIG_DEFAULT_USER);
@@ -2192,6 +2237,21 @@ static const struct config_key_doc config_key_docs[KEY_COUNT] = {
 	    CONFIG_OFF(limits.banner_delay), "SECONDS",
 	    "Wait before the greeting; a client that talks first gets 554. "
 	    "0 turns it off; at most 60.", NULL },
+	[KEY_LIMIT_DATA_TIMEOUT] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(limits.data_timeout), "SECONDS",
+	    "The longest one DATA or BDAT transfer may take, from the 354 "
+	    "or the first BDAT to the end of the message; then 451 4.4.2 "
+	    "and the connection closes. 0 turns it off; at most 3600.",
+	    NULL },
+	[KEY_LIMIT_MIN_DATA_RATE] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(limits.min_data_rate), "OCTETS",
+	    "The slowest average rate, in octets per second over the whole "
+	    "transfer, a DATA or BDAT transfer may have after "
+	    "data_rate_grace; a slower one gets 451 4.4.2 and the "
+	    "connection closes. 0 turns it off.", NULL },
+	[KEY_LIMIT_DATA_RATE_GRACE] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(limits.data_rate_grace), "SECONDS",
+	    "How long a transfer runs before min_data_rate applies.", NULL },
 	[KEY_MAIL_ROOT] = { CONFIG_JSON_STRING, config_get_str,
 	    CONFIG_OFF(mail_root), "DIRECTORY",
 	    "Where Maildirs live, as MAIL_ROOT/DOMAIN/USER. Empty: "

@@ -9,7 +9,8 @@
  *	[dns]			nameserver, timeout, message_deadline
  *	[limits]		message_size, recipients, errors, commands,
  *				connections, connections_per_ip, idle_timeout,
- *				banner_delay
+ *				banner_delay, data_timeout, min_data_rate,
+ *				data_rate_grace
  *	[delivery]		mail_root, recipient_delimiter, owner,
  *				retry_interval, retry_max, queue_lifetime,
  *				delay_warning
@@ -88,6 +89,11 @@ struct config_limits {
 	unsigned		 connections_per_ip;
 	double			 idle_timeout;	/* seconds */
 	double			 banner_delay;	/* seconds, 0 = none */
+	/* one DATA or BDAT transfer (slowloris): its deadline, and the
+	 * average rate it must keep after the grace (smtp_rate.h) */
+	double			 data_timeout;	/* seconds, 0 = none */
+	unsigned		 min_data_rate;	/* octets/s, 0 = none */
+	double			 data_rate_grace;	/* seconds */
 };
 
 struct config {

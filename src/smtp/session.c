@@ -29,6 +29,15 @@
  * once SESSION_INPUT_MAX bytes wait. Command lines come from smtp_line (only
  * CRLF ends a line), content from smtp_data (only CRLF.CRLF ends DATA).
  *
+ * Slow clients (slowloris): besides the idle timeout, one transfer
+ * (DATA, or BDAT from the first chunk to the last) has a deadline and,
+ * after a grace period, a minimum average rate ([limits] data_timeout,
+ * min_data_rate, data_rate_grace; the arithmetic is smtp_rate.h). One
+ * timer per session fires only when the verdict can change; a transfer
+ * that fails gets 451 4.4.2 and the connection closes, because a client
+ * still sending cannot be resynchronised. Its partial message is
+ * aborted in the spool.
+ *
  * The Received: header is written into the spool first, when the
  * content starts (queue id, TLS and recipient are known by then), so it
  * travels with the message. "250 ... queued as ID" is sent only from
@@ -107,6 +116,7 @@
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_line.h"
+#include "smtp/smtp_rate.h"
 #include "smtp/tls.h"
 #include "store/passwd.h"
 
@@ -194,6 +204,11 @@ struct session {
 	uint64_t			 bdat_skip;	/* octets to drop */
 	enum session_state		 bdat_skip_return;
 	uint64_t			 bdat_total;
+	/* the transfer being timed (DATA, or BDAT from the first chunk to
+	 * the last, or a refused chunk being skipped): smtp_rate.h */
+	struct event			*data_timer;
+	struct timespec			 data_started;
+	uint64_t			 data_octets;	/* read off the wire */
 	LIST_ENTRY(session)		 entry;
 };
 
@@ -1445,6 +1460,7 @@ session_feed_content(struct session *s, struct evbuffer *in)
 		return false;
 	used = smtp_data_feed(&s->data, v.iov_base, v.iov_len, &ev);
 	evbuffer_drain(in, used);
+	s->data_octets += used;
 	switch (ev) {
 	case SMTP_DATA_MORE:
 		return avail > 0;
@@ -1467,6 +1483,7 @@ session_skip_bdat(struct session *s, struct evbuffer *in)
 
 	evbuffer_drain(in, n);
 	s->bdat_skip -= n;
+	s->data_octets += n;
 	if (s->bdat_skip > 0)
 		return false;
 	return session_enter(s, s->bdat_skip_return);
@@ -1554,6 +1571,122 @@ session_process_input(struct session *s)
 	}
 }
 
+/* ---- the transfer deadline and rate floor ------------------------------ */
+
+/* The states in which the client is sending us a message. */
+static bool
+session_in_transfer(enum session_state state)
+{
+	return state == SESSION_DATA || state == SESSION_BDAT ||
+	    state == SESSION_BDAT_WAIT || state == SESSION_BDAT_SKIP;
+}
+
+static uint64_t
+session_ms(double seconds)
+{
+	return (uint64_t)(seconds * 1000.0 + 0.5);
+}
+
+static void
+session_data_limits(const struct session *s, struct smtp_rate_limits *l)
+{
+	const struct config_limits *lim = session_limits(s);
+
+	l->deadline_ms = session_ms(lim->data_timeout);
+	l->grace_ms = session_ms(lim->data_rate_grace);
+	l->min_rate = lim->min_data_rate;
+}
+
+static uint64_t
+session_data_elapsed_ms(const struct session *s)
+{
+	double t = session_elapsed(&s->data_started);
+
+	return t <= 0 ? 0 : (uint64_t)(t * 1000.0);
+}
+
+/*
+ * Arms the timer for the moment the verdict can change (next, in ms
+ * since the transfer began), so a transfer is looked at only when it
+ * may have become too slow, never on a polling tick.
+ */
+static void
+session_data_timer_arm(struct session *s, uint64_t elapsed, uint64_t next)
+{
+	uint64_t ms;
+	struct timeval tv;
+
+	if (s->data_timer == NULL || next == 0)
+		return;
+	ms = next > elapsed ? next - elapsed : 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	evtimer_add(s->data_timer, &tv);
+}
+
+static void
+session_data_watch(struct session *s)
+{
+	struct smtp_rate_limits l;
+	uint64_t next;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->data_started);
+	s->data_octets = 0;
+	session_data_limits(s, &l);
+	if (smtp_rate_check(&l, 0, 0, &next) == SMTP_RATE_OK)
+		session_data_timer_arm(s, 0, next);
+}
+
+/*
+ * Too slow or too long: a client still sending cannot be brought back
+ * in step, so it gets one reply and the connection closes. The partial
+ * message goes with the transaction (spool_abort waits for the writer
+ * thread's chunks of it, then unlinks the tmp file), so nothing of it
+ * reaches the queue.
+ */
+static void
+session_data_expired(struct session *s, enum smtp_rate_verdict v,
+    uint64_t elapsed)
+{
+	bool deadline = v == SMTP_RATE_DEADLINE;
+
+	log_info("smtp.data_too_slow", "session=%06" PRIx64 " ip=%s "
+	    "queue_id=%s bytes=%" PRIu64 " seconds=%.3f limit=%s", s->id,
+	    s->ip_text, s->msg != NULL ? spool_msg_id(s->msg) : "none",
+	    s->data_octets, (double)elapsed / 1000.0,
+	    smtp_rate_verdict_name(v));
+	session_txn_reset(s);
+	if (deadline)
+		session_reply(s, 451, "4.4.2", "Data transfer took too long, "
+		    "try again later");
+	else
+		session_reply(s, 451, "4.4.2", "Data transfer too slow, try "
+		    "again later");
+	s->close_reason = deadline ? "data-deadline" : "data-too-slow";
+	session_enter(s, SESSION_CLOSING);
+}
+
+static void
+session_on_data_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct smtp_rate_limits l;
+	enum smtp_rate_verdict v;
+	uint64_t elapsed, next;
+
+	(void)fd;
+	(void)what;
+	if (!session_in_transfer(s->state))
+		return;
+	session_data_limits(s, &l);
+	elapsed = session_data_elapsed_ms(s);
+	v = smtp_rate_check(&l, elapsed, s->data_octets, &next);
+	if (v == SMTP_RATE_OK)
+		session_data_timer_arm(s, elapsed, next);
+	else
+		session_data_expired(s, v, elapsed);
+}
+
 /* ---- states and events ------------------------------------------------------ */
 
 static void
@@ -1568,8 +1701,16 @@ static bool
 session_enter(struct session *s, enum session_state state)
 {
 	struct timeval delay;
+	bool was_transfer = session_in_transfer(s->state);
 
 	s->state = state;
+	/* one clock for the whole transfer, BDAT chunks and the commands
+	 * between them included */
+	if (session_in_transfer(state) && !was_transfer)
+		session_data_watch(s);
+	else if (!session_in_transfer(state) && was_transfer &&
+	    s->data_timer != NULL)
+		evtimer_del(s->data_timer);
 	switch (state) {
 	case SESSION_TLS_HANDSHAKE:
 		break;
@@ -1864,6 +2005,7 @@ session_new(struct session_host *h, const struct config_listener *l,
 	if (s->conf->cfg->limits.banner_delay > 0)
 		s->banner_timer = evtimer_new(h->base,
 		    session_on_banner_timer, s);
+	s->data_timer = evtimer_new(h->base, session_on_data_timer, s);
 	bufferevent_setcb(s->bev, session_on_read, session_on_write,
 	    session_on_event, s);
 	bufferevent_set_timeouts(s->bev, &idle, &idle);
@@ -1911,6 +2053,8 @@ session_free(struct session *s, const char *reason)
 		event_free(s->banner_timer);
 	if (s->auth_delay != NULL)
 		event_free(s->auth_delay);
+	if (s->data_timer != NULL)
+		event_free(s->data_timer);
 	/* under STARTTLS the last reply may still sit below the TLS
 	 * filter: the tls module lets it reach the socket, then closes */
 	if (s->tls)

@@ -67,6 +67,9 @@ test_defaults(void **state)
 	assert_int_equal(c.limits.message_size, 36700160);
 	assert_int_equal(c.limits.recipients, 100);
 	assert_true(c.limits.banner_delay == 1.0);
+	assert_true(c.limits.data_timeout == 600.0);
+	assert_int_equal(c.limits.min_data_rate, 100);
+	assert_true(c.limits.data_rate_grace == 30.0);
 	assert_string_equal(c.mail_root, "");
 	assert_string_equal(c.recipient_delimiter, "+");
 	assert_int_equal(c.delivery_retry_interval, 300);
@@ -162,6 +165,9 @@ static const char full_config[] =
 	"connections_per_ip = 4\n"
 	"idle_timeout = 30\n"
 	"banner_delay = 0\n"
+	"data_timeout = 2.5\n"
+	"min_data_rate = 1000\n"
+	"data_rate_grace = 0.75\n"
 	"[delivery]\n"
 	"mail_root = /srv/mail\n"
 	"recipient_delimiter = +-\n"
@@ -220,6 +226,9 @@ test_every_key(void **state)
 	assert_int_equal(c.limits.connections_per_ip, 4);
 	assert_true(c.limits.idle_timeout == 30.0);
 	assert_true(c.limits.banner_delay == 0.0);
+	assert_true(c.limits.data_timeout == 2.5);
+	assert_int_equal(c.limits.min_data_rate, 1000);
+	assert_true(c.limits.data_rate_grace == 0.75);
 	assert_string_equal(c.mail_root, "/srv/mail");
 	assert_string_equal(c.recipient_delimiter, "+-");
 	assert_int_equal(c.delivery_retry_interval, 90);
@@ -341,6 +350,21 @@ test_empty_tls_and_nameserver_mean_default(void **state)
 	config_free(&c);
 }
 
+/* The DATA/BDAT deadline and rate floor turn off with 0. */
+static void
+test_data_limits_off(void **state)
+{
+	struct config c;
+
+	(void)state;
+	assert_int_equal(load(&c, "[limits]\ndata_timeout = 0\n"
+	    "min_data_rate = 0\n", NULL), 0);
+	assert_true(c.limits.data_timeout == 0.0);
+	assert_int_equal(c.limits.min_data_rate, 0);
+	assert_true(c.limits.data_rate_grace == 30.0);
+	config_free(&c);
+}
+
 static void
 test_nameserver_forms(void **state)
 {
@@ -453,6 +477,12 @@ static const struct error_case error_cases[] = {
 	{ "[limits]\nrecipients = 0\n", 2, "out of range" },
 	{ "[limits]\nmessage_size = 12x\n", 2, "not a whole number" },
 	{ "[limits]\nbanner_delay = 61\n", 2, "0-60" },
+	{ "[limits]\ndata_timeout = 3601\n", 2, "out of range" },
+	{ "[limits]\ndata_timeout = 10m\n", 2, "expected seconds" },
+	{ "[limits]\nmin_data_rate = -1\n", 2, "not a whole number" },
+	{ "[limits]\nmin_data_rate = 1000000001\n", 2, "out of range" },
+	{ "[limits]\ndata_rate_grace = 0\n", 2, "out of range" },
+	{ "[limits]\ndata_rate_grace = x\n", 2, "expected seconds" },
 	{ "[delivery]\nrecipient_delimiter = @\n", 2, "cannot be a delimiter" },
 	{ "[server]\nuser =\n", 2, "1 to 32 characters" },
 	{ "[server]\nuser = Net Jes\n", 2, "expected an account name" },
@@ -782,6 +812,7 @@ test_write_ini_roundtrip(void **state)
 	roundtrip("[dns]\ntimeout = 0.0015\n");
 	roundtrip("[dns]\ntimeout = 3600\n");
 	roundtrip("[dns]\nmessage_deadline = 2.5\n");
+	roundtrip("[limits]\ndata_timeout = 0\nmin_data_rate = 0\n");
 	/* 0 turns the AUTH throttle's block and delay off */
 	roundtrip("[auth]\nmax_failures = 0\nfailure_delay = 0\n"
 	    "failure_window = 1\n");
@@ -848,6 +879,7 @@ main(void)
 		cmocka_unit_test(test_idn_and_local_domain),
 		cmocka_unit_test(test_syntax_niceties),
 		cmocka_unit_test(test_empty_tls_and_nameserver_mean_default),
+		cmocka_unit_test(test_data_limits_off),
 		cmocka_unit_test(test_nameserver_forms),
 		cmocka_unit_test(test_long_domain_header),
 		cmocka_unit_test(test_error_cases),
