@@ -1832,7 +1832,7 @@ config_defaults(struct config *c)
 	c->limits.connections_per_ip = 20;
 	c->limits.idle_timeout = 300;
 	c->limits.banner_delay = 1;
-	c->limits.data_timeout = 600;	/* RFC 5321 4.5.3.2: 10 minutes */
+	c->limits.data_timeout = 600;	/* as RFC 5321 4.5.3.2.6 */
 	c->limits.min_data_rate = 100;
 	c->limits.data_rate_grace = 30;
 	snprintf(c->recipient_delimiter, sizeof(c->recipient_delimiter), "+");

@@ -4,12 +4,13 @@
  * A client that trickles its message keeps a session and a spool file
  * open for as long as it likes unless something other than the idle
  * timeout watches it (slowloris). Two limits apply to one transfer:
- * a total deadline (RFC 5321 4.5.3.2 has the receiver wait 10 minutes
- * for the end of data) and, after a grace period, a minimum average
- * rate over the whole transfer. This module is only the arithmetic:
- * given the time since the transfer began and the octets read so far,
- * is it too slow, and when must it be looked at again. The session
- * runs a libevent timer for that moment, so nothing polls.
+ * a total deadline (10 minutes by default, the time RFC 5321 4.5.3.2.6
+ * has a client wait for the reply to the final dot) and, after a grace
+ * period, a minimum average rate over the whole transfer. This module
+ * is only the arithmetic: given the time since the transfer began and
+ * the octets read so far, is it too slow, and when must it be looked
+ * at again. The session runs a libevent timer for that moment, so
+ * nothing polls.
  *
  * Times are whole milliseconds, octets and rates whole numbers, so the
  * verdict at a boundary is exact (no rounding decides it). Pure: no
