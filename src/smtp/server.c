@@ -1242,6 +1242,39 @@ server_reload(struct server *srv)
 	log_set_level(cfg->log_level);
 }
 
+/*
+ * Freeing a signal event restores the default action: a second SIGTERM
+ * (the parent forwards every one) would then kill a child that is
+ * already stopping, and the parent would report it killed. The signals
+ * are blocked while their events go, then ignored, so one arriving in
+ * between is dropped.
+ */
+static void
+server_free_signals(struct server *srv)
+{
+	struct sigaction sa;
+	sigset_t stop, old;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	if (srv->sig_int != NULL)
+		event_free(srv->sig_int);
+	if (srv->sig_term != NULL)
+		event_free(srv->sig_term);
+	if (srv->sig_hup != NULL)
+		event_free(srv->sig_hup);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static void
 server_free(struct server *srv)
 {
@@ -1264,12 +1297,7 @@ server_free(struct server *srv)
 	authlimit_free(srv->host.authlimit);
 	if (srv->reap != NULL)
 		event_free(srv->reap);
-	if (srv->sig_int != NULL)
-		event_free(srv->sig_int);
-	if (srv->sig_term != NULL)
-		event_free(srv->sig_term);
-	if (srv->sig_hup != NULL)
-		event_free(srv->sig_hup);
+	server_free_signals(srv);
 	if (srv->stop_timer != NULL)
 		event_free(srv->stop_timer);
 	tls_server_free(srv->tls);

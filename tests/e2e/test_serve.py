@@ -12,6 +12,7 @@ AddressSanitizer and LeakSanitizer reports fail the test that caused them.
 import os
 import signal
 import socket
+import time
 import ssl
 import stat
 import sys
@@ -469,6 +470,22 @@ def test_stop_signal_says_421_to_open_sessions_and_exits_0(tmp_path, sig):
     finally:
         plain.close()
         tls.close()
+
+
+def test_signals_while_stopping_still_exit_0(tmp_path):
+    """A service manager (or an impatient admin) may signal again while
+    the server stops: every signal until the exit must leave exit 0,
+    never a child killed halfway through its cleanup."""
+    for _ in range(3):
+        srv = d.Daemon(tmp_path, hostname=HOST).start()
+        with srv.connect() as c:
+            assert c.reply() == BANNER
+            deadline = time.monotonic() + 30
+            while srv.proc.poll() is None and time.monotonic() < deadline:
+                srv.proc.send_signal(signal.SIGTERM)
+                time.sleep(0.001)
+        srv.assert_clean_stop()
+        assert "killed" not in srv.stderr()
 
 
 def test_stop_closes_the_listeners(tmp_path):
