@@ -1,9 +1,15 @@
 /*
  * log — one event, one line. See log.h.
+ *
+ * Escaping lives here and only here, so what counts as dangerous in a
+ * log line is decided once: log_char_len() says which bytes may stand
+ * as they are, log_escape() and the quoting functions build on it, and
+ * log_event() runs the finished line through it once more.
  */
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -81,6 +87,193 @@ log_syslog_priority(enum log_level level)
 	return LOG_INFO;
 }
 
+/*
+ * How many bytes at s[0..n) (n >= 1) may stand as they are: 1 for
+ * printable ASCII, 2 to 4 for a well-formed UTF-8 sequence (RFC 3629:
+ * shortest form, no surrogate, at most U+10FFFF), 0 when s[0] must be
+ * escaped. The C1 controls (U+0080..U+009F: a terminal may take U+009B
+ * as CSI) and the bidirectional embeddings, overrides and isolates
+ * (U+202A..U+202E, U+2066..U+2069, which reorder what a reader sees)
+ * are escaped though valid.
+ */
+static size_t
+log_char_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else
+		return 0;	/* continuation, C0/C1 overlong lead, > F4 */
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	if (cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return len;
+}
+
+size_t
+log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, k;
+
+	if (dstlen == 0)
+		return 0;
+	while (i < srclen) {
+		k = log_char_len(s + i, srclen - i);
+		if (k == 0) {
+			if (o + 4 >= dstlen)
+				break;
+			snprintf(dst + o, dstlen - o, "\\x%02x", s[i]);
+			o += 4;
+			i++;
+		} else if (s[i] == '"' || s[i] == '\\') {
+			if (o + 2 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = (char)s[i++];
+		} else {
+			if (o + k >= dstlen)
+				break;
+			memcpy(dst + o, s + i, k);
+			o += k;
+			i += k;
+		}
+	}
+	dst[o] = '\0';
+	return i;
+}
+
+/* True when value[0..len) may stand unquoted in a key=value line. */
+static bool
+log_plain(const char *value, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)value;
+	size_t i = 0, k;
+
+	if (len == 0)
+		return false;
+	while (i < len) {
+		if (s[i] == ' ' || s[i] == '"' || s[i] == '=' || s[i] == '\\')
+			return false;
+		if ((k = log_char_len(s + i, len - i)) == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/*
+ * pre, value[0..len), post into out[0..n): as they are when the value is
+ * plain and all fits, else quoted and escaped, cut with "..." when the
+ * room runs out. pre and post are trusted ASCII without quote or space.
+ */
+static const char *
+log_quote_wrap(char *out, size_t n, const char *pre, const char *value,
+    size_t len, const char *post)
+{
+	size_t pl = strlen(pre), ql = strlen(post), o;
+	bool cut;
+
+	if (log_plain(value, len) && pl + len + ql < n) {
+		memcpy(out, pre, pl);
+		memcpy(out + pl, value, len);
+		memcpy(out + pl + len, post, ql + 1);
+		return out;
+	}
+	/* '"' pre ... post '"' NUL, and "..." when cut */
+	if (n < pl + ql + 3) {
+		if (n > 0)
+			out[0] = '\0';
+		return out;
+	}
+	out[0] = '"';
+	memcpy(out + 1, pre, pl);
+	o = 1 + pl;
+	cut = log_escape(out + o, n - o - ql - 1, value, len) < len &&
+	    n - o >= ql + 5;
+	if (cut)	/* again, leaving room for the mark */
+		(void)log_escape(out + o, n - o - ql - 4, value, len);
+	o += strlen(out + o);
+	if (cut) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	memcpy(out + o, post, ql);
+	o += ql;
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+const char *
+log_quote_len(char *out, size_t n, const char *value, size_t len)
+{
+	return log_quote_wrap(out, n, "", value, len, "");
+}
+
+const char *
+log_quote(char *out, size_t n, const char *value)
+{
+	return log_quote_len(out, n, value, value != NULL ? strlen(value) :
+	    0);
+}
+
+const char *
+log_quote_addr(char *out, size_t n, const char *addr)
+{
+	if (addr == NULL)
+		addr = "";
+	return log_quote_wrap(out, n, "<", addr, strlen(addr), ">");
+}
+
+/* The last line of defence: any byte a caller let through unescaped is
+ * written \xNN, so the line stays one line of readable text. */
+static void
+log_defang(struct buf *line)
+{
+	const unsigned char *s = (const unsigned char *)line->data;
+	struct buf safe = BUF_INIT;
+	size_t i, k;
+
+	for (i = 0; i < line->len; i += k)
+		if ((k = log_char_len(s + i, line->len - i)) == 0)
+			break;
+	if (i == line->len)
+		return;
+	buf_append(&safe, line->data, i);
+	while (i < line->len) {
+		if ((k = log_char_len(s + i, line->len - i)) == 0) {
+			buf_printf(&safe, "\\x%02x", s[i]);
+			k = 1;
+		} else
+			buf_append(&safe, line->data + i, k);
+		i += k;
+	}
+	buf_free(line);
+	*line = safe;
+}
+
 void
 log_event(enum log_level level, const char *event, const char *fmt, ...)
 {
@@ -106,6 +299,7 @@ log_event(enum log_level level, const char *event, const char *fmt, ...)
 		buf_vprintf(&line, fmt, ap);
 		va_end(ap);
 	}
+	log_defang(&line);
 	if (log_cur_target == LOG_TARGET_SYSLOG)
 		syslog(log_syslog_priority(level), "%s", buf_cstr(&line));
 	else {
@@ -115,37 +309,3 @@ log_event(enum log_level level, const char *event, const char *fmt, ...)
 	buf_free(&line);
 }
 
-const char *
-log_quote(char *out, size_t n, const char *value)
-{
-	const unsigned char *p;
-	size_t o = 0;
-	int plain = value[0] != '\0';
-
-	for (p = (const unsigned char *)value; *p && plain; p++)
-		if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' ||
-		    *p == 0x7f)
-			plain = 0;
-	if (plain) {
-		snprintf(out, n, "%s", value);
-		return out;
-	}
-	if (n < 3) {
-		if (n > 0)
-			out[0] = '\0';
-		return out;
-	}
-	out[o++] = '"';
-	for (p = (const unsigned char *)value; *p && o + 5 < n; p++) {
-		if (*p == '"' || *p == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)*p;
-		} else if (*p < ' ' || *p == 0x7f)
-			o += (size_t)snprintf(out + o, n - o, "\\x%02x", *p);
-		else
-			out[o++] = (char)*p;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return out;
-}

@@ -4,7 +4,10 @@
  * Every line is `level=LEVEL event=NAME key=value ...`, so a log can be
  * grepped by queue id or parsed by a machine. Lines go to stderr (with a
  * timestamp) or to syslog (which adds its own). Values that may contain
- * spaces or quotes are written with log_quote() by the caller.
+ * spaces or quotes, and every value that came from the network, are
+ * written with log_quote() by the caller; as a last line of defence
+ * log_event() escapes any control or invalid UTF-8 byte left in the
+ * finished line, so no caller's slip can split it.
  */
 #ifndef NETJES_CORE_LOG_H
 #define NETJES_CORE_LOG_H
@@ -34,11 +37,40 @@ void	log_event(enum log_level, const char *event, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
 /*
- * Quote a value for a key=value line: returned as is when it holds no
- * space, quote, '=' or control byte, otherwise in double quotes with
- * backslash escapes. Writes into out (size n, always NUL-terminated).
+ * Untrusted text (anything from the network: HELO names, addresses,
+ * AUTH user names, header values, DNS names) never goes into a line as
+ * it is; it could end the line and forge the next one, or drive the
+ * terminal that shows the log. Every byte that could is written \xNN:
+ * C0 controls (CR, LF, NUL, ESC ...), DEL, octets that are not valid
+ * UTF-8 (overlong forms and surrogates too), and the UTF-8 forms of the
+ * C1 controls and of the bidirectional overrides. Valid UTF-8 beyond
+ * those is kept, so an international address stays readable.
+ *
+ * log_escape() writes src[0..srclen) so into dst (size dstlen, always
+ * NUL-terminated when dstlen > 0), with '"' and '\' backslash-escaped
+ * as well. It never splits an escape or a UTF-8 sequence: when the
+ * room runs out it stops before. Returns how many octets of src it
+ * wrote (srclen when all fitted).
+ */
+size_t	log_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+/* Room for one quoted value of a line: a path, an address, a name.
+ * A longer value is cut, marked with "..." inside the quotes. */
+#define LOG_QUOTE_MAX	1024
+
+/*
+ * Quote a value for a key=value line: returned as is when it is not
+ * empty and holds no space, quote, '=', '\' or byte log_escape() would
+ * escape, otherwise in double quotes, escaped as log_escape() does.
+ * Writes into out (size n, always NUL-terminated); a value cut short
+ * ends in `..."`. log_quote_len() takes a length, so NULs in the value
+ * are escaped too; log_quote_addr() writes an address in angle
+ * brackets: <a@b> or "<\"a b\"@c>".
  */
 const char *log_quote(char *out, size_t n, const char *value);
+const char *log_quote_len(char *out, size_t n, const char *value,
+	    size_t len);
+const char *log_quote_addr(char *out, size_t n, const char *addr);
 
 #define log_error(ev, ...)	log_event(LOG_LEVEL_ERROR, ev, __VA_ARGS__)
 #define log_warn(ev, ...)	log_event(LOG_LEVEL_WARN, ev, __VA_ARGS__)

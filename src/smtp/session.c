@@ -110,6 +110,7 @@
 #include "queue/spool.h"
 #include "smtp/authlimit.h"
 #include "smtp/hdrguard.h"
+#include "smtp/helo.h"
 #include "smtp/received.h"
 #include "smtp/sasl.h"
 #include "smtp/sender_auth.h"
@@ -393,13 +394,35 @@ session_parse_flags(const struct session *s)
 
 /* ---- EHLO, HELO ----------------------------------------------------- */
 
+/*
+ * RFC 5321 4.1.1.1: a Domain or an address literal, else 501 and the
+ * session stays where it was, so the client may try again. The name is
+ * not echoed: the reply would carry the client's bytes, and the log has
+ * them, escaped.
+ */
+static bool
+session_helo_refuse(struct session *s, bool ehlo, const char *why)
+{
+	char q[LOG_QUOTE_MAX];
+
+	log_info("smtp.helo_refused", "session=%06" PRIx64 " client=%s "
+	    "verb=%s helo=%s reason=%s", s->id, s->ip_text,
+	    ehlo ? "EHLO" : "HELO", log_quote(q, sizeof(q), s->cmd.helo),
+	    why);
+	return session_error(s, 501, "5.5.2", "Syntax: %s hostname",
+	    ehlo ? "EHLO" : "HELO");
+}
+
 static bool
 session_helo(struct session *s, bool ehlo)
 {
-	const char *lines[16];
+	const char *lines[16], *why;
 	char first[SMTP_REPLY_LINE_MAX], size[64];
 	size_t n = 0;
 
+	if (helo_check(s->cmd.helo, strlen(s->cmd.helo), &why) ==
+	    HELO_INVALID)
+		return session_helo_refuse(s, ehlo, why);
 	session_txn_reset(s);
 	snprintf(s->helo, sizeof(s->helo), "%s", s->cmd.helo);
 	s->ehlo = ehlo;

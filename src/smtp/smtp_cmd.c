@@ -785,7 +785,7 @@ smtp_cmd_parse(const char *line, size_t len, unsigned flags,
 	case SMTP_VERB_HELO:
 	case SMTP_VERB_EHLO:
 		if (arg == end || *arg == ' ') {
-			smtp_reply_set(&cmd->reply, 501, ENH_ARGS,
+			smtp_reply_set(&cmd->reply, 501, ENH_SYNTAX,
 			    "Syntax: %s hostname", smtp_verb_name(cmd->verb));
 			return -1;
 		}
