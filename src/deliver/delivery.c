@@ -246,7 +246,7 @@ delivery_send_dsn(struct delivery *d, const struct spool_envelope *env,
 	struct spool_msg *msg;
 	struct buf text = BUF_INIT;
 	struct arena *a = arena_new(0);
-	char reason[SPOOL_REASON_MAX], *hdrs;
+	char reason[SPOOL_REASON_MAX], *hdrs, qa[LOG_QUOTE_MAX];
 	ssize_t got;
 	size_t i;
 
@@ -284,12 +284,14 @@ delivery_send_dsn(struct delivery *d, const struct spool_envelope *env,
 	if ((msg = spool_begin(d->spool, reason, sizeof(reason))) == NULL ||
 	    (spool_write(msg, text.data, text.len), spool_commit(msg, &denv,
 	    reason, sizeof(reason))) != 0) {
-		log_error("deliver.dsn_failed", "queue_id=%s to=<%s> "
-		    "action=%s reason=\"%s\"", env->id, env->mail_from,
+		log_error("deliver.dsn_failed", "queue_id=%s to=%s "
+		    "action=%s reason=\"%s\"", env->id, log_quote_addr(qa,
+		    sizeof(qa), env->mail_from),
 		    action == DSN_FAILED ? "failed" : "delayed", reason);
 	} else {
-		log_info("deliver.dsn", "queue_id=%s dsn_id=%s to=<%s> "
-		    "action=%s nrcpt=%zu", env->id, denv.id, env->mail_from,
+		log_info("deliver.dsn", "queue_id=%s dsn_id=%s to=%s "
+		    "action=%s nrcpt=%zu", env->id, denv.id, log_quote_addr(qa,
+		    sizeof(qa), env->mail_from),
 		    action == DSN_FAILED ? "failed" : "delayed", n);
 		delivery_enqueue(d, denv.id, false);
 	}

@@ -490,7 +490,7 @@ static bool
 session_mail(struct session *s)
 {
 	const struct smtp_mail_args *m = &s->cmd.mail;
-	char addr[ADDR_STRLEN];
+	char addr[ADDR_STRLEN], qu[LOG_QUOTE_MAX], qa[LOG_QUOTE_MAX];
 
 	if (s->state == SESSION_GREETED)
 		return session_error(s, 503, "5.5.1", "Send EHLO or HELO first");
@@ -506,7 +506,8 @@ session_mail(struct session *s)
 	addr_format(&m->path, addr, sizeof(addr));
 	if (!session_sender_allowed(s, &m->path)) {
 		log_info("smtp.sender_refused", "session=%06" PRIx64
-		    " user=%s from=<%s>", s->id, s->auth_user, addr);
+		    " user=%s from=%s", s->id, log_quote(qu, sizeof(qu),
+		    s->auth_user), log_quote_addr(qa, sizeof(qa), addr));
 		return session_error(s, 553, "5.7.1", "<%s> not owned by user",
 		    addr);
 	}
@@ -572,7 +573,7 @@ session_rcpt(struct session *s)
 {
 	const struct smtp_rcpt_args *r = &s->cmd.rcpt;
 	struct local_result res;
-	char given[ADDR_STRLEN];
+	char given[ADDR_STRLEN], qa[LOG_QUOTE_MAX];
 	bool local;
 
 	if (s->state == SESSION_GREETED)
@@ -584,11 +585,12 @@ session_rcpt(struct session *s)
 		return true;
 	}
 	addr_format(&r->path, given, sizeof(given));
+	log_quote_addr(qa, sizeof(qa), given);
 	local = !r->path.ip_literal && (r->path.domain[0] == '\0' ||
 	    local_table_is_local_domain(s->conf->local, r->path.domain));
 	if (!local) {
-		log_info("smtp.rcpt_refused", "session=%06" PRIx64 " to=<%s> "
-		    "reason=%s", s->id, given, session_relay_allowed(s) ?
+		log_info("smtp.rcpt_refused", "session=%06" PRIx64 " to=%s "
+		    "reason=%s", s->id, qa, session_relay_allowed(s) ?
 		    "no-outbound" : "relay-denied");
 		if (session_relay_allowed(s))
 			return session_error(s, 550, "5.3.0", "<%s>: Outbound "
@@ -601,7 +603,7 @@ session_rcpt(struct session *s)
 	case LOCAL_FOUND:
 		if (res.nremote > 0) {
 			log_warn("smtp.rcpt_refused", "session=%06" PRIx64
-			    " to=<%s> reason=alias-to-remote", s->id, given);
+			    " to=%s reason=alias-to-remote", s->id, qa);
 			session_reply(s, 451, "4.3.0", "<%s>: Alias target "
 			    "elsewhere; outbound delivery is not available "
 			    "yet", given);
@@ -610,16 +612,16 @@ session_rcpt(struct session *s)
 		break;
 	case LOCAL_UNKNOWN:
 	case LOCAL_NOT_LOCAL:
-		log_info("smtp.rcpt_refused", "session=%06" PRIx64 " to=<%s> "
-		    "reason=unknown-user", s->id, given);
+		log_info("smtp.rcpt_refused", "session=%06" PRIx64 " to=%s "
+		    "reason=unknown-user", s->id, qa);
 		return session_error(s, 550, "5.1.1", "<%s>: Recipient address "
 		    "rejected: User unknown", given);
 	case LOCAL_LOOP:
 		return session_error(s, 550, "5.4.6", "<%s>: Alias loop",
 		    given);
 	case LOCAL_BROKEN:
-		log_error("smtp.rcpt_refused", "session=%06" PRIx64 " to=<%s> "
-		    "reason=\"%s\"", s->id, given, res.reason ? res.reason :
+		log_error("smtp.rcpt_refused", "session=%06" PRIx64 " to=%s "
+		    "reason=\"%s\"", s->id, qa, res.reason ? res.reason :
 		    "broken");
 		session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup "
 		    "failure", given);
@@ -772,6 +774,7 @@ static void
 session_committed(void *arg, const char *id, int err, const char *reason)
 {
 	struct session *s = arg;
+	char qa[LOG_QUOTE_MAX];
 
 	s->msg = NULL;
 	if (err != 0) {
@@ -781,8 +784,9 @@ session_committed(void *arg, const char *id, int err, const char *reason)
 		    "try again later");
 	} else {
 		log_info("smtp.accepted", "session=%06" PRIx64 " queue_id=%s "
-		    "from=<%s> nrcpt=%zu size=%" PRIu64 " client=%s tls=%s",
-		    s->id, id, s->env.mail_from, s->env.nrcpts, s->data.size,
+		    "from=%s nrcpt=%zu size=%" PRIu64 " client=%s tls=%s",
+		    s->id, id, log_quote_addr(qa, sizeof(qa),
+		    s->env.mail_from), s->env.nrcpts, s->data.size,
 		    s->ip_text, s->tls ? s->tls_version : "no");
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", id);
 		delivery_enqueue(s->host->delivery, id, false);
@@ -880,6 +884,7 @@ session_check_log(const struct session *s, const struct auth_outcome *o,
     enum session_action action)
 {
 	const struct dmarc_outcome *d = &o->dmarc;
+	char qd[LOG_QUOTE_MAX];
 
 	log_info("smtp.auth_checked", "session=%06" PRIx64 " queue_id=%s "
 	    "iprev=%s spf=%s spf_helo=%s dkim=%s dmarc=%s from_domain=%s "
@@ -888,8 +893,8 @@ session_check_log(const struct session *s, const struct auth_outcome *o,
 	    spf_result_name(o->spf_mailfrom.result),
 	    o->spf_helo.helo != NULL ? spf_result_name(o->spf_helo.result) :
 	    "none", session_dkim_summary(o), dmarc_result_name(d->result),
-	    d->header_from != NULL ? d->header_from : "-",
-	    s->conf->cfg->dmarc_monitor ? "monitor" : "enforce",
+	    log_quote(qd, sizeof(qd), d->header_from != NULL ?
+	    d->header_from : "-"), s->conf->cfg->dmarc_monitor ? "monitor" : "enforce",
 	    dmarc_policy_name(d->applied), session_action_names[action],
 	    s->guard.renamed);
 }
@@ -1032,11 +1037,12 @@ session_from_offender(struct session *s)
 static bool
 session_from_refuse(struct session *s, const char *bad)
 {
-	char q[ADDR_STRLEN + 8];
+	char q[LOG_QUOTE_MAX], qu[LOG_QUOTE_MAX];
 
 	log_info("smtp.sender_refused", "session=%06" PRIx64 " queue_id=%s "
 	    "user=%s header_from=%s", s->id, spool_msg_id(s->msg),
-	    s->auth_user, log_quote(q, sizeof(q), bad));
+	    log_quote(qu, sizeof(qu), s->auth_user), log_quote(q, sizeof(q),
+	    bad));
 	session_reply(s, 550, "5.7.1", "<%.300s> not owned by user", bad);
 	session_txn_reset(s);
 	if (!session_enter(s, SESSION_READY))
@@ -1102,7 +1108,7 @@ static void
 session_auth_log(struct session *s, const char *user, const char *result,
     unsigned failures)
 {
-	char quoted[2 * SASL_ID_MAX + 8], count[32] = "";
+	char quoted[LOG_QUOTE_MAX], count[32] = "";
 
 	if (failures > 0)
 		snprintf(count, sizeof(count), " failures=%u", failures);
@@ -1926,13 +1932,14 @@ static void
 session_iprev_done(const struct iprev_outcome *o, void *arg)
 {
 	struct session *s = arg;
+	char q[LOG_QUOTE_MAX];
 
 	s->iprev = NULL;
 	if (o->result == IPREV_RESULT_PASS && o->name != NULL)
 		snprintf(s->rdns, sizeof(s->rdns), "%s", o->name);
 	log_debug("smtp.iprev", "session=%06" PRIx64 " client=%s result=%s "
 	    "name=%s", s->id, s->ip_text, iprev_result_name(o->result),
-	    s->rdns[0] != '\0' ? s->rdns : "-");
+	    log_quote(q, sizeof(q), s->rdns[0] != '\0' ? s->rdns : "-"));
 }
 
 /* Ask early, so Received can name the client when DATA comes; a
