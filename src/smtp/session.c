@@ -400,17 +400,42 @@ session_parse_flags(const struct session *s)
  * not echoed: the reply would carry the client's bytes, and the log has
  * them, escaped.
  */
-static bool
-session_helo_refuse(struct session *s, bool ehlo, const char *why)
+static void
+session_helo_log_refused(const struct session *s, bool ehlo,
+    const char *arg, size_t len, const char *why)
 {
 	char q[LOG_QUOTE_MAX];
 
 	log_info("smtp.helo_refused", "session=%06" PRIx64 " client=%s "
 	    "verb=%s helo=%s reason=%s", s->id, s->ip_text,
-	    ehlo ? "EHLO" : "HELO", log_quote(q, sizeof(q), s->cmd.helo),
+	    ehlo ? "EHLO" : "HELO", log_quote_len(q, sizeof(q), arg, len),
+	    why);
+}
+
+static bool
+session_helo_refuse(struct session *s, bool ehlo, const char *why)
+{
+	session_helo_log_refused(s, ehlo, s->cmd.helo, strlen(s->cmd.helo),
 	    why);
 	return session_error(s, 501, "5.5.2", "Syntax: %s hostname",
 	    ehlo ? "EHLO" : "HELO");
+}
+
+/* An EHLO/HELO line the command parser refused (no argument, control
+ * octets, ...): the parser's reply stands, the log gets the argument. */
+static void
+session_helo_unparsed(const struct session *s, const char *line, size_t len)
+{
+	const char *arg = len > 5 ? line + 5 : "", *why;
+	size_t alen = len > 5 ? len - 5 : 0;
+
+	if (len < 4 || (len > 4 && line[4] != ' ') ||
+	    (strncasecmp(line, "EHLO", 4) != 0 &&
+	    strncasecmp(line, "HELO", 4) != 0))
+		return;
+	(void)helo_check(arg, alen, &why);
+	session_helo_log_refused(s, line[0] == 'E' || line[0] == 'e', arg,
+	    alen, why != NULL ? why : "syntax");
 }
 
 static bool
@@ -1414,6 +1439,7 @@ session_command(struct session *s, const char *line, size_t len)
 			    "server");
 			return session_enter(s, SESSION_CLOSING);
 		}
+		session_helo_unparsed(s, line, len);
 		if (c->verb == SMTP_VERB_BDAT)
 			/* the size is unknown, so the stream is lost */
 			return session_close_with(s, "4.5.2", "bad-bdat",
