@@ -242,8 +242,11 @@ log_quote(char *out, size_t n, const char *value)
 const char *
 log_quote_addr(char *out, size_t n, const char *addr)
 {
-	if (addr == NULL)
-		addr = "";
+	/* the null path: the brackets keep it one token */
+	if (addr == NULL || addr[0] == '\0') {
+		snprintf(out, n, "%s", "<>");
+		return out;
+	}
 	return log_quote_wrap(out, n, "<", addr, strlen(addr), ">");
 }
 

@@ -65,7 +65,7 @@ size_t	log_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
  * Writes into out (size n, always NUL-terminated); a value cut short
  * ends in `..."`. log_quote_len() takes a length, so NULs in the value
  * are escaped too; log_quote_addr() writes an address in angle
- * brackets: <a@b> or "<\"a b\"@c>".
+ * brackets: <a@b>, <> for the null path, or "<\"a b\"@c>".
  */
 const char *log_quote(char *out, size_t n, const char *value);
 const char *log_quote_len(char *out, size_t n, const char *value,
