@@ -18,8 +18,11 @@
  * message to the account that sent it, as Sendmail and Postfix (with
  * smtpd_sasl_authenticated_header) do. Text from the client (the HELO
  * name, the user name) is cut to 255 octets and any octet that could
- * break out of the header or a comment becomes '?'. Pure: no I/O, no clock
- * (the caller passes the time).
+ * break out of the header or a comment becomes '?'; the session passes
+ * only HELO names helo_check() accepted (printable ASCII, at most 255
+ * octets), so for those this is a second line of defence, touching only
+ * the '(', ')', ';', '<', '>' and '"' a General-address-literal may hold.
+ * Pure: no I/O, no clock (the caller passes the time).
  */
 #ifndef NETJES_SMTP_RECEIVED_H
 #define NETJES_SMTP_RECEIVED_H
@@ -30,7 +33,7 @@
 struct buf;
 
 struct received_info {
-	const char	*helo;		/* as sent; "" when none */
+	const char	*helo;		/* as sent, helo_check()ed; "" when none */
 	const char	*client_ip;	/* "192.0.2.1" or "2001:db8::1" */
 	const char	*client_rdns;	/* confirmed reverse name, or NULL */
 	const char	*auth_user;	/* SMTP AUTH identity, or NULL */
