@@ -919,7 +919,8 @@ session_check_log(const struct session *s, const struct auth_outcome *o,
 	    o->spf_helo.helo != NULL ? spf_result_name(o->spf_helo.result) :
 	    "none", session_dkim_summary(o), dmarc_result_name(d->result),
 	    log_quote(qd, sizeof(qd), d->header_from != NULL ?
-	    d->header_from : "-"), s->conf->cfg->dmarc_monitor ? "monitor" : "enforce",
+	    d->header_from : "-"),
+	    s->conf->cfg->dmarc_monitor ? "monitor" : "enforce",
 	    dmarc_policy_name(d->applied), session_action_names[action],
 	    s->guard.renamed);
 }
