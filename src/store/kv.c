@@ -64,7 +64,7 @@ kv_ready(evutil_socket_t fd, short what, void *arg)
 	kv->ready_head = kv->ready_tail = NULL;
 	for (; r != NULL; r = next) {
 		next = r->next;
-		if (!r->cancelled) {
+		if (!r->cancelled && r->cb != NULL) {
 			memset(&res, 0, sizeof(res));
 			res.status = r->status;
 			res.val = r->rval;

@@ -72,7 +72,8 @@ struct kv_result {
 
 typedef void kv_cb(const struct kv_result *, void *arg);
 
-/* The handle is valid until the callback returns or kv_cancel(). */
+/* The handle is valid until the callback returns or kv_cancel(). The
+ * callback may be NULL: a write nobody waits for. */
 struct kv_req	*kv_get(struct kv *, const void *key, size_t keylen,
 		    kv_cb *, void *arg);
 struct kv_req	*kv_put(struct kv *, const void *key, size_t keylen,
