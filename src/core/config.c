@@ -1149,10 +1149,6 @@ config_set_store_redis(struct config_parse *p, const char *v, char *why,
 		    "/path/to/socket");
 		return -1;
 	}
-	if (config_has_control(v)) {
-		snprintf(why, n, "control characters in the path");
-		return -1;
-	}
 	return config_copy(p->work.store_redis, sizeof(p->work.store_redis),
 	    v, why, n);
 }
