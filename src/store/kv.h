@@ -85,7 +85,9 @@ struct kv_req	*kv_del(struct kv *, const void *key, size_t keylen,
 struct kv_req	*kv_incr(struct kv *, const void *key, size_t keylen,
 		    int64_t delta, unsigned ttl, kv_cb *, void *arg);
 /* Keys starting with prefix (may be empty), at most limit of them
- * (0 or more than KV_SCAN_MAX: KV_SCAN_MAX), with their values. */
+ * (0 or more than KV_SCAN_MAX: KV_SCAN_MAX), with their values, sorted
+ * by key. When more match, which ones come is the backend's choice
+ * (LMDB: the first in key order; Redis: the first SCAN finds). */
 struct kv_req	*kv_scan(struct kv *, const void *prefix, size_t prefixlen,
 		    size_t limit, kv_cb *, void *arg);
 void		 kv_cancel(struct kv_req *);
@@ -132,7 +134,9 @@ struct kv_redis_options {
 
 /* Open a store; NULL with a reason in err. Opening LMDB is synchronous
  * (it happens once, at start); a Redis store is returned before it is
- * connected and connects (and reconnects) in the background. */
+ * connected and connects (and reconnects) in the background. Open it in
+ * the process that uses it, after any fork(): neither an LMDB
+ * environment nor a Redis connection may be shared across one. */
 struct kv	*kv_lmdb_open(struct event_base *, const struct kv_lmdb_options *,
 		    char *err, size_t errlen);
 struct kv	*kv_redis_open(struct event_base *,

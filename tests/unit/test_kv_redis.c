@@ -423,8 +423,6 @@ test_password_and_db(void **state)
 	assert_int_equal(kvt_put(fx, "k", "in db 3", 0), KV_OK);
 	a = kvt_get(fx, "k");
 	kvt_assert_value(&a, "in db 3");
-	r = server_command(&s, "AUTH s3cret");
-	freeReplyObject(r);
 	{
 		struct timeval tv = { 2, 0 };
 		redisContext *c = redisConnectWithTimeout("127.0.0.1", s.port,
