@@ -250,6 +250,52 @@ kv_case_incr_window(void **state)
 	assert_int_equal(a.num, 42);
 }
 
+/* The window belongs to the key's creation: a key that exists without
+ * an expiry gets none from an increment, even one whose result equals
+ * the step (0 + 5), which a check on the result alone would take for
+ * a new key. */
+static void
+kv_case_incr_existing_no_expiry(void **state)
+{
+	struct kv_fixture *fx = *state;
+	struct kvt_answer a;
+
+	assert_int_equal(kvt_put(fx, "z", "0", 0), KV_OK);
+	a = kvt_incr(fx, "z", 5, 1);
+	assert_int_equal(a.num, 5);
+	fx->advance(fx, 1200);
+	a = kvt_get(fx, "z");
+	kvt_assert_value(&a, "5");
+}
+
+/* More keys than one SCAN step looks at, and a prefix spread over all
+ * of them. */
+static void
+kv_case_scan_large(void **state)
+{
+	struct kv_fixture *fx = *state;
+	struct kvt_answer a;
+	char key[32];
+	int i;
+
+	for (i = 0; i < 2500; i++) {
+		snprintf(key, sizeof(key), "s:%05d", i);
+		assert_non_null(kv_put(fx->kv, key, strlen(key), "v", 1, 0,
+		    NULL, NULL));
+	}
+	/* answered in order: once this one is in, so are the others */
+	assert_int_equal(kvt_put(fx, "s:last", "v", 0), KV_OK);
+	a = kvt_scan(fx, "s:001", 0);
+	assert_int_equal(a.status, KV_OK);
+	assert_int_equal(a.nitems, 100);
+	assert_string_equal(a.items[0], "s:00100=v");
+	assert_string_equal(a.items[63], "s:00163=v");
+	a = kvt_scan(fx, "s:", 10);
+	assert_int_equal(a.nitems, 10);
+	a = kvt_scan(fx, "s:", 0);
+	assert_int_equal(a.nitems, KV_SCAN_MAX);
+}
+
 static void
 kv_case_incr_not_integer(void **state)
 {
@@ -481,10 +527,12 @@ kv_case_many_concurrent(void **state)
 	KV_CASE(kv_case_del, setup, teardown), \
 	KV_CASE(kv_case_expiry, setup, teardown), \
 	KV_CASE(kv_case_incr_window, setup, teardown), \
+	KV_CASE(kv_case_incr_existing_no_expiry, setup, teardown), \
 	KV_CASE(kv_case_incr_not_integer, setup, teardown), \
 	KV_CASE(kv_case_scan, setup, teardown), \
 	KV_CASE(kv_case_scan_glob_literal, setup, teardown), \
 	KV_CASE(kv_case_scan_skips_expired, setup, teardown), \
+	KV_CASE(kv_case_scan_large, setup, teardown), \
 	KV_CASE(kv_case_cancel, setup, teardown), \
 	KV_CASE(kv_case_bad_arguments, setup, teardown), \
 	KV_CASE(kv_case_callback_starts_request, setup, teardown), \
