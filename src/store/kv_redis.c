@@ -55,7 +55,6 @@ struct kv_redis {
 	struct kv_redis_options	 opt;
 	char			*host, *path, *password;
 	redisAsyncContext	*ac;		/* NULL: down */
-	bool			 connected;
 	bool			 down_logged;
 	bool			 closing;	/* kv_free */
 	unsigned		 backoff_ms;
@@ -182,7 +181,6 @@ redis_lost(struct kv_redis *rd, const char *why, bool free_it)
 	if (ac == NULL)
 		return;
 	rd->ac = NULL;
-	rd->connected = false;
 	event_del(rd->connect_ev);
 	redis_log_down(rd, why);
 	if (!rd->closing)
@@ -215,7 +213,6 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	event_del(rd->connect_ev);
-	rd->connected = true;
 }
 
 /* AUTH and SELECT: a refusal makes the connection useless. */

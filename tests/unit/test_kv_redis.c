@@ -293,6 +293,44 @@ put_until_ok(struct kv_fixture *fx)
 	fail_msg("the store did not come back in 10 s");
 }
 
+/* Send stderr (the log) to a file for a while. */
+static int
+log_to(const char *path)
+{
+	int saved, fd;
+
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+static void
+log_back(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
+static int
+log_count(const char *path, const char *needle)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* ---- what only Redis has ------------------------------------------------ */
 
 static void
@@ -323,8 +361,13 @@ test_killed_then_back(void **state)
 	struct kv_fixture *fx = *state;
 	struct kvt_answer a = { 0 };
 	int64_t t0;
+	char log[PATH_MAX + 16];
+	int saved;
 
+	snprintf(log, sizeof(log), "%s/netjes.log", main_server.dir);
 	assert_int_equal(kvt_put(fx, "k", "v", 0), KV_OK);
+	log_set_level(LOG_LEVEL_INFO);
+	saved = log_to(log);
 	server_stop(&main_server);
 	/* the waiting request and every new one: KV_ERROR, promptly */
 	t0 = mono_ms();
@@ -338,8 +381,13 @@ test_killed_then_back(void **state)
 	/* back: the same store works again, without reopening */
 	server_start(&main_server);
 	put_until_ok(fx);
+	log_back(saved);
+	log_set_level(LOG_LEVEL_ERROR);
 	a = kvt_get(fx, "back");
 	kvt_assert_value(&a, "yes");
+	/* one line when it went, one when it came back: not one a retry */
+	assert_int_equal(log_count(log, "event=store_redis_down"), 1);
+	assert_int_equal(log_count(log, "event=store_redis_up"), 1);
 }
 
 static void
