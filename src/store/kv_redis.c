@@ -9,6 +9,11 @@
  * limit, then one MGET; the items are sorted by key as LMDB gives them.
  * A value that vanished between SCAN and MGET is left out.
  *
+ * A new connection sends AUTH (with a password) and SELECT first;
+ * requests made meanwhile wait for SELECT's answer, so none can run
+ * unauthenticated or in database 0 by mistake. A refusal of either
+ * closes the connection like a failure.
+ *
  * Redis down or not reachable: every request that is waiting gets
  * KV_ERROR at once (hiredis answers its queue when the connection
  * closes), every new one too until the connection is back, and one log
@@ -55,6 +60,8 @@ struct kv_redis {
 	struct kv_redis_options	 opt;
 	char			*host, *path, *password;
 	redisAsyncContext	*ac;		/* NULL: down */
+	bool			 ready;		/* AUTH and SELECT answered */
+	struct redis_req	*wait_head, *wait_tail;
 	bool			 down_logged;
 	bool			 closing;	/* kv_free */
 	unsigned		 backoff_ms;
@@ -66,6 +73,8 @@ struct kv_redis {
 
 struct redis_req {
 	struct kv_redis		*rd;
+	struct redis_req	*prev, *next;	/* waiting for the setup */
+	bool			 waiting;
 	struct kv_req		*req;		/* NULL once answered */
 	struct event		*timer;
 	bool			 in_redis;	/* hiredis holds a callback */
@@ -140,9 +149,59 @@ rreq_fail(struct redis_req *rr)
 	rreq_answer(rr);
 }
 
+/* Requests made while a connection is being set up wait here: sent
+ * before SELECT is answered, a write could land in the wrong database. */
+static void
+rreq_wait(struct redis_req *rr)
+{
+	struct kv_redis *rd = rr->rd;
+
+	rr->waiting = true;
+	rr->next = NULL;
+	rr->prev = rd->wait_tail;
+	if (rd->wait_tail != NULL)
+		rd->wait_tail->next = rr;
+	else
+		rd->wait_head = rr;
+	rd->wait_tail = rr;
+}
+
+static void
+rreq_unwait(struct redis_req *rr)
+{
+	struct kv_redis *rd = rr->rd;
+
+	if (!rr->waiting)
+		return;
+	if (rr->prev != NULL)
+		rr->prev->next = rr->next;
+	else
+		rd->wait_head = rr->next;
+	if (rr->next != NULL)
+		rr->next->prev = rr->prev;
+	else
+		rd->wait_tail = rr->prev;
+	rr->prev = rr->next = NULL;
+	rr->waiting = false;
+}
+
+/* The connection went before it was ready: the waiting fail, at once. */
+static void
+redis_fail_waiting(struct kv_redis *rd)
+{
+	struct redis_req *rr;
+
+	while ((rr = rd->wait_head) != NULL) {
+		rreq_unwait(rr);
+		rreq_fail(rr);
+		rreq_free(rr);
+	}
+}
+
 /* ---- the connection ----------------------------------------------------- */
 
 static void	redis_connect(struct kv_redis *);
+static void	redis_start(struct redis_req *);
 
 static void
 redis_schedule_retry(struct kv_redis *rd)
@@ -181,7 +240,9 @@ redis_lost(struct kv_redis *rd, const char *why, bool free_it)
 	if (ac == NULL)
 		return;
 	rd->ac = NULL;
+	rd->ready = false;
 	event_del(rd->connect_ev);
+	redis_fail_waiting(rd);
 	redis_log_down(rd, why);
 	if (!rd->closing)
 		redis_schedule_retry(rd);
@@ -215,28 +276,49 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 	event_del(rd->connect_ev);
 }
 
-/* AUTH and SELECT: a refusal makes the connection useless. */
-static void
-redis_setup_reply(redisAsyncContext *ac, void *reply, void *arg)
+/* AUTH and SELECT: a refusal makes the connection useless. True when
+ * the reply was a yes. */
+static bool
+redis_setup_ok(redisAsyncContext *ac, struct kv_redis *rd, redisReply *rep)
 {
-	struct kv_redis *rd = arg;
-	redisReply *rep = reply;
 	char q[256];
 
 	if (rep == NULL || rd->ac != ac)
-		return;
+		return false;
 	rd->last_reply_ms = redis_mono_ms();
-	if (rep->type == REDIS_REPLY_ERROR) {
-		snprintf(q, sizeof(q), "setup refused: %s", rep->str);
-		redis_log_down(rd, q);
-		event_active(rd->kill_ev, EV_TIMEOUT, 1);
+	if (rep->type != REDIS_REPLY_ERROR)
+		return true;
+	snprintf(q, sizeof(q), "setup refused: %s", rep->str);
+	redis_log_down(rd, q);
+	event_active(rd->kill_ev, EV_TIMEOUT, 1);
+	return false;
+}
+
+static void
+redis_auth_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	(void)redis_setup_ok(ac, arg, reply);
+}
+
+/* The last setup answer: the connection is ready; send what waited. */
+static void
+redis_select_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct kv_redis *rd = arg;
+	struct redis_req *rr;
+
+	if (!redis_setup_ok(ac, rd, reply))
 		return;
-	}
 	if (rd->down_logged && !rd->closing)
 		log_info("store_redis_up", "server=%s",
 		    rd->path != NULL ? rd->path : rd->host);
 	rd->down_logged = false;
 	rd->backoff_ms = rd->opt.backoff_min_ms;
+	rd->ready = true;
+	while ((rr = rd->wait_head) != NULL) {
+		rreq_unwait(rr);
+		redis_start(rr);
+	}
 }
 
 static void
@@ -262,11 +344,11 @@ redis_setup(struct kv_redis *rd)
 	char db[16];
 
 	if (rd->password != NULL && redisAsyncCommand(rd->ac,
-	    redis_setup_reply, rd, "AUTH %s", rd->password) != REDIS_OK)
+	    redis_auth_reply, rd, "AUTH %s", rd->password) != REDIS_OK)
 		return -1;
 	snprintf(db, sizeof(db), "%u", rd->opt.db);
-	/* SELECT 0 too: its reply is how the first answer is noticed */
-	return redisAsyncCommand(rd->ac, redis_setup_reply, rd, "SELECT %s",
+	/* SELECT 0 too: its answer says the connection is ready */
+	return redisAsyncCommand(rd->ac, redis_select_reply, rd, "SELECT %s",
 	    db) == REDIS_OK ? 0 : -1;
 }
 
@@ -617,6 +699,7 @@ rreq_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	rreq_unwait(rr);
 	rreq_fail(rr);
 	if (!rr->in_redis)
 		rreq_free(rr);
@@ -644,7 +727,10 @@ redis_submit(struct kv *kv, struct kv_req *r)
 		rreq_free(rr);
 		return;
 	}
-	redis_start(rr);
+	if (!rd->ready)
+		rreq_wait(rr);
+	else
+		redis_start(rr);
 }
 
 static void
@@ -655,6 +741,7 @@ redis_free(struct kv *kv)
 
 	rd->closing = true;
 	rd->ac = NULL;
+	redis_fail_waiting(rd);		/* dropped: closing */
 	/* answers every command with NULL: those requests are dropped */
 	if (ac != NULL)
 		redisAsyncFree(ac);

@@ -491,6 +491,26 @@ test_password_and_db(void **state)
 	server_remove(&s);
 }
 
+/* A database Redis does not have: SELECT is refused, and nothing that
+ * was asked meanwhile runs in database 0 instead. */
+static void
+test_select_refused(void **state)
+{
+	struct kv_fixture *fx = *state;
+	struct kv_redis_options o = { .host = "127.0.0.1",
+	    .port = main_server.port, .db = 99 };
+	redisReply *r;
+
+	kv_free(fx->kv);
+	assert_non_null(fx->kv = open_redis(fx->base, &o));
+	assert_int_equal(kvt_put(fx, "wrongdb", "v", 0), KV_ERROR);
+	assert_int_equal(kvt_put(fx, "wrongdb", "v", 0), KV_ERROR);
+	r = server_command(&main_server, "EXISTS wrongdb");
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+}
+
 static void
 test_free_with_pending(void **state)
 {
@@ -550,6 +570,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unix_socket, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_password_and_db, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_select_refused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_pending, setup,
 		    teardown),
