@@ -19,6 +19,7 @@
 
 #include "core/ip.h"
 
+struct check_facts;
 struct pipeline;
 
 enum check_stage {
@@ -65,6 +66,9 @@ struct check {
 	/* The message's deadline passed: finish now with what is known
 	 * (adding findings, e.g. a temperror) and release every hold. */
 	void			(*expire)(struct pipeline *, void *state);
+	/* Optional: another check finished some work (the facts may have
+	 * grown); for a check that builds on others, as DMARC does. */
+	void			(*progress)(struct pipeline *, void *state);
 };
 
 /* "connect", "helo", "mail", "rcpt", "headers", "eom" */

@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "filter/facts.h"
 
 struct pipeline_hold {
 	struct pipeline_hold	*next;
@@ -31,6 +32,7 @@ struct pipeline {
 	const struct check_txn	*txn;
 	struct arena		*a;
 	struct findings		 findings;
+	struct check_facts	 facts;
 	struct pipeline_hold	*holds;
 	int			 last_stage;	/* -1 before the first */
 	size_t			 current;	/* check in its callback, or n */
@@ -267,12 +269,26 @@ pipeline_hold(struct pipeline *p, enum check_stage needed_by)
 	    p->states[p->current] : NULL, needed_by);
 }
 
+/* Tell every check that builds on others that some work finished. A
+ * check's progress may release holds of its own (and so come here
+ * again): the depth is bounded by the number of checks. */
+static void
+pipeline_progress(struct pipeline *p, size_t from)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (i != from && p->checks[i]->progress != NULL)
+			p->checks[i]->progress(p, p->states[i]);
+}
+
 void
 pipeline_release(struct pipeline *p, struct pipeline_hold *h)
 {
 	if (h == NULL || !h->live)
 		return;
 	h->live = false;
+	pipeline_progress(p, h->check);
 	pipeline_maybe_done(p);
 }
 
@@ -280,6 +296,12 @@ struct findings *
 pipeline_findings(struct pipeline *p)
 {
 	return &p->findings;
+}
+
+struct check_facts *
+pipeline_facts(struct pipeline *p)
+{
+	return &p->facts;
 }
 
 const struct check_txn *

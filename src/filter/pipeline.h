@@ -69,6 +69,8 @@ struct pipeline_hold *pipeline_hold_for(struct pipeline *,
 void		 pipeline_release(struct pipeline *, struct pipeline_hold *);
 
 struct findings	*pipeline_findings(struct pipeline *);
+/* What the authentication checks learnt (facts.h), shared by them. */
+struct check_facts *pipeline_facts(struct pipeline *);
 const struct check_txn *pipeline_txn(const struct pipeline *);
 const struct pipeline_env *pipeline_env(const struct pipeline *);
 struct arena	*pipeline_arena(const struct pipeline *);

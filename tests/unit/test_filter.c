@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "core/arena.h"
+#include "filter/explain.h"
 #include "filter/finding.h"
 #include "filter/pipeline.h"
 #include "filter/verdict.h"
@@ -246,6 +247,99 @@ test_verdict_reply_is_clean_ascii(void **state)
 		assert_true(x.v.reply[i] >= 0x20 && x.v.reply[i] <= 0x7e);
 	assert_non_null(strstr(x.v.reply, "??250 ok ???"));
 	arena_free(x.a);
+}
+
+/* ---- explain ---- */
+
+/* One resinfo "method=pass" with an smtp.PROP=VALUE when prop is set. */
+static const struct authres_resinfo *
+ri_new(struct arena *a, const char *method, const char *prop,
+    const char *value)
+{
+	struct authres_header tmp;
+	struct authres_resinfo *ri;
+
+	memset(&tmp, 0, sizeof(tmp));
+	ri = authres_add(&tmp, a, method, "pass");
+	if (prop != NULL)
+		authres_resinfo_prop(ri, a, "smtp", prop, value);
+	return ri;
+}
+
+static void
+test_explain_headers(void **state)
+{
+	struct arena *a = arena_new(0);
+	struct authres_header h;
+	struct authres_render_options ro;
+	struct findings f;
+	struct verdict v;
+	struct buf out = BUF_INIT;
+	char sym[32];
+	int i;
+
+	(void)state;
+	findings_init(&f, a);
+	/* results arrive in any order; the header has the usual one */
+	findings_add(&f, "dmarc", "DMARC_PASS", 0, "ok")->authres =
+	    ri_new(a, "dmarc", NULL, NULL);
+	findings_add(&f, "spf", "SPF_HELO_PASS", 0, "ok")->authres =
+	    ri_new(a, "spf", "helo", "h.example");
+	findings_add(&f, "spf", "SPF_PASS", 0, "ok")->authres =
+	    ri_new(a, "spf", "mailfrom", "a@b.example");
+	findings_add(&f, "iprev", "IPREV_PASS", 0, "ok")->authres =
+	    ri_new(a, "iprev", NULL, NULL);
+	findings_add(&f, "rules", "NO_AUTHRES", 0, "not an auth result");
+	explain_authres(&f, "mx.example", a, &h);
+	assert_int_equal(h.n, 4);
+	assert_string_equal(h.results[0].method, "iprev");
+	assert_string_equal(h.results[1].method, "spf");
+	assert_non_null(authres_prop_get(&h.results[1], "smtp", "mailfrom"));
+	assert_non_null(authres_prop_get(&h.results[2], "smtp", "helo"));
+	assert_string_equal(h.results[3].method, "dmarc");
+	memset(&ro, 0, sizeof(ro));
+	ro.eol = "\n";
+	authres_render(&h, &ro, &out);
+	assert_non_null(strstr(buf_cstr(&out), "mx.example;"));
+
+	/* X-Spam-*: sorted, deduplicated, folded with the comma kept */
+	for (i = 0; i < 12; i++) {
+		snprintf(sym, sizeof(sym), "LONG_SYMBOL_NUMBER_%02d", 11 - i);
+		findings_add(&f, "t", arena_strdup(a, sym), 1, "x");
+	}
+	findings_add(&f, "t", "LONG_SYMBOL_NUMBER_00", 1, "twice");
+	memset(&v, 0, sizeof(v));
+	v.action = VERDICT_JUNK;
+	v.score = findings_score(&f);
+	buf_reset(&out);
+	explain_spam_headers(&f, &v, 5.0, &out);
+	assert_non_null(strstr(buf_cstr(&out), "X-Spam-Flag: YES\r\n"));
+	assert_non_null(strstr(buf_cstr(&out), "X-Spam-Score: 13.0\r\n"));
+	assert_non_null(strstr(buf_cstr(&out), "X-Spam-Status: Yes, "
+	    "score=13.0 required=5.0 tests=DMARC_PASS,IPREV_PASS,"));
+	assert_null(strstr(buf_cstr(&out), "_00,LONG_SYMBOL_NUMBER_00"));
+	{
+		const char *p = buf_cstr(&out), *nl;
+		size_t folds = 0;
+
+		while ((nl = strstr(p, "\r\n")) != NULL) {
+			assert_true((size_t)(nl - p) <= 78);
+			if (nl[2] == '\t') {
+				assert_int_equal(nl[-1], ',');
+				folds++;
+			}
+			p = nl + 2;
+		}
+		assert_true(folds >= 2);
+	}
+	/* nothing marked: no flag, "No" */
+	v.action = VERDICT_ACCEPT;
+	buf_reset(&out);
+	explain_spam_headers(&f, &v, 5.0, &out);
+	assert_null(strstr(buf_cstr(&out), "X-Spam-Flag"));
+	assert_non_null(strstr(buf_cstr(&out), "X-Spam-Status: No, "));
+	buf_free(&out);
+	arena_free(a);
 }
 
 /* ---- pipeline ---- */
@@ -528,6 +622,7 @@ main(void)
 		cmocka_unit_test(test_verdict_thresholds),
 		cmocka_unit_test(test_verdict_requests_and_who),
 		cmocka_unit_test(test_verdict_reply_is_clean_ascii),
+		cmocka_unit_test(test_explain_headers),
 		cmocka_unit_test(test_pipeline_stages_and_holds),
 		cmocka_unit_test(test_pipeline_waits_where_needed),
 		cmocka_unit_test(test_pipeline_deadline_and_cancel),
