@@ -29,7 +29,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "auth/arc.h"
+#include "auth/arc/arc.h"
 #include "auth/auth.h"
 #include "dns/dns.h"
 #include "lib/benchutil.h"

@@ -27,9 +27,9 @@
 
 #include <openssl/evp.h>
 
-#include "auth/dkim_keygen.h"
-#include "auth/dkim_sign.h"
-#include "auth/dkim_verify.h"
+#include "auth/common/dkim_keygen.h"
+#include "auth/dkim/dkim_sign.h"
+#include "auth/dkim/dkim_verify.h"
 #include "lib/benchutil.h"
 
 struct corpus {

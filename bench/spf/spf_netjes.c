@@ -31,7 +31,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth/spf.h"
+#include "auth/spf/spf.h"
 #include "dns/dns.h"
 #include "lib/benchutil.h"
 

@@ -23,10 +23,10 @@
 #include <stdint.h>
 
 #include "auth/authres.h"
-#include "auth/dkim_verify.h"
-#include "auth/dmarc.h"
+#include "auth/dkim/dkim_verify.h"
+#include "auth/dmarc/dmarc.h"
 #include "auth/iprev.h"
-#include "auth/spf.h"
+#include "auth/spf/spf.h"
 #include "core/arena.h"
 #include "core/ip.h"
 #include "dns/dns.h"

@@ -33,9 +33,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth/arc.h"
-#include "auth/dkim_keygen.h"
-#include "auth/dkim_verify.h"
+#include "auth/arc/arc.h"
+#include "auth/common/dkim_keygen.h"
+#include "auth/dkim/dkim_verify.h"
 #include "cli/cli.h"
 #include "core/ip.h"
 #include "core/json.h"

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/arc.h"
+#include "auth/arc/arc.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "core/json.h"

@@ -28,9 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dkim_keygen.h"
-#include "auth/dkim_sign.h"
-#include "auth/dkim_verify.h"
+#include "auth/common/dkim_keygen.h"
+#include "auth/dkim/dkim_sign.h"
+#include "auth/dkim/dkim_verify.h"
 #include "cli/cli.h"
 #include "core/json.h"
 

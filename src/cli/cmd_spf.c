@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/spf.h"
+#include "auth/spf/spf.h"
 #include "cli/cli.h"
 #include "core/json.h"
 

@@ -98,7 +98,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "auth/arc.h"
+#include "auth/arc/arc.h"
 #include "auth/auth.h"
 #include "core/arena.h"
 #include "core/buf.h"

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "auth/arc.h"
+#include "auth/arc/arc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

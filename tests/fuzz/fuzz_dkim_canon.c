@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dkim_canon.h"
+#include "auth/common/dkim_canon.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dkim_key.h"
-#include "auth/dkim_keycache.h"
+#include "auth/common/dkim_key.h"
+#include "auth/common/dkim_keycache.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

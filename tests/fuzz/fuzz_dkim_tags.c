@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dkim_tags.h"
+#include "auth/common/dkim_tags.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dkim_verify.h"
+#include "auth/dkim/dkim_verify.h"
 #include "core/arena.h"
 #include "msg/header.h"
 

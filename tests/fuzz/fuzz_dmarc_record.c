@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dmarc_record.h"
+#include "auth/dmarc/dmarc_record.h"
 #include "core/arena.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

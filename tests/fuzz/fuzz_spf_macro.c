@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "auth/spf_macro.h"
+#include "auth/spf/spf_macro.h"
 #include "core/arena.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

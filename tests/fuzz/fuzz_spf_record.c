@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "auth/spf_record.h"
+#include "auth/spf/spf_record.h"
 #include "core/arena.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

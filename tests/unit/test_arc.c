@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/arc.h"
-#include "auth/dkim_keygen.h"
+#include "auth/arc/arc.h"
+#include "auth/common/dkim_keygen.h"
 
 #define NOW	1700000000
 

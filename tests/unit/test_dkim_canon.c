@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "auth/dkim_canon.h"
+#include "auth/common/dkim_canon.h"
 #include "core/arena.h"
 #include "core/base64.h"
 

@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth/dkim_keycache.h"
-#include "auth/dkim_keygen.h"
-#include "auth/dkim_sign.h"
-#include "auth/dkim_verify.h"
+#include "auth/common/dkim_keycache.h"
+#include "auth/common/dkim_keygen.h"
+#include "auth/dkim/dkim_sign.h"
+#include "auth/dkim/dkim_verify.h"
 #include "core/arena.h"
 #include "msg/header.h"
 

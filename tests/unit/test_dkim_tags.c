@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dkim_key.h"
-#include "auth/dkim_tags.h"
+#include "auth/common/dkim_key.h"
+#include "auth/common/dkim_tags.h"
 
 static int
 parse(const char *s, struct dkim_tags *t, char *why)

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth/dkim_keygen.h"
-#include "auth/dkim_sign.h"
-#include "auth/dkim_verify.h"
+#include "auth/common/dkim_keygen.h"
+#include "auth/dkim/dkim_sign.h"
+#include "auth/dkim/dkim_verify.h"
 
 #define NOW	1700000000
 

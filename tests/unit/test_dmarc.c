@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth/dkim_verify.h"
-#include "auth/dmarc.h"
+#include "auth/dkim/dkim_verify.h"
+#include "auth/dmarc/dmarc.h"
 #include "core/arena.h"
 
 static const char zone_text[] =

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "auth/dmarc_record.h"
+#include "auth/dmarc/dmarc_record.h"
 #include "core/arena.h"
 
 static enum dmarc_record_status

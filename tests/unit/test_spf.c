@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/spf.h"
+#include "auth/spf/spf.h"
 #include "core/arena.h"
 
 static const char zone_text[] =

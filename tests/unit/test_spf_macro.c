@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "auth/spf_macro.h"
+#include "auth/spf/spf_macro.h"
 #include "core/arena.h"
 
 /* The values of RFC 7208 7.4. */

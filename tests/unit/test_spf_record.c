@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "auth/spf_record.h"
+#include "auth/spf/spf_record.h"
 #include "core/arena.h"
 
 static enum spf_parse_result

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "auth/dkim.h"
+#include "auth/common/dkim.h"
 #include "dns/dns.h"
 
 struct dkim_verify_options {

@@ -11,9 +11,9 @@
  * (5.1.2).
  */
 #include "core/reason.h"
-#include "auth/arc.h"
-#include "auth/arc_internal.h"
-#include "auth/dkim_sign.h"
+#include "auth/arc/arc.h"
+#include "auth/arc/arc_internal.h"
+#include "auth/dkim/dkim_sign.h"
 
 #include <stdarg.h>
 #include <stdio.h>

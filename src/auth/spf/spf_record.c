@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "auth/spf_macro.h"
-#include "auth/spf_record.h"
+#include "auth/spf/spf_macro.h"
+#include "auth/spf/spf_record.h"
 
 static bool
 is_alpha(char c)

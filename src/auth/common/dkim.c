@@ -2,7 +2,7 @@
  * dkim — names of results and algorithms, the shared SHA-256. See
  * dkim.h.
  */
-#include "auth/dkim.h"
+#include "auth/common/dkim.h"
 
 #include <pthread.h>
 #include <string.h>

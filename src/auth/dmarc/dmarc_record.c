@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth/dmarc_record.h"
+#include "auth/dmarc/dmarc_record.h"
 #include "core/buf.h"
 
 static bool

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "auth/dkim_canon.h"
+#include "auth/common/dkim_canon.h"
 #include "core/buf.h"
 #include "msg/header.h"
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "auth/spf_macro.h"
+#include "auth/spf/spf_macro.h"
 #include "core/buf.h"
 
 static bool

@@ -8,7 +8,7 @@
  *   tval      = 1*VALCHAR            VALCHAR = %x21-3A / %x3C-7E
  */
 #include "core/reason.h"
-#include "auth/dkim_tags.h"
+#include "auth/common/dkim_tags.h"
 
 #include <stdarg.h>
 #include <stdio.h>

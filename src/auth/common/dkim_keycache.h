@@ -28,8 +28,8 @@
 
 #include <openssl/evp.h>
 
-#include "auth/dkim.h"
-#include "auth/dkim_key.h"
+#include "auth/common/dkim.h"
+#include "auth/common/dkim_key.h"
 
 #define DKIM_KEYCACHE_ENTRIES	256
 #define DKIM_KEYCACHE_TEXT_MAX	4096

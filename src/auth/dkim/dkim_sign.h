@@ -22,7 +22,7 @@
 
 #include <openssl/evp.h>
 
-#include "auth/dkim.h"
+#include "auth/common/dkim.h"
 #include "core/buf.h"
 
 struct dkim_sign_options {

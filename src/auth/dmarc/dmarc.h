@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/dkim.h"
-#include "auth/dmarc_record.h"
-#include "auth/spf.h"
+#include "auth/common/dkim.h"
+#include "auth/dmarc/dmarc_record.h"
+#include "auth/spf/spf.h"
 #include "core/arena.h"
 #include "core/ip.h"
 #include "dns/dns.h"

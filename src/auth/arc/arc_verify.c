@@ -17,10 +17,10 @@
  * no l=, so a chain of any length hashes the body once. Keys come from
  * the DKIM key cache (decoded once per record text, not per AMS and AS).
  */
-#include "auth/arc.h"
-#include "auth/arc_internal.h"
-#include "auth/dkim_keycache.h"
-#include "auth/dkim_verify.h"
+#include "auth/arc/arc.h"
+#include "auth/arc/arc_internal.h"
+#include "auth/common/dkim_keycache.h"
+#include "auth/dkim/dkim_verify.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "auth/dkim.h"
+#include "auth/common/dkim.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "dns/dns.h"

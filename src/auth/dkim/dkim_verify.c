@@ -19,8 +19,8 @@
  * canonical fields; RSA checks PKCS#1 v1.5 over that digest and Ed25519
  * signs the digest itself (RFC 8463 3), so both paths share it.
  */
-#include "auth/dkim_verify.h"
-#include "auth/dkim_keycache.h"
+#include "auth/dkim/dkim_verify.h"
+#include "auth/common/dkim_keycache.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * a block of bytes at a time for relaxed) and go out in one piece, so
  * the per-byte cost is the scan, not a call.
  */
-#include "auth/dkim_canon.h"
+#include "auth/common/dkim_canon.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -47,9 +47,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "auth/spf.h"
-#include "auth/spf_macro.h"
-#include "auth/spf_record.h"
+#include "auth/spf/spf.h"
+#include "auth/spf/spf_macro.h"
+#include "auth/spf/spf_record.h"
 
 /* What the outstanding lookup is for. */
 enum spf_state {

@@ -6,7 +6,7 @@
  * "arc=none" for a message without ARC headers. The result is
  * always delivered from the event loop, never from inside start.
  */
-#include "auth/arc.h"
+#include "auth/arc/arc.h"
 #include "auth/auth.h"
 
 #include <event2/event.h>

@@ -7,7 +7,7 @@
  * which a verifier removes together with the value.
  */
 #include "core/reason.h"
-#include "auth/dkim_sign.h"
+#include "auth/dkim/dkim_sign.h"
 
 #include <stdarg.h>
 #include <stdio.h>

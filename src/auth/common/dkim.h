@@ -49,9 +49,9 @@ const EVP_MD	*dkim_sha256(void);
 const char	*dkim_alg_name(enum dkim_alg);	/* "rsa-sha256", ... */
 enum dkim_alg	 dkim_alg_parse(const char *, size_t);
 
-#include "auth/dkim_canon.h"
-#include "auth/dkim_key.h"
-#include "auth/dkim_tags.h"
+#include "auth/common/dkim_canon.h"
+#include "auth/common/dkim_key.h"
+#include "auth/common/dkim_tags.h"
 
 /*
  * A body hash shared by every signature with the same body

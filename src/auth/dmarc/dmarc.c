@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth/dkim_verify.h"
-#include "auth/dmarc.h"
+#include "auth/dkim/dkim_verify.h"
+#include "auth/dmarc/dmarc.h"
 
 enum dmarc_state {
 	DMARC_S_FROM_DOMAIN,

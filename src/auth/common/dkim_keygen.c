@@ -3,7 +3,7 @@
  * dkim_keygen.h.
  */
 #include "core/reason.h"
-#include "auth/dkim_keygen.h"
+#include "auth/common/dkim_keygen.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,7 +15,7 @@
 
 #include <openssl/evp.h>
 
-#include "auth/dkim_key.h"
+#include "auth/common/dkim_key.h"
 #include "core/buf.h"
 
 /* bits: RSA modulus size (0: 2048); ignored for Ed25519. NULL on error. */

@@ -7,7 +7,7 @@
  * allocation: the outcome, then its own copy of the text (the parsed
  * record points into it).
  */
-#include "auth/dkim_keycache.h"
+#include "auth/common/dkim_keycache.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
-#include "auth/dkim.h"
+#include "auth/common/dkim.h"
 
 #define DKIM_KEYCACHE_BUCKETS	256	/* a power of two */
 

@@ -8,8 +8,8 @@
  * instances must run 1..N with one field of each kind, then every cv=,
  * then the tags of every AMS and AS. The first problem is the reason.
  */
-#include "auth/arc.h"
-#include "auth/arc_internal.h"
+#include "auth/arc/arc.h"
+#include "auth/arc/arc_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * dkim_key — DKIM key record parsing and key decoding. See dkim_key.h.
  */
 #include "core/reason.h"
-#include "auth/dkim_key.h"
+#include "auth/common/dkim_key.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #include <openssl/x509.h>
 
-#include "auth/dkim_tags.h"
+#include "auth/common/dkim_tags.h"
 #include "core/base64.h"
 #include "core/buf.h"
 
