@@ -28,10 +28,10 @@
  * chain that already carries cv=fail at its top, or has 50 sets, is not
  * sealed again.
  *
- * The AMS and AS reuse the DKIM parts: dkim_tags for the tag lists,
- * dkim_canon for canonicalization and the streamed body hash, dkim_key
- * for key records, dkim_sign_digest()/dkim_verify_digest() for the
- * signature primitive.
+ * The AMS and AS reuse the DKIM parts in auth/common/: dkim_tags for the
+ * tag lists, dkim_fold to write them, dkim_canon for canonicalization and
+ * the streamed body hash, dkim_keycache for key records and the check
+ * of a signature; the signer's dkim_sign_digest() (auth/dkim/) signs.
  */
 #ifndef NETJES_AUTH_ARC_H
 #define NETJES_AUTH_ARC_H

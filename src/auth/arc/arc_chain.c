@@ -46,31 +46,6 @@ is_fws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-bool
-arc_domain_ok(const char *p, size_t n)
-{
-	size_t i, label = 0;
-	unsigned char c;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)p[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0;
-}
-
 /* Decimal 0..limit from p[0..n) (no sign, no white space); -1 if not. */
 static int64_t
 arc_decimal(const char *p, size_t n, int64_t limit)
@@ -238,11 +213,11 @@ parse_sig(struct arena *a, const struct hdr_field *f, bool is_seal,
 		return arena_printf(a, "unsupported algorithm a=%.40s",
 		    arena_strndup(a, t->value, t->value_len));
 	t = dkim_tags_get(&tags, "d");
-	if (!arc_domain_ok(t->value, t->value_len))
+	if (!dkim_domain_ok(t->value, t->value_len))
 		return "d= is not a domain name";
 	s->domain = lower_dup(a, t->value, t->value_len);
 	t = dkim_tags_get(&tags, "s");
-	if (!arc_domain_ok(t->value, t->value_len))
+	if (!dkim_domain_ok(t->value, t->value_len))
 		return "s= is not a selector";
 	s->selector = arena_strndup(a, t->value, t->value_len);
 	t = dkim_tags_get(&tags, "b");

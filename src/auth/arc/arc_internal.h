@@ -12,9 +12,6 @@
 #include "core/buf.h"
 #include "msg/header.h"
 
-/* A domain name or selector (labels of letters, digits, '-', '_'). */
-bool	arc_domain_ok(const char *p, size_t n);
-
 /* Relaxed canonical form of a whole field, with CRLF. */
 void	arc_canon_field(const struct hdr_field *, struct buf *out);
 

@@ -13,74 +13,13 @@
 #include "core/reason.h"
 #include "auth/arc/arc.h"
 #include "auth/arc/arc_internal.h"
+#include "auth/common/dkim_fold.h"
 #include "auth/dkim/dkim_sign.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/base64.h"
-
-#define SEAL_WRAP	78
-
-struct folder {
-	struct buf	*out;
-	size_t		 col;
-};
-
-static void
-fold_add(struct folder *f, const char *sep, const char *tok, size_t n)
-{
-	size_t seplen = strlen(sep);
-
-	if (f->col + seplen + n > SEAL_WRAP && f->col > 8) {
-		buf_append(f->out, "\r\n\t", 3);
-		f->col = 8;
-	} else {
-		buf_append(f->out, sep, seplen);
-		f->col += seplen;
-	}
-	buf_append(f->out, tok, n);
-	f->col += n;
-}
-
-static void
-fold_tag(struct folder *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-fold_tag(struct folder *f, const char *fmt, ...)
-{
-	struct buf t = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&t, fmt, ap);
-	va_end(ap);
-	fold_add(f, " ", t.data, t.len);
-	buf_free(&t);
-}
-
-/* Append the b= value to a field laid out up to "b=", then CRLF. */
-static void
-fold_b64(struct folder *f, const struct buf *b64)
-{
-	size_t i, chunk;
-
-	for (i = 0; i < b64->len; i += chunk) {
-		chunk = SEAL_WRAP > f->col ? SEAL_WRAP - f->col : 0;
-		if (chunk == 0) {
-			buf_append(f->out, "\r\n\t", 3);
-			f->col = 8;
-			chunk = SEAL_WRAP - f->col;
-		}
-		if (chunk > b64->len - i)
-			chunk = b64->len - i;
-		buf_append(f->out, b64->data + i, chunk);
-		f->col += chunk;
-	}
-	buf_append(f->out, "\r\n", 2);
-}
 
 /* Parse the field text (one field, CRLF-terminated) into a section. */
 static const struct hdr_field *
@@ -95,22 +34,20 @@ one_field(struct arena *a, const struct buf *text)
 /* Sign data, append b= to the field. */
 static int
 seal_sign(const struct arc_seal_options *o, enum dkim_alg alg,
-    const struct buf *data, struct folder *f)
+    const struct buf *data, struct dkim_fold *f)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	struct buf sig = BUF_INIT, b64 = BUF_INIT;
+	struct buf sig = BUF_INIT;
 	int rc = -1;
 
 	if (EVP_Digest(data->data, data->len, md, &mdlen, EVP_sha256(),
 	    NULL) == 1 &&
 	    dkim_sign_digest(o->key, alg, md, mdlen, &sig) == 0) {
-		base64_encode(sig.data, sig.len, &b64);
-		fold_b64(f, &b64);
+		dkim_fold_b64(f, (const unsigned char *)sig.data, sig.len);
 		rc = 0;
 	}
 	buf_free(&sig);
-	buf_free(&b64);
 	return rc;
 }
 
@@ -203,7 +140,7 @@ arc_seal(const struct arc_seal_options *o, const char *p, size_t n,
 	struct dkim_body_hash body;
 	struct dkim_hname *hv;
 	const struct hdr_field *faar, *fams, *fas;
-	struct folder f;
+	struct dkim_fold f;
 	unsigned char bh[EVP_MAX_MD_SIZE];
 	enum dkim_alg alg = o->alg;
 	enum arc_cv cv;
@@ -213,9 +150,9 @@ arc_seal(const struct arc_seal_options *o, const char *p, size_t n,
 	int bhlen, id, rc = -1;
 
 	if (o->key == NULL || o->domain == NULL ||
-	    !arc_domain_ok(o->domain, strlen(o->domain)) ||
+	    !dkim_domain_ok(o->domain, strlen(o->domain)) ||
 	    o->selector == NULL ||
-	    !arc_domain_ok(o->selector, strlen(o->selector)) ||
+	    !dkim_domain_ok(o->selector, strlen(o->selector)) ||
 	    o->aar == NULL || o->aar[0] == '\0') {
 		reason_set(why, whylen, "a key, a domain, a selector and the "
 		    "authentication results are needed");
@@ -279,28 +216,19 @@ arc_seal(const struct arc_seal_options *o, const char *p, size_t n,
 	buf_append_str(&ams, "ARC-Message-Signature:");
 	f.out = &ams;
 	f.col = ams.len;
-	fold_tag(&f, "i=%u;", inst);
-	fold_tag(&f, "a=%s;", dkim_alg_name(alg));
-	fold_tag(&f, "c=relaxed/relaxed;");
-	fold_tag(&f, "d=%s;", o->domain);
-	fold_tag(&f, "s=%s;", o->selector);
-	fold_tag(&f, "t=%lld;", (long long)now);
+	dkim_fold_tag(&f, "i=%u;", inst);
+	dkim_fold_tag(&f, "a=%s;", dkim_alg_name(alg));
+	dkim_fold_tag(&f, "c=relaxed/relaxed;");
+	dkim_fold_tag(&f, "d=%s;", o->domain);
+	dkim_fold_tag(&f, "s=%s;", o->selector);
+	dkim_fold_tag(&f, "t=%lld;", (long long)now);
 	if (o->expire > 0)
-		fold_tag(&f, "x=%lld;", (long long)now + o->expire);
+		dkim_fold_tag(&f, "x=%lld;", (long long)now + o->expire);
 	nh = split_h(a, &h, &hv);
-	for (j = 0; j < nh; j++) {
-		struct buf t = BUF_INIT;
-
-		buf_append_str(&t, j == 0 ? "h=" : ":");
-		buf_append(&t, hv[j].p, hv[j].len);
-		if (j + 1 == nh)
-			buf_append_char(&t, ';');
-		fold_add(&f, j == 0 ? " " : "", t.data, t.len);
-		buf_free(&t);
-	}
+	dkim_fold_hlist(&f, hv, nh);
 	base64_encode(bh, (size_t)bhlen, &b64);
-	fold_tag(&f, "bh=%s;", buf_cstr(&b64));
-	fold_add(&f, " ", "b=", 2);
+	dkim_fold_tag(&f, "bh=%s;", buf_cstr(&b64));
+	dkim_fold_add(&f, " ", "b=", 2);
 	dkim_canon_headers(DKIM_CANON_RELAXED, &hs, hv, nh, (size_t)-1, &data);
 	dkim_canon_header(DKIM_CANON_RELAXED, ams.data, ams.len, false, &data);
 	if (seal_sign(o, alg, &data, &f) != 0) {
@@ -312,13 +240,13 @@ arc_seal(const struct arc_seal_options *o, const char *p, size_t n,
 	buf_append_str(&as, "ARC-Seal:");
 	f.out = &as;
 	f.col = as.len;
-	fold_tag(&f, "i=%u;", inst);
-	fold_tag(&f, "a=%s;", dkim_alg_name(alg));
-	fold_tag(&f, "t=%lld;", (long long)now);
-	fold_tag(&f, "cv=%s;", arc_cv_name(cv));
-	fold_tag(&f, "d=%s;", o->domain);
-	fold_tag(&f, "s=%s;", o->selector);
-	fold_add(&f, " ", "b=", 2);
+	dkim_fold_tag(&f, "i=%u;", inst);
+	dkim_fold_tag(&f, "a=%s;", dkim_alg_name(alg));
+	dkim_fold_tag(&f, "t=%lld;", (long long)now);
+	dkim_fold_tag(&f, "cv=%s;", arc_cv_name(cv));
+	dkim_fold_tag(&f, "d=%s;", o->domain);
+	dkim_fold_tag(&f, "s=%s;", o->selector);
+	dkim_fold_add(&f, " ", "b=", 2);
 	buf_reset(&data);
 	if (cv != ARC_CV_FAIL)
 		for (j = 1; j < inst; j++) {

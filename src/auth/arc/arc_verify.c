@@ -20,7 +20,6 @@
 #include "auth/arc/arc.h"
 #include "auth/arc/arc_internal.h"
 #include "auth/common/dkim_keycache.h"
-#include "auth/dkim/dkim_verify.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -249,45 +248,15 @@ arc_verify_key(struct arc_verify *v, size_t slot, enum dns_status st,
 {
 	const struct dkim_keycache_key *key;
 	struct arc_key *k;
-	char first[200];
-	size_t j;
 
 	if (slot >= v->nslots || v->keys[slot].in)
 		return;
 	k = &v->keys[slot];
 	k->in = true;
-	if (st == DNS_OK && ntxt == 0)
-		st = DNS_NODATA;
-	switch (st) {
-	case DNS_OK:
-		first[0] = '\0';
-		for (j = 0; j < ntxt; j++) {
-			key = dkim_keycache_get(txt[j], len[j]);
-			if (key->parse_rc == 0) {
-				key_use(v, k, key);
-				return;
-			}
-			if (first[0] == '\0')
-				snprintf(first, sizeof(first), "%s",
-				    key->parse_why);
-			dkim_keycache_release(key);
-		}
-		k->err = arena_printf(v->arena, "%s: %s", k->name, first);
-		return;
-	case DNS_NODATA:
-	case DNS_NXDOMAIN:
-		k->err = arena_printf(v->arena, "no key record at %s (%s)",
-		    k->name, dns_status_name(st));
-		return;
-	case DNS_SERVFAIL:
-	case DNS_TIMEOUT:
-	case DNS_ERROR:
-		k->temporary = true;
-		k->err = arena_printf(v->arena, "key lookup for %s: %s%s%s",
-		    k->name, dns_status_name(st), why ? ": " : "",
-		    why ? why : "");
-		return;
-	}
+	key = dkim_keycache_answer(st, txt, len, ntxt, k->name, why,
+	    v->arena, &k->err, &k->temporary);
+	if (key != NULL)
+		key_use(v, k, key);
 }
 
 static void

@@ -1,6 +1,6 @@
 /*
- * dkim — names of results and algorithms, the shared SHA-256. See
- * dkim.h.
+ * dkim — names of results and algorithms, the shared SHA-256, body hash
+ * streams shared between signatures. See dkim.h.
  */
 #include "auth/common/dkim.h"
 
@@ -69,4 +69,81 @@ dkim_alg_parse(const char *s, size_t n)
 		    memcmp(algs[i].name, s, n) == 0)
 			return algs[i].alg;
 	return DKIM_ALG_UNKNOWN;
+}
+
+/* A domain name or selector: dot-separated labels of letters, digits,
+ * '-' and '_' (selectors and some d= use underscores). */
+bool
+dkim_domain_ok(const char *p, size_t n)
+{
+	size_t i, label = 0;
+	unsigned char c;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+/* A stream no undecided signature needs stops hashing at once. */
+void
+dkim_body_stream_leave(struct dkim_body_stream *st)
+{
+	if (--st->users == 0 && st->on) {
+		dkim_body_hash_free(&st->h);
+		st->on = false;
+	}
+}
+
+/* The stream for (bc, limit): an existing one, or a new one; NULL if
+ * OpenSSL cannot set up the digest. */
+struct dkim_body_stream *
+dkim_body_stream_join(struct dkim_body_stream *streams, size_t *nstreams,
+    enum dkim_canon bc, int64_t limit)
+{
+	struct dkim_body_stream *st;
+	size_t i;
+
+	for (i = 0; i < *nstreams; i++) {
+		st = &streams[i];
+		if (st->on && st->bc == bc && st->limit == limit) {
+			st->users++;
+			return st;
+		}
+	}
+	st = &streams[*nstreams];
+	if (dkim_body_hash_init(&st->h, bc, dkim_sha256(), limit) != 0)
+		return NULL;
+	(*nstreams)++;
+	st->bc = bc;
+	st->limit = limit;
+	st->users = 1;
+	st->on = true;
+	return st;
+}
+
+/* Finish the stream's digest the first time one of its users asks. */
+void
+dkim_body_stream_final(struct dkim_body_stream *st)
+{
+	if (st->final)
+		return;
+	st->final = true;
+	st->dlen = dkim_body_hash_final(&st->h, st->digest);
+	st->length = st->h.length;
+	dkim_body_hash_free(&st->h);
+	st->on = false;
 }

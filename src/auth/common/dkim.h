@@ -2,18 +2,24 @@
  * dkim — DomainKeys Identified Mail (RFC 6376, RFC 8301, RFC 8463).
  *
  * The umbrella header: the result and algorithm vocabulary shared by the
- * verifier (dkim_verify.h) and the signer (dkim_sign.h). The parts:
- *   dkim_tags    tag=value lists (signature header, key record)
- *   dkim_key     key records and public keys
- *   dkim_canon   simple/relaxed canonicalization, streaming body hash
- *   dkim_verify  every signature of a message, keys over async DNS
- *   dkim_sign    one signature per signer, dual signing by two signers
- *   dkim_keygen  key pairs, PEM files and the DNS TXT record
+ * verifier (dkim_verify.h) and the signer (dkim_sign.h), and by ARC,
+ * which is built from the same parts. In auth/common/, shared with ARC:
+ *   dkim_tags     tag=value lists (signature header, key record)
+ *   dkim_fold     writing a tag list as a folded header field
+ *   dkim_key      key records and public keys
+ *   dkim_keycache decoded keys by record text; the signature check
+ *   dkim_canon    simple/relaxed canonicalization, streaming body hash
+ *   dkim_keygen   key pairs, PEM files and the DNS TXT record
+ * In auth/dkim/, DKIM's own:
+ *   dkim_verify   every signature of a message, keys over async DNS
+ *   dkim_sign     one signature per signer, dual signing by two signers
  */
 #ifndef NETJES_AUTH_DKIM_H
 #define NETJES_AUTH_DKIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 
@@ -48,6 +54,10 @@ const char	*dkim_result_name(enum dkim_result);
 const EVP_MD	*dkim_sha256(void);
 const char	*dkim_alg_name(enum dkim_alg);	/* "rsa-sha256", ... */
 enum dkim_alg	 dkim_alg_parse(const char *, size_t);
+/* A d= domain or s= selector: dot-separated labels of letters, digits,
+ * '-' and '_' (selectors and some d= use underscores), at most 253
+ * octets, labels of at most 63. */
+bool		 dkim_domain_ok(const char *, size_t);
 
 #include "auth/common/dkim_canon.h"
 #include "auth/common/dkim_key.h"
@@ -56,7 +66,7 @@ enum dkim_alg	 dkim_alg_parse(const char *, size_t);
 /*
  * A body hash shared by every signature with the same body
  * canonicalization and l= (DKIM-Signature and ARC-Message-Signature
- * alike; defined in dkim_verify.c). A verifier keeps an array with room
+ * alike; defined in dkim.c). A verifier keeps an array with room
  * for one stream per signature, joins each signature to a stream while
  * the header is parsed (before any body), feeds the body to the streams
  * that are on, and finishes a stream when its first user asks; a stream

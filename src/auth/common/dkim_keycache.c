@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,6 +278,49 @@ dkim_keycache_verify(const struct dkim_keycache_key *k, enum dkim_alg alg,
 	}
 	ERR_clear_error();
 	return ok;
+}
+
+const struct dkim_keycache_key *
+dkim_keycache_answer(enum dns_status st, const char *const *txt,
+    const size_t *len, size_t ntxt, const char *name, const char *why,
+    struct arena *a, const char **err, bool *temporary)
+{
+	const struct dkim_keycache_key *key;
+	char first[200];
+	size_t j;
+
+	*err = NULL;
+	*temporary = false;
+	if (st == DNS_OK && ntxt == 0)
+		st = DNS_NODATA;
+	switch (st) {
+	case DNS_OK:
+		first[0] = '\0';
+		for (j = 0; j < ntxt; j++) {
+			key = dkim_keycache_get(txt[j], len[j]);
+			if (key->parse_rc == 0)
+				return key;
+			if (first[0] == '\0')
+				snprintf(first, sizeof(first), "%s",
+				    key->parse_why);
+			dkim_keycache_release(key);
+		}
+		*err = arena_printf(a, "%s: %s", name, first);
+		break;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+		*err = arena_printf(a, "no key record at %s (%s)", name,
+		    dns_status_name(st));
+		break;
+	case DNS_SERVFAIL:
+	case DNS_TIMEOUT:
+	case DNS_ERROR:
+		*temporary = true;
+		*err = arena_printf(a, "key lookup for %s: %s%s%s", name,
+		    dns_status_name(st), why ? ": " : "", why ? why : "");
+		break;
+	}
+	return NULL;
 }
 
 size_t

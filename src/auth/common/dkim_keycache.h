@@ -30,6 +30,8 @@
 
 #include "auth/common/dkim.h"
 #include "auth/common/dkim_key.h"
+#include "core/arena.h"
+#include "dns/dns.h"
 
 #define DKIM_KEYCACHE_ENTRIES	256
 #define DKIM_KEYCACHE_TEXT_MAX	4096
@@ -60,6 +62,19 @@ void	 dkim_keycache_release(const struct dkim_keycache_key *);
 bool	 dkim_keycache_verify(const struct dkim_keycache_key *, enum dkim_alg,
 	    const unsigned char *md, size_t mdlen, const unsigned char *sig,
 	    size_t siglen);
+
+/*
+ * The key a TXT lookup for name answered, as DKIM and ARC verifiers take
+ * it: the first record (of ntxt, each one's strings joined) that parses,
+ * held for the caller; or NULL with *err (allocated from a) naming the
+ * trouble: the first record's parse failure, no record, or DNS trouble
+ * (why: the DNS layer's words), and *temporary telling DNS trouble from
+ * a permanent failure.
+ */
+const struct dkim_keycache_key *dkim_keycache_answer(enum dns_status,
+	    const char *const *txt, const size_t *len, size_t ntxt,
+	    const char *name, const char *why, struct arena *a,
+	    const char **err, bool *temporary);
 
 /* Entries now in the cache of this thread. */
 size_t	 dkim_keycache_size(void);

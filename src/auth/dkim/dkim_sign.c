@@ -8,8 +8,8 @@
  */
 #include "core/reason.h"
 #include "auth/dkim/dkim_sign.h"
+#include "auth/common/dkim_fold.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,6 @@
 #include "core/base64.h"
 #include "msg/header.h"
 
-#define SIGN_WRAP	78	/* fold before this column */
 
 const char *const dkim_sign_default_headers[] = {
 	"from", "reply-to", "subject", "date", "to", "cc", "message-id",
@@ -223,47 +222,6 @@ sign_hlist(struct dkim_signer *s, struct hlist *h, char *why, size_t whylen)
 
 /* --- the field ------------------------------------------------------ */
 
-struct folder {
-	struct buf	*out;
-	size_t		 col;
-};
-
-/* Append a token; sep is written before it when it fits on the line,
- * otherwise a fold (CRLF TAB) is. */
-static void
-fold_add(struct folder *f, const char *sep, const char *tok, size_t n)
-{
-	size_t seplen = strlen(sep);
-
-	if (f->col + seplen + n > SIGN_WRAP && f->col > 8) {
-		buf_append(f->out, "\r\n\t", 3);
-		f->col = 8;
-	} else {
-		buf_append(f->out, sep, seplen);
-		f->col += seplen;
-	}
-	buf_append(f->out, tok, n);
-	f->col += n;
-}
-
-static void
-fold_tag(struct folder *f, struct dkim_signer *s, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fold_tag(struct folder *f, struct dkim_signer *s, const char *fmt, ...)
-{
-	struct buf t = BUF_INIT;
-	va_list ap;
-
-	(void)s;
-	va_start(ap, fmt);
-	buf_vprintf(&t, fmt, ap);
-	va_end(ap);
-	fold_add(f, " ", t.data, t.len);
-	buf_free(&t);
-}
-
 int
 dkim_sign_digest(EVP_PKEY *key, enum dkim_alg alg, const unsigned char *md,
     size_t mdlen, struct buf *sig)
@@ -310,8 +268,7 @@ dkim_sign_finish(struct dkim_signer *s, struct buf *out, char *why,
 	struct buf field = BUF_INIT, data = BUF_INIT, b64 = BUF_INIT;
 	struct buf sig = BUF_INIT;
 	struct hlist h = { NULL, 0, 0 };
-	struct folder f = { &field, 0 };
-	size_t i, chunk;
+	struct dkim_fold f = { &field, 0 };
 	int bhlen, rc = -1;
 
 	if (!s->body_on) {
@@ -330,34 +287,25 @@ dkim_sign_finish(struct dkim_signer *s, struct buf *out, char *why,
 
 	buf_append_str(&field, "DKIM-Signature:");
 	f.col = field.len;
-	fold_tag(&f, s, "v=1;");
-	fold_tag(&f, s, "a=%s;", dkim_alg_name(s->o.alg));
-	fold_tag(&f, s, "c=%s/%s;", dkim_canon_name(s->o.header_canon),
+	dkim_fold_tag(&f, "v=1;");
+	dkim_fold_tag(&f, "a=%s;", dkim_alg_name(s->o.alg));
+	dkim_fold_tag(&f, "c=%s/%s;", dkim_canon_name(s->o.header_canon),
 	    dkim_canon_name(s->o.body_canon));
-	fold_tag(&f, s, "d=%s;", s->o.domain);
-	fold_tag(&f, s, "s=%s;", s->o.selector);
+	dkim_fold_tag(&f, "d=%s;", s->o.domain);
+	dkim_fold_tag(&f, "s=%s;", s->o.selector);
 	if (s->o.identity != NULL)
-		fold_tag(&f, s, "i=%s;", s->o.identity);
-	fold_tag(&f, s, "t=%lld;", (long long)s->o.now);
+		dkim_fold_tag(&f, "i=%s;", s->o.identity);
+	dkim_fold_tag(&f, "t=%lld;", (long long)s->o.now);
 	if (s->o.body_length)
-		fold_tag(&f, s, "l=%llu;",
+		dkim_fold_tag(&f, "l=%llu;",
 		    (unsigned long long)s->body.length);
 	if (s->o.expire > 0)
-		fold_tag(&f, s, "x=%lld;",
+		dkim_fold_tag(&f, "x=%lld;",
 		    (long long)s->o.now + (long long)s->o.expire);
-	for (i = 0; i < h.n; i++) {
-		struct buf t = BUF_INIT;
-
-		buf_append_str(&t, i == 0 ? "h=" : ":");
-		buf_append(&t, h.v[i].p, h.v[i].len);
-		if (i + 1 == h.n)
-			buf_append_char(&t, ';');
-		fold_add(&f, i == 0 ? " " : "", t.data, t.len);
-		buf_free(&t);
-	}
+	dkim_fold_hlist(&f, h.v, h.n);
 	base64_encode(bh, (size_t)bhlen, &b64);
-	fold_tag(&f, s, "bh=%s;", buf_cstr(&b64));
-	fold_add(&f, " ", "b=", 2);
+	dkim_fold_tag(&f, "bh=%s;", buf_cstr(&b64));
+	dkim_fold_add(&f, " ", "b=", 2);
 
 	dkim_canon_headers(s->o.header_canon, &s->hs, h.v, h.n, (size_t)-1,
 	    &data);
@@ -369,21 +317,7 @@ dkim_sign_finish(struct dkim_signer *s, struct buf *out, char *why,
 		reason_set(why, whylen, "signing failed");
 		goto out;
 	}
-	buf_reset(&b64);
-	base64_encode(sig.data, sig.len, &b64);
-	for (i = 0; i < b64.len; i += chunk) {
-		chunk = SIGN_WRAP > f.col ? SIGN_WRAP - f.col : 0;
-		if (chunk == 0) {
-			buf_append(&field, "\r\n\t", 3);
-			f.col = 8;
-			chunk = SIGN_WRAP - f.col;
-		}
-		if (chunk > b64.len - i)
-			chunk = b64.len - i;
-		buf_append(&field, b64.data + i, chunk);
-		f.col += chunk;
-	}
-	buf_append(&field, "\r\n", 2);
+	dkim_fold_b64(&f, (const unsigned char *)sig.data, sig.len);
 	buf_append(out, field.data, field.len);
 	rc = 0;
 out:

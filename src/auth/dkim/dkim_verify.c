@@ -12,8 +12,8 @@
  * the signatures still undecided, not once per signature: two signers
  * with relaxed bodies and no l= (an ESP and the author's domain, say)
  * share one stream, so the second signature costs no body hashing. Every
- * algorithm accepted here hashes the body with SHA-256. The stream
- * helpers are exported (dkim.h): the ARC verifier shares them.
+ * algorithm accepted here hashes the body with SHA-256. The streams are
+ * common/dkim.c's, shared with the ARC verifier.
  *
  * The header hash is computed once per signature as SHA-256 over the
  * canonical fields; RSA checks PKCS#1 v1.5 over that digest and Ed25519
@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include <openssl/err.h>
-#include <openssl/rsa.h>
 
 #include "core/arena.h"
 #include "core/base64.h"
@@ -84,56 +83,6 @@ struct dkim_verify {
 static void
 sig_decide(struct dkim_sig *s, enum dkim_result r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* A stream no undecided signature needs stops hashing at once. */
-void
-dkim_body_stream_leave(struct dkim_body_stream *st)
-{
-	if (--st->users == 0 && st->on) {
-		dkim_body_hash_free(&st->h);
-		st->on = false;
-	}
-}
-
-/* The stream for (bc, limit): an existing one, or a new one; NULL if
- * OpenSSL cannot set up the digest. */
-struct dkim_body_stream *
-dkim_body_stream_join(struct dkim_body_stream *streams, size_t *nstreams,
-    enum dkim_canon bc, int64_t limit)
-{
-	struct dkim_body_stream *st;
-	size_t i;
-
-	for (i = 0; i < *nstreams; i++) {
-		st = &streams[i];
-		if (st->on && st->bc == bc && st->limit == limit) {
-			st->users++;
-			return st;
-		}
-	}
-	st = &streams[*nstreams];
-	if (dkim_body_hash_init(&st->h, bc, dkim_sha256(), limit) != 0)
-		return NULL;
-	(*nstreams)++;
-	st->bc = bc;
-	st->limit = limit;
-	st->users = 1;
-	st->on = true;
-	return st;
-}
-
-/* Finish the stream's digest the first time one of its users asks. */
-void
-dkim_body_stream_final(struct dkim_body_stream *st)
-{
-	if (st->final)
-		return;
-	st->final = true;
-	st->dlen = dkim_body_hash_final(&st->h, st->digest);
-	st->length = st->h.length;
-	dkim_body_hash_free(&st->h);
-	st->on = false;
-}
 
 static void
 sig_decide(struct dkim_sig *s, enum dkim_result r, const char *fmt, ...)
@@ -207,33 +156,6 @@ static bool
 is_fws_byte(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* A domain name or selector: dot-separated labels of letters, digits,
- * '-' and '_' (selectors and some d= use underscores). */
-static bool
-domain_ok(const char *p, size_t n)
-{
-	size_t i, label = 0;
-	unsigned char c;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)p[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0;
 }
 
 static char *
@@ -425,11 +347,11 @@ sig_parse(struct dkim_sig *s, const struct hdr_field *f)
 		    arena_strndup(a, t->value, t->value_len));
 		return;
 	}
-	if (!domain_ok(td->value, td->value_len)) {
+	if (!dkim_domain_ok(td->value, td->value_len)) {
 		sig_decide(s, DKIM_RESULT_PERMERROR, "d= is not a domain name");
 		return;
 	}
-	if (!domain_ok(ts->value, ts->value_len)) {
+	if (!dkim_domain_ok(ts->value, ts->value_len)) {
 		sig_decide(s, DKIM_RESULT_PERMERROR, "s= is not a selector");
 		return;
 	}
@@ -745,8 +667,8 @@ dkim_verify_key(struct dkim_verify *v, size_t i, enum dns_status st,
 {
 	const struct dkim_keycache_key *key;
 	struct dkim_sig *s;
-	char first[200];
-	size_t j;
+	const char *err;
+	bool temporary;
 
 	if (i >= v->nsigs)
 		return;
@@ -754,38 +676,13 @@ dkim_verify_key(struct dkim_verify *v, size_t i, enum dns_status st,
 	if (s->decided || s->key_in)
 		return;
 	s->key_in = true;
-	if (st == DNS_OK && ntxt == 0)
-		st = DNS_NODATA;
-	switch (st) {
-	case DNS_OK:
-		first[0] = '\0';
-		for (j = 0; j < ntxt; j++) {
-			key = dkim_keycache_get(txt[j], len[j]);
-			if (key->parse_rc == 0) {
-				sig_use_key(s, key);	/* s holds key */
-				return;
-			}
-			if (first[0] == '\0')
-				snprintf(first, sizeof(first), "%s",
-				    key->parse_why);
-			dkim_keycache_release(key);
-		}
-		sig_decide(s, DKIM_RESULT_PERMERROR, "%s: %s", s->key_name,
-		    first);
-		return;
-	case DNS_NODATA:
-	case DNS_NXDOMAIN:
-		sig_decide(s, DKIM_RESULT_PERMERROR, "no key record at %s "
-		    "(%s)", s->key_name, dns_status_name(st));
-		return;
-	case DNS_SERVFAIL:
-	case DNS_TIMEOUT:
-	case DNS_ERROR:
-		sig_decide(s, DKIM_RESULT_TEMPERROR, "key lookup for %s: %s%s%s",
-		    s->key_name, dns_status_name(st), why ? ": " : "",
-		    why ? why : "");
-		return;
-	}
+	key = dkim_keycache_answer(st, txt, len, ntxt, s->key_name, why,
+	    v->arena, &err, &temporary);
+	if (key != NULL)
+		sig_use_key(s, key);	/* s holds key */
+	else
+		sig_decide(s, temporary ? DKIM_RESULT_TEMPERROR :
+		    DKIM_RESULT_PERMERROR, "%s", err);
 }
 
 static void
@@ -872,32 +769,6 @@ sig_check_header(struct dkim_sig *s, const struct hdr_field *f)
 	ERR_clear_error();
 	buf_free(&data);
 	buf_free(&raw);
-	return ok;
-}
-
-bool
-dkim_verify_digest(EVP_PKEY *pkey, enum dkim_alg alg, const unsigned char *md,
-    size_t mdlen, const unsigned char *sig, size_t siglen)
-{
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_MD_CTX *mctx = NULL;
-	bool ok;
-
-	if (alg == DKIM_ALG_ED25519_SHA256) {
-		mctx = EVP_MD_CTX_new();
-		ok = mctx != NULL &&
-		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) == 1 &&
-		    EVP_DigestVerify(mctx, sig, siglen, md, mdlen) == 1;
-	} else {
-		pctx = EVP_PKEY_CTX_new(pkey, NULL);
-		ok = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pctx, dkim_sha256()) == 1 &&
-		    EVP_PKEY_verify(pctx, sig, siglen, md, mdlen) == 1;
-	}
-	ERR_clear_error();
-	EVP_MD_CTX_free(mctx);
-	EVP_PKEY_CTX_free(pctx);
 	return ok;
 }
 

@@ -106,13 +106,4 @@ void	 dkim_verify_expire(struct dkim_verify *, const char *why);
 size_t	 dkim_verify_finish(struct dkim_verify *,
 	    const struct dkim_sig_result **);
 
-/*
- * The signature check on its own, for callers that build their own
- * header hash input (ARC): does sig verify over the SHA-256 digest md
- * with pkey under alg (rsa-sha256 or ed25519-sha256)?
- */
-bool	 dkim_verify_digest(EVP_PKEY *pkey, enum dkim_alg,
-	    const unsigned char *md, size_t mdlen, const unsigned char *sig,
-	    size_t siglen);
-
 #endif
