@@ -1,6 +1,7 @@
 /*
  * cli — the netjes command line: one file per subcommand (cmd_*.c), one
- * table of commands (main.c), shared option helpers (cli_common.c).
+ * table of commands (main.c), shared option helpers (cli_common.c), and
+ * what the commands that read a message share (cli_msg.h).
  *
  * Conventions every subcommand keeps: results on stdout, diagnostics on
  * stderr; a usage error prints one line and a hint and exits 2
@@ -12,6 +13,9 @@
 #define NETJES_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
+
+#include <getopt.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -56,9 +60,51 @@ struct cli_dns {
 int	cli_dns_option(const char *cmd, int opt, const char *arg,
 	    struct cli_dns *);
 
+/*
+ * The getopt_long() loop of a subcommand without short options: DNS
+ * options go into dns (when not NULL), every other option to take(opt,
+ * optarg, arg), which returns 0 or an exit code that ends the loop; an
+ * unknown or incomplete option and a leftover argument are usage errors.
+ * 0, or the exit code to return.
+ */
+int	cli_parse_options(const char *cmd, int argc, char **argv,
+	    const struct option *longopts,
+	    int (*take)(int opt, const char *arg, void *), void *arg,
+	    struct cli_dns *dns);
+
 /* A resolver for a CLI command, from options over config over defaults. */
 struct dns_resolver *cli_dns_resolver(const struct cli_dns *,
 	    const struct config *, struct event_base *);
+
+/*
+ * The event loop and the resolver of a command that takes --zone FILE
+ * (every lookup answered from a zone file) or the DNS options, made on
+ * the first cli_resolver_get(): commands that need no lookup never set
+ * one up. Zero it, set cmd, zone and dns; cli_resolver_free() at the end.
+ */
+struct cli_resolver {
+	const char		*cmd;
+	const char		*zone;		/* --zone FILE, or NULL */
+	const struct cli_dns	*dns;
+	struct event_base	*base;
+	struct dns_resolver	*r;
+	bool			 failed;
+};
+
+/* --zone and --nameserver exclude each other: 0, or a usage error. */
+int	cli_resolver_check(const struct cli_resolver *);
+/* The resolver; NULL (the reason printed once) when it cannot be had. */
+struct dns_resolver *cli_resolver_get(struct cli_resolver *);
+/* Run the loop until *done or nothing is left to wait for. */
+void	cli_resolver_wait(struct cli_resolver *, const bool *done);
+void	cli_resolver_free(struct cli_resolver *);
+
+/* Read all of f into b: 0, or -1 with errno set. */
+int	cli_read_stream(FILE *, struct buf *);
+
+/* An address option without its angle brackets ("<a@b>" and "a@b"
+ * alike, "<>" the null sender), in tmp when they had to go. */
+const char *cli_strip_brackets(const char *s, char *tmp, size_t n);
 
 /* Load -c FILE (or the defaults when path is NULL), printing every error
  * to stderr as FILE:LINE: reason. 0 ok, -1 errors. */

@@ -2,6 +2,7 @@
  * cli_common — option helpers shared by the subcommands. See cli.h.
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -149,4 +150,133 @@ cli_getopt_other(const char *cmd, int ch, char **argv)
 		return cli_usage(cmd, "option '%s' needs an argument",
 		    argv[optind - 1]);
 	return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
+int
+cli_parse_options(const char *cmd, int argc, char **argv,
+    const struct option *longopts, int (*take)(int, const char *, void *),
+    void *arg, struct cli_dns *dns)
+{
+	int opt, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == '?')
+			return cli_usage(cmd, "unknown or incomplete option "
+			    "'%s'", argv[optind - 1]);
+		if (dns != NULL) {
+			rc = cli_dns_option(cmd, opt, optarg, dns);
+			if (rc < 0)
+				return CLI_EXIT_USAGE;
+			if (rc > 0)
+				continue;
+		}
+		if ((rc = take(opt, optarg, arg)) != 0)
+			return rc;
+	}
+	if (optind < argc)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int
+cli_read_stream(FILE *f, struct buf *b)
+{
+	char chunk[65536];
+	size_t got;
+
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(b, chunk, got);
+	return ferror(f) ? -1 : 0;
+}
+
+const char *
+cli_strip_brackets(const char *s, char *tmp, size_t n)
+{
+	size_t len = strlen(s);
+
+	if (len >= 2 && s[0] == '<' && s[len - 1] == '>' && len - 1 < n) {
+		memcpy(tmp, s + 1, len - 2);
+		tmp[len - 2] = '\0';
+		return tmp;
+	}
+	return s;
+}
+
+/* Every lookup answered from the zone file at path. */
+static struct dns_resolver *
+cli_zone_resolver(const char *cmd, const char *path, struct event_base *base)
+{
+	struct dns_resolver *r;
+	struct buf text = BUF_INIT;
+	char err[256];
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL || cli_read_stream(f, &text) != 0) {
+		fprintf(stderr, "netjes %s: cannot read %s: %s\n", cmd, path,
+		    strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		buf_free(&text);
+		return NULL;
+	}
+	fclose(f);
+	if ((r = dns_zone_new(base)) == NULL) {
+		fprintf(stderr, "netjes %s: cannot set up a zone\n", cmd);
+		buf_free(&text);
+		return NULL;
+	}
+	err[0] = '\0';
+	if (dns_zone_load(r, buf_cstr(&text), text.len, NULL, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		dns_resolver_free(r);
+		r = NULL;
+	}
+	buf_free(&text);
+	return r;
+}
+
+int
+cli_resolver_check(const struct cli_resolver *res)
+{
+	if (res->zone != NULL && res->dns->nameserver != NULL)
+		return cli_usage(res->cmd, "--zone and --nameserver exclude "
+		    "each other");
+	return 0;
+}
+
+struct dns_resolver *
+cli_resolver_get(struct cli_resolver *res)
+{
+	if (res->r != NULL || res->failed)
+		return res->r;
+	if ((res->base = event_base_new()) == NULL) {
+		fprintf(stderr, "netjes %s: cannot create an event loop\n",
+		    res->cmd);
+		res->failed = true;
+	} else if ((res->r = res->zone != NULL ? cli_zone_resolver(res->cmd,
+	    res->zone, res->base) : cli_dns_resolver(res->dns, NULL,
+	    res->base)) == NULL)
+		res->failed = true;
+	return res->r;
+}
+
+void
+cli_resolver_wait(struct cli_resolver *res, const bool *done)
+{
+	while (!*done && event_base_loop(res->base, EVLOOP_ONCE) == 0)
+		;
+}
+
+void
+cli_resolver_free(struct cli_resolver *res)
+{
+	if (res->r != NULL)
+		dns_resolver_free(res->r);
+	if (res->base != NULL)
+		event_base_free(res->base);
+	res->r = NULL;
+	res->base = NULL;
 }

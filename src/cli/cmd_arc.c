@@ -18,15 +18,13 @@
  * --auth-results when given; otherwise what this command checks itself:
  * every DKIM signature and the ARC chain, with smtp.remote-ip, under
  * the authserv-id (default: localhost). Bare LF line ends are read as
- * CRLF and kept in the output, as `netjes dkim sign` does.
+ * CRLF and kept in the output, as `netjes dkim sign` does (cli_msg.h).
  *
  * For reproducible results the clock is an option: verify --now judges
  * the chain as of that time; seal --timestamp is the t= of the new AMS
  * and AS and also the clock its own checks of the incoming message use
  * (the message is sealed as of T). seal --headers is the AMS h= list.
  */
-#include <errno.h>
-#include <event2/event.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +32,8 @@
 #include <strings.h>
 
 #include "auth/arc/arc.h"
-#include "auth/common/dkim_keygen.h"
-#include "auth/dkim/dkim_verify.h"
 #include "cli/cli.h"
+#include "cli/cli_msg.h"
 #include "core/ip.h"
 #include "core/json.h"
 
@@ -53,213 +50,117 @@ struct arc_args {
 	long long	 now;		/* verify --now, seal --timestamp;
 					 * 0: the real time */
 	bool		 json;
+	bool		 seal;		/* seal's options, not verify's */
 	struct cli_dns	 dns;
 };
 
-static int
-read_stream(FILE *f, struct buf *b)
+static const struct option arc_longopts[] = {
+	{ "domain", 1, NULL, OPT_DOMAIN },
+	{ "selector", 1, NULL, OPT_SELECTOR },
+	{ "key", 1, NULL, OPT_KEY },
+	{ "authserv-id", 1, NULL, OPT_AUTHSERV },
+	{ "ip", 1, NULL, OPT_IP },
+	{ "helo", 1, NULL, OPT_HELO },
+	{ "mail-from", 1, NULL, OPT_MAILFROM },
+	{ "auth-results", 1, NULL, OPT_AUTHRES },
+	{ "algorithm", 1, NULL, OPT_ALGORITHM },
+	{ "zone", 1, NULL, OPT_ZONE },
+	{ "json", 0, NULL, CLI_OPT_JSON },
+	{ "now", 1, NULL, OPT_NOW },
+	{ "timestamp", 1, NULL, OPT_TIMESTAMP },
+	{ "headers", 1, NULL, OPT_HEADERS },
+	CLI_LONGOPTS_DNS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *
+opt_name(int opt)
 {
-	char chunk[65536];
-	size_t got;
+	const struct option *o;
 
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(b, chunk, got);
-	return ferror(f) ? -1 : 0;
-}
-
-/* Bare LF becomes CRLF; true when the input was a Unix text file. */
-static bool
-to_crlf(const struct buf *in, struct buf *out)
-{
-	size_t i;
-	bool bare = false, crlf = false;
-
-	buf_reserve(out, in->len + in->len / 16 + 1);
-	for (i = 0; i < in->len; i++) {
-		if (in->data[i] == '\n') {
-			if (i > 0 && in->data[i - 1] == '\r')
-				crlf = true;
-			else {
-				bare = true;
-				buf_append_char(out, '\r');
-			}
-		}
-		buf_append_char(out, in->data[i]);
-	}
-	return bare && !crlf;
+	for (o = arc_longopts; o->name != NULL; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
 }
 
 static int
-parse_args(int argc, char **argv, bool seal, struct arc_args *a)
+arc_take(int opt, const char *arg, void *p)
 {
-	static const struct option longopts[] = {
-		{ "domain", 1, NULL, OPT_DOMAIN },
-		{ "selector", 1, NULL, OPT_SELECTOR },
-		{ "key", 1, NULL, OPT_KEY },
-		{ "authserv-id", 1, NULL, OPT_AUTHSERV },
-		{ "ip", 1, NULL, OPT_IP },
-		{ "helo", 1, NULL, OPT_HELO },
-		{ "mail-from", 1, NULL, OPT_MAILFROM },
-		{ "auth-results", 1, NULL, OPT_AUTHRES },
-		{ "algorithm", 1, NULL, OPT_ALGORITHM },
-		{ "zone", 1, NULL, OPT_ZONE },
-		{ "json", 0, NULL, CLI_OPT_JSON },
-		{ "now", 1, NULL, OPT_NOW },
-		{ "timestamp", 1, NULL, OPT_TIMESTAMP },
-		{ "headers", 1, NULL, OPT_HEADERS },
-		CLI_LONGOPTS_DNS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc, li = 0;
+	struct arc_args *a = p;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
-		if (opt == '?')
-			return cli_usage("arc", "unknown or incomplete option "
-			    "'%s'", argv[optind - 1]);
-		rc = cli_dns_option("arc", opt, optarg, &a->dns);
-		if (rc < 0)
+	if (!a->seal && opt != OPT_ZONE && opt != CLI_OPT_JSON &&
+	    opt != OPT_NOW)
+		return cli_usage("arc", "verify takes no '--%s'",
+		    opt_name(opt));
+	if (a->seal && opt == OPT_NOW)
+		return cli_usage("arc", "seal takes --timestamp, not --now");
+	switch (opt) {
+	case OPT_DOMAIN: a->domain = arg; break;
+	case OPT_SELECTOR: a->selector = arg; break;
+	case OPT_KEY: a->key = arg; break;
+	case OPT_AUTHSERV: a->authserv_id = arg; break;
+	case OPT_IP: a->ip = arg; break;
+	case OPT_HELO: a->helo = arg; break;
+	case OPT_MAILFROM: a->mail_from = arg; break;
+	case OPT_AUTHRES: a->auth_results = arg; break;
+	case OPT_ALGORITHM: a->algorithm = arg; break;
+	case OPT_ZONE: a->zone = arg; break;
+	case OPT_HEADERS: a->headers = arg; break;
+	case OPT_NOW:
+	case OPT_TIMESTAMP:
+		if (cli_unixtime("arc", opt == OPT_NOW ? "--now" :
+		    "--timestamp", arg, &a->now) != 0)
 			return CLI_EXIT_USAGE;
-		if (rc > 0)
-			continue;
-		if (!seal && opt != OPT_ZONE && opt != CLI_OPT_JSON &&
-		    opt != OPT_NOW)
-			return cli_usage("arc", "verify takes no '--%s'",
-			    longopts[li].name);
-		if (seal && opt == OPT_NOW)
-			return cli_usage("arc", "seal takes --timestamp, not "
-			    "--now");
-		switch (opt) {
-		case OPT_DOMAIN: a->domain = optarg; break;
-		case OPT_SELECTOR: a->selector = optarg; break;
-		case OPT_KEY: a->key = optarg; break;
-		case OPT_AUTHSERV: a->authserv_id = optarg; break;
-		case OPT_IP: a->ip = optarg; break;
-		case OPT_HELO: a->helo = optarg; break;
-		case OPT_MAILFROM: a->mail_from = optarg; break;
-		case OPT_AUTHRES: a->auth_results = optarg; break;
-		case OPT_ALGORITHM: a->algorithm = optarg; break;
-		case OPT_ZONE: a->zone = optarg; break;
-		case OPT_HEADERS: a->headers = optarg; break;
-		case OPT_NOW:
-		case OPT_TIMESTAMP:
-			if (cli_unixtime("arc", opt == OPT_NOW ? "--now" :
-			    "--timestamp", optarg, &a->now) != 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case CLI_OPT_JSON:
-			if (seal)
-				return cli_usage("arc", "seal writes a "
-				    "message, not JSON");
-			a->json = true;
-			break;
-		}
+		break;
+	case CLI_OPT_JSON:
+		if (a->seal)
+			return cli_usage("arc", "seal writes a message, not "
+			    "JSON");
+		a->json = true;
+		break;
 	}
-	if (optind < argc)
-		return cli_usage("arc", "unexpected argument '%s'", argv[optind]);
-	if (a->zone != NULL && a->dns.nameserver != NULL)
-		return cli_usage("arc", "--zone and --nameserver exclude each "
-		    "other");
 	return 0;
 }
 
-static struct dns_resolver *
-zone_resolver(const char *path, struct event_base *base)
+/* The options, and the resolver they ask for (made on first need). */
+static int
+parse_args(int argc, char **argv, bool seal, struct arc_args *a,
+    struct cli_resolver *res)
 {
-	struct dns_resolver *r;
-	struct buf text = BUF_INIT;
-	char err[256];
-	FILE *f;
+	int rc;
 
-	if ((f = fopen(path, "r")) == NULL || read_stream(f, &text) != 0) {
-		fprintf(stderr, "netjes arc: cannot read %s: %s\n", path,
-		    strerror(errno));
-		if (f != NULL)
-			fclose(f);
-		buf_free(&text);
-		return NULL;
-	}
-	fclose(f);
-	if ((r = dns_zone_new(base)) == NULL) {
-		buf_free(&text);
-		return NULL;
-	}
-	err[0] = '\0';
-	if (dns_zone_load(r, buf_cstr(&text), text.len, NULL, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		dns_resolver_free(r);
-		r = NULL;
-	}
-	buf_free(&text);
-	return r;
-}
-
-/* The resolver, made on first need. */
-struct lazy_dns {
-	const struct arc_args	*a;
-	struct event_base	*base;
-	struct dns_resolver	*r;
-	bool			 failed;
-};
-
-static struct dns_resolver *
-lazy_resolver(struct lazy_dns *d)
-{
-	if (d->r != NULL || d->failed)
-		return d->r;
-	if ((d->base = event_base_new()) == NULL)
-		d->failed = true;
-	else if ((d->r = d->a->zone != NULL ? zone_resolver(d->a->zone,
-	    d->base) : cli_dns_resolver(&d->a->dns, NULL, d->base)) == NULL)
-		d->failed = true;
-	return d->r;
-}
-
-static void
-lazy_free(struct lazy_dns *d)
-{
-	if (d->r != NULL)
-		dns_resolver_free(d->r);
-	if (d->base != NULL)
-		event_base_free(d->base);
-}
-
-static void
-flag_done(void *arg)
-{
-	*(bool *)arg = true;
+	memset(a, 0, sizeof(*a));
+	a->seal = seal;
+	memset(res, 0, sizeof(*res));
+	res->cmd = "arc";
+	res->dns = &a->dns;
+	if ((rc = cli_parse_options("arc", argc, argv, arc_longopts, arc_take,
+	    a, &a->dns)) != 0)
+		return rc;
+	res->zone = a->zone;
+	return cli_resolver_check(res);
 }
 
 static void
 arc_keys_done(struct arc_verify *v, void *arg)
 {
 	(void)v;
-	flag_done(arg);
-}
-
-static void
-dkim_keys_done(struct dkim_verify *v, void *arg)
-{
-	(void)v;
-	flag_done(arg);
+	*(bool *)arg = true;
 }
 
 /* Validate the chain of msg; NULL (after a message) on a local error. */
 static const struct arc_verdict *
-run_arc(struct arc_verify *v, const struct buf *msg, struct lazy_dns *d)
+run_arc(struct arc_verify *v, const struct buf *msg, struct cli_resolver *res)
 {
 	bool done = false;
 
-	arc_verify_message(v, msg->data ? msg->data : "", msg->len);
+	arc_verify_message(v, msg->data, msg->len);
 	if (!arc_verify_keys_done(v)) {
-		if (lazy_resolver(d) == NULL)
+		if (cli_resolver_get(res) == NULL)
 			return NULL;
-		if (arc_verify_lookup(v, d->r, arc_keys_done, &done) > 0)
-			while (!done &&
-			    event_base_loop(d->base, EVLOOP_ONCE) == 0)
-				;
+		if (arc_verify_lookup(v, res->r, arc_keys_done, &done) > 0)
+			cli_resolver_wait(res, &done);
 		if (!arc_verify_keys_done(v)) {
 			fprintf(stderr, "netjes arc: the key lookups did not "
 			    "finish\n");
@@ -340,37 +241,30 @@ static int
 arc_verify_cmd(int argc, char **argv)
 {
 	struct arc_args a;
-	struct lazy_dns d;
+	struct cli_resolver res;
 	struct arc_verify_options vo;
-	struct buf in = BUF_INIT, msg = BUF_INIT, out = BUF_INIT;
+	struct buf msg = BUF_INIT, out = BUF_INIT;
 	struct arc_verify *v;
 	const struct arc_verdict *r;
 	int rc;
 
-	memset(&a, 0, sizeof(a));
-	if ((rc = parse_args(argc, argv, false, &a)) != 0)
+	if ((rc = parse_args(argc, argv, false, &a, &res)) != 0)
 		return rc;
 	memset(&vo, 0, sizeof(vo));
 	vo.now = (time_t)a.now;
-	memset(&d, 0, sizeof(d));
-	d.a = &a;
-	if (read_stream(stdin, &in) != 0) {
-		fprintf(stderr, "netjes arc: cannot read the message: %s\n",
-		    strerror(errno));
-		buf_free(&in);
+	if (cli_msg_read("arc", NULL, &msg, NULL) != 0) {
+		buf_free(&msg);
 		return CLI_EXIT_FAIL;
 	}
-	to_crlf(&in, &msg);
-	buf_free(&in);
 	v = arc_verify_new(&vo);
 	rc = CLI_EXIT_FAIL;
-	if ((r = run_arc(v, &msg, &d)) != NULL) {
+	if ((r = run_arc(v, &msg, &res)) != NULL) {
 		print_verdict(r, a.json, &out);
 		cli_print(&out);
 		rc = CLI_EXIT_OK;
 	}
 	arc_verify_free(v);
-	lazy_free(&d);
+	cli_resolver_free(&res);
 	buf_free(&msg);
 	buf_free(&out);
 	return rc;
@@ -379,42 +273,28 @@ arc_verify_cmd(int argc, char **argv)
 /* The AAR payload from our own checks: DKIM and the incoming chain. */
 static int
 own_results(const struct arc_args *a, const struct buf *msg,
-    const struct arc_verdict *chain, struct lazy_dns *d, struct buf *out)
+    const struct arc_verdict *chain, struct cli_resolver *res,
+    struct buf *out)
 {
-	const struct dkim_sig_result *res;
-	struct dkim_verify_options vo;
+	const struct dkim_sig_result *r;
 	struct dkim_verify *v;
-	bool done = false;
 	size_t n, i;
 
-	memset(&vo, 0, sizeof(vo));
-	vo.now = (time_t)a->now;
-	vo.clock_skew = -1;
-	v = dkim_verify_new(&vo);
-	dkim_verify_message(v, msg->data ? msg->data : "", msg->len);
-	if (!dkim_verify_keys_done(v)) {
-		if (lazy_resolver(d) == NULL) {
-			dkim_verify_free(v);
-			return -1;
-		}
-		if (dkim_verify_lookup(v, d->r, dkim_keys_done, &done) > 0)
-			while (!done &&
-			    event_base_loop(d->base, EVLOOP_ONCE) == 0)
-				;
-	}
+	if ((v = cli_msg_dkim(msg, (time_t)a->now, res)) == NULL)
+		return -1;
 	buf_printf(out, "%s;", a->authserv_id ? a->authserv_id : "localhost");
-	n = dkim_verify_finish(v, &res);
+	n = dkim_verify_finish(v, &r);
 	if (n == 0)
 		buf_append_str(out, "\r\n\tdkim=none;");
 	for (i = 0; i < n; i++) {
-		buf_printf(out, "\r\n\tdkim=%s", dkim_result_name(res[i].result));
-		if (res[i].domain[0] != '\0')
-			buf_printf(out, " header.d=%s", res[i].domain);
-		if (res[i].selector[0] != '\0')
-			buf_printf(out, " header.s=%s", res[i].selector);
-		if (res[i].b_prefix != NULL && res[i].b_prefix[0] != '\0')
+		buf_printf(out, "\r\n\tdkim=%s", dkim_result_name(r[i].result));
+		if (r[i].domain[0] != '\0')
+			buf_printf(out, " header.d=%s", r[i].domain);
+		if (r[i].selector[0] != '\0')
+			buf_printf(out, " header.s=%s", r[i].selector);
+		if (r[i].b_prefix != NULL && r[i].b_prefix[0] != '\0')
 			buf_printf(out, " header.b=\"%.8s\"",
-			    res[i].b_prefix);
+			    r[i].b_prefix);
 		buf_append_char(out, ';');
 	}
 	buf_printf(out, "\r\n\tarc=%s", arc_result_name(chain->result));
@@ -473,10 +353,10 @@ static int
 arc_seal_cmd(int argc, char **argv)
 {
 	struct arc_args a;
-	struct lazy_dns d;
+	struct cli_resolver res;
 	struct arc_seal_options o;
 	struct buf in = BUF_INIT, msg = BUF_INIT, set = BUF_INIT;
-	struct buf aar = BUF_INIT, lf = BUF_INIT;
+	struct buf aar = BUF_INIT;
 	struct arc_verify_options vo;
 	struct arc_verify *v = NULL;
 	const struct arc_verdict *r;
@@ -485,11 +365,9 @@ arc_seal_cmd(int argc, char **argv)
 	EVP_PKEY *pk = NULL;
 	char why[256];
 	bool unix_lf;
-	size_t i;
 	int rc;
 
-	memset(&a, 0, sizeof(a));
-	if ((rc = parse_args(argc, argv, true, &a)) != 0)
+	if ((rc = parse_args(argc, argv, true, &a, &res)) != 0)
 		return rc;
 	if (a.domain == NULL || a.selector == NULL || a.key == NULL)
 		return cli_usage("arc", "seal needs --domain, --selector and "
@@ -512,63 +390,38 @@ arc_seal_cmd(int argc, char **argv)
 	o.selector = a.selector;
 	o.headers = a.headers;
 	o.now = (time_t)a.now;
-	if (a.algorithm != NULL) {
-		o.alg = dkim_alg_parse(a.algorithm, strlen(a.algorithm));
-		if (o.alg != DKIM_ALG_RSA_SHA256 &&
-		    o.alg != DKIM_ALG_ED25519_SHA256)
-			return cli_usage("arc", "--algorithm is rsa-sha256 or "
-			    "ed25519-sha256, not '%s'", a.algorithm);
-	}
-	if ((pk = dkim_keygen_load(a.key, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "netjes arc: %s\n", why);
+	if (a.algorithm != NULL &&
+	    (rc = cli_msg_sign_alg("arc", a.algorithm, &o.alg)) != 0)
+		return rc;
+	if ((pk = cli_msg_key("arc", a.key)) == NULL)
 		return CLI_EXIT_FAIL;
-	}
 	o.key = pk;
-	memset(&d, 0, sizeof(d));
-	d.a = &a;
 	rc = CLI_EXIT_FAIL;
-	if (read_stream(stdin, &in) != 0) {
-		fprintf(stderr, "netjes arc: cannot read the message: %s\n",
-		    strerror(errno));
+	if (cli_msg_read("arc", &in, &msg, &unix_lf) != 0)
 		goto out;
-	}
-	unix_lf = to_crlf(&in, &msg);
 	memset(&vo, 0, sizeof(vo));
 	vo.now = (time_t)a.now;
 	v = arc_verify_new(&vo);
-	if ((r = run_arc(v, &msg, &d)) == NULL)
+	if ((r = run_arc(v, &msg, &res)) == NULL)
 		goto out;
 	if (a.auth_results != NULL)
 		buf_append_str(&aar, a.auth_results);
-	else if (own_results(&a, &msg, r, &d, &aar) != 0)
+	else if (own_results(&a, &msg, r, &res, &aar) != 0)
 		goto out;
 	o.aar = buf_cstr(&aar);
-	if (arc_seal(&o, msg.data ? msg.data : "", msg.len, r, &set, why,
-	    sizeof(why)) != 0) {
+	if (arc_seal(&o, msg.data, msg.len, r, &set, why, sizeof(why)) != 0) {
 		fprintf(stderr, "netjes arc: %s\n", why);
 		goto out;
 	}
-	if (unix_lf) {
-		for (i = 0; i < set.len; i++)
-			if (!(set.data[i] == '\r' && i + 1 < set.len &&
-			    set.data[i + 1] == '\n'))
-				buf_append_char(&lf, set.data[i]);
-		fwrite(lf.data ? lf.data : "", 1, lf.len, stdout);
-		fwrite(in.data ? in.data : "", 1, in.len, stdout);
-	} else {
-		fwrite(set.data, 1, set.len, stdout);
-		fwrite(msg.data ? msg.data : "", 1, msg.len, stdout);
-	}
-	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	rc = cli_msg_write(&set, &in, &msg, unix_lf);
 out:
 	arc_verify_free(v);
-	lazy_free(&d);
+	cli_resolver_free(&res);
 	EVP_PKEY_free(pk);
 	buf_free(&in);
 	buf_free(&msg);
 	buf_free(&set);
 	buf_free(&aar);
-	buf_free(&lf);
 	return rc;
 }
 

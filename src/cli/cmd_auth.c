@@ -17,7 +17,6 @@
  * judged as of its arrival and the header can be reproduced.
  */
 #include <errno.h>
-#include <event2/event.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "auth/arc/arc.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
+#include "cli/cli_msg.h"
 #include "core/json.h"
 
 struct auth_cli_state {
@@ -55,83 +55,49 @@ auth_cli_done(const struct auth_outcome *o, void *arg)
 	st->done = true;
 }
 
-static char *
-slurp(FILE *f, size_t *n)
+enum {
+	OPT_IP = 0x2001, OPT_HELO, OPT_MAIL_FROM, OPT_AUTHSERV_ID, OPT_ZONE,
+	OPT_SEED, OPT_RECEIVER, OPT_NOW,
+};
+
+struct auth_args {
+	struct auth_request	 req;
+	const char		*ip, *mail_from, *zone;
+	bool			 json;
+};
+
+static int
+auth_take(int opt, const char *arg, void *p)
 {
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t got;
+	struct auth_args *a = p;
+	char *end;
 
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, got);
-	if (ferror(f)) {
-		buf_free(&b);
-		return NULL;
+	switch (opt) {
+	case OPT_IP: a->ip = arg; return 0;
+	case OPT_HELO: a->req.helo = arg; return 0;
+	case OPT_MAIL_FROM: a->mail_from = arg; return 0;
+	case OPT_AUTHSERV_ID: a->req.authserv_id = arg; return 0;
+	case OPT_ZONE: a->zone = arg; return 0;
+	case OPT_RECEIVER: a->req.receiver = arg; return 0;
+	case OPT_SEED:
+		errno = 0;
+		a->req.dmarc_seed = strtoull(arg, &end, 10);
+		if (errno != 0 || end == arg || *end != '\0')
+			return cli_usage("auth", "--dmarc-seed needs a number");
+		a->req.dmarc_seeded = true;
+		return 0;
+	case OPT_NOW:
+		if (cli_unixtime("auth", "--now", arg, &a->req.now) != 0)
+			return CLI_EXIT_USAGE;
+		return 0;
+	case CLI_OPT_JSON: a->json = true; return 0;
 	}
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
-	*n = b.len;
-	return buf_steal(&b);
-}
-
-/* Mail on the wire has CRLF; a file saved by Unix tools has LF. */
-static void
-to_crlf(const char *p, size_t n, struct buf *out)
-{
-	size_t i;
-
-	buf_reserve(out, n + n / 16 + 1);
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			buf_append_char(out, '\r');
-		buf_append_char(out, p[i]);
-	}
-	if (out->data == NULL)
-		buf_append(out, "", 0);
-}
-
-static struct dns_resolver *
-zone_resolver(const char *path, struct event_base *base)
-{
-	struct dns_resolver *r;
-	char err[256];
-	size_t n = 0;
-	char *text;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "netjes auth: cannot read %s: %s\n", path,
-		    strerror(errno));
-		return NULL;
-	}
-	text = slurp(f, &n);
-	fclose(f);
-	if (text == NULL) {
-		fprintf(stderr, "netjes auth: cannot read %s\n", path);
-		return NULL;
-	}
-	if ((r = dns_zone_new(base)) == NULL) {
-		free(text);
-		return NULL;
-	}
-	err[0] = '\0';
-	if (dns_zone_load(r, text, n, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		free(text);
-		dns_resolver_free(r);
-		return NULL;
-	}
-	free(text);
-	return r;
+	return cli_usage("auth", "unexpected option");
 }
 
 int
 cmd_auth(int argc, char **argv)
 {
-	enum {
-		OPT_IP = 0x2001, OPT_HELO, OPT_MAIL_FROM, OPT_AUTHSERV_ID,
-		OPT_ZONE, OPT_SEED, OPT_RECEIVER, OPT_NOW,
-	};
 	static const struct option longopts[] = {
 		{ "ip", 1, NULL, OPT_IP },
 		{ "helo", 1, NULL, OPT_HELO },
@@ -146,105 +112,56 @@ cmd_auth(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_dns dns = { NULL, 0 };
-	struct auth_request req;
+	struct cli_resolver res;
+	struct auth_args a;
+	struct auth_request *req = &a.req;
 	struct auth_cli_state st;
-	struct event_base *base = NULL;
-	struct dns_resolver *r = NULL;
 	struct arena *out = NULL;
 	struct auth_check *chk;
 	struct buf msg = BUF_INIT;
-	const char *ip = NULL, *mail_from = NULL, *zone = NULL;
-	char *raw, *end, mbuf[1024];
-	size_t rawlen = 0, mlen;
-	int opt, rc;
+	char mbuf[1024];
+	int rc;
 
-	memset(&req, 0, sizeof(req));
+	memset(&a, 0, sizeof(a));
 	memset(&st, 0, sizeof(st));
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_IP: ip = optarg; break;
-		case OPT_HELO: req.helo = optarg; break;
-		case OPT_MAIL_FROM: mail_from = optarg; break;
-		case OPT_AUTHSERV_ID: req.authserv_id = optarg; break;
-		case OPT_ZONE: zone = optarg; break;
-		case OPT_RECEIVER: req.receiver = optarg; break;
-		case OPT_SEED:
-			errno = 0;
-			req.dmarc_seed = strtoull(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0')
-				return cli_usage("auth", "--dmarc-seed needs "
-				    "a number");
-			req.dmarc_seeded = true;
-			break;
-		case OPT_NOW:
-			if (cli_unixtime("auth", "--now", optarg, &req.now) != 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case CLI_OPT_JSON: st.json = true; break;
-		case '?':
-			return cli_usage("auth", "unknown or incomplete option "
-			    "'%s'", argv[optind - 1]);
-		default:
-			rc = cli_dns_option("auth", opt, optarg, &dns);
-			if (rc < 0)
-				return CLI_EXIT_USAGE;
-			if (rc == 0)
-				return cli_usage("auth", "unexpected option");
-			break;
-		}
-	}
-	if (optind < argc)
-		return cli_usage("auth", "unexpected argument '%s'",
-		    argv[optind]);
-	if (ip == NULL)
+	if ((rc = cli_parse_options("auth", argc, argv, longopts, auth_take,
+	    &a, &dns)) != 0)
+		return rc;
+	st.json = a.json;
+	if (a.ip == NULL)
 		return cli_usage("auth", "--ip is required");
-	if (req.helo == NULL)
+	if (req->helo == NULL)
 		return cli_usage("auth", "--helo is required");
-	if (mail_from == NULL)
+	if (a.mail_from == NULL)
 		return cli_usage("auth", "--mail-from is required (\"\" for "
 		    "the null sender)");
-	if (ip_parse(ip, strlen(ip), &req.ip) != 0)
-		return cli_usage("auth", "--ip '%s' is not an IP address", ip);
-	mlen = strlen(mail_from);
-	if (mlen >= 2 && mail_from[0] == '<' && mail_from[mlen - 1] == '>' &&
-	    mlen - 1 < sizeof(mbuf)) {
-		memcpy(mbuf, mail_from + 1, mlen - 2);
-		mbuf[mlen - 2] = '\0';
-		mail_from = mbuf;
-	}
-	req.mail_from = mail_from;
-	if (zone != NULL && dns.nameserver != NULL)
-		return cli_usage("auth", "--zone and --nameserver exclude "
-		    "each other");
+	if (ip_parse(a.ip, strlen(a.ip), &req->ip) != 0)
+		return cli_usage("auth", "--ip '%s' is not an IP address",
+		    a.ip);
+	req->mail_from = cli_strip_brackets(a.mail_from, mbuf, sizeof(mbuf));
+	memset(&res, 0, sizeof(res));
+	res.cmd = "auth";
+	res.zone = a.zone;
+	res.dns = &dns;
+	if ((rc = cli_resolver_check(&res)) != 0)
+		return rc;
 
-	if ((raw = slurp(stdin, &rawlen)) == NULL) {
-		fprintf(stderr, "netjes auth: cannot read the message\n");
-		return CLI_EXIT_FAIL;
-	}
-	to_crlf(raw, rawlen, &msg);
-	free(raw);
-	req.msg = msg.data;
-	req.len = msg.len;
-	req.arc = &arc_auth_hook;
-
-	if ((base = event_base_new()) == NULL) {
-		fprintf(stderr, "netjes auth: cannot create an event loop\n");
+	if (cli_msg_read("auth", NULL, &msg, NULL) != 0) {
 		buf_free(&msg);
 		return CLI_EXIT_FAIL;
 	}
-	r = zone != NULL ? zone_resolver(zone, base) :
-	    cli_dns_resolver(&dns, NULL, base);
-	if (r == NULL) {
-		event_base_free(base);
+	req->msg = msg.data;
+	req->len = msg.len;
+	req->arc = &arc_auth_hook;
+
+	if (cli_resolver_get(&res) == NULL) {
+		cli_resolver_free(&res);
 		buf_free(&msg);
 		return CLI_EXIT_FAIL;
 	}
 	out = arena_new(0);
-	chk = auth_check_start(base, r, &req, out, auth_cli_done, &st);
-	while (!st.done && event_base_loop(base, EVLOOP_ONCE) == 0)
-		;
+	chk = auth_check_start(res.base, res.r, req, out, auth_cli_done, &st);
+	cli_resolver_wait(&res, &st.done);
 	rc = CLI_EXIT_OK;
 	if (!st.done) {
 		fprintf(stderr, "netjes auth: the checks did not finish\n");
@@ -255,7 +172,6 @@ cmd_auth(int argc, char **argv)
 	buf_free(&st.out);
 	buf_free(&msg);
 	arena_free(out);
-	dns_resolver_free(r);
-	event_base_free(base);
+	cli_resolver_free(&res);
 	return rc;
 }

@@ -9,11 +9,8 @@
  *	netjes dkim verify [--zone FILE | --nameserver HOST:PORT]
  *	    [--dns-timeout S] [--now UNIXTIME] [--json] < message
  *
- * Files saved by Unix tools have bare LF line ends; mail on the wire has
- * CRLF, and that is what signatures cover. So both sign and verify read
- * every bare LF as CRLF. sign writes its output in the input's style: a
- * message that came with LF line ends leaves with LF line ends (the
- * signature field too), otherwise CRLF.
+ * Both sign and verify read every bare LF as CRLF, and sign writes its
+ * output in the input's style (cli_msg.h).
  *
  * verify prints one line per signature, "RESULT d=D s=S a=A", with the
  * reason in parentheses for anything but a plain pass, or "none" for an
@@ -22,7 +19,6 @@
  * be judged as of its arrival and a result reproduced later.
  */
 #include <errno.h>
-#include <event2/event.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +28,7 @@
 #include "auth/dkim/dkim_sign.h"
 #include "auth/dkim/dkim_verify.h"
 #include "cli/cli.h"
+#include "cli/cli_msg.h"
 #include "core/json.h"
 
 enum {
@@ -39,68 +36,6 @@ enum {
 	OPT_KEY, OPT_CANON, OPT_HEADERS, OPT_IDENTITY, OPT_EXPIRE, OPT_ZONE,
 	OPT_NOW,
 };
-
-static int
-read_stream(FILE *f, struct buf *b)
-{
-	char chunk[65536];
-	size_t got;
-
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(b, chunk, got);
-	return ferror(f) ? -1 : 0;
-}
-
-/* Bare LF becomes CRLF. Returns true when the input had a bare LF and
- * no CRLF at all (a Unix text file). */
-static bool
-normalize_crlf(const struct buf *in, struct buf *out)
-{
-	size_t i;
-	bool bare = false, crlf = false;
-
-	buf_reserve(out, in->len + in->len / 16 + 1);
-	for (i = 0; i < in->len; i++) {
-		if (in->data[i] == '\n') {
-			if (i > 0 && in->data[i - 1] == '\r')
-				crlf = true;
-			else {
-				bare = true;
-				buf_append_char(out, '\r');
-			}
-		}
-		buf_append_char(out, in->data[i]);
-	}
-	return bare && !crlf;
-}
-
-static int
-parse_opts(const char *cmd, int argc, char **argv,
-    const struct option *longopts, int (*take)(int, const char *, void *),
-    void *arg, struct cli_dns *dns)
-{
-	int opt, rc;
-
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == '?')
-			return cli_usage(cmd, "unknown or incomplete option "
-			    "'%s'", argv[optind - 1]);
-		if (dns != NULL) {
-			rc = cli_dns_option(cmd, opt, optarg, dns);
-			if (rc < 0)
-				return CLI_EXIT_USAGE;
-			if (rc > 0)
-				continue;
-		}
-		if ((rc = take(opt, optarg, arg)) != 0)
-			return rc;
-	}
-	if (optind < argc)
-		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
-	return 0;
-}
 
 /* --- keygen --------------------------------------------------------- */
 
@@ -157,7 +92,7 @@ dkim_keygen_cmd(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if ((rc = parse_opts("dkim", argc, argv, longopts, keygen_take, &a,
+	if ((rc = cli_parse_options("dkim", argc, argv, longopts, keygen_take, &a,
 	    NULL)) != 0)
 		return rc;
 	if (a.domain == NULL || a.selector == NULL)
@@ -273,32 +208,25 @@ dkim_sign_cmd(int argc, char **argv)
 	EVP_PKEY *pk = NULL;
 	char why[256];
 	bool unix_lf;
-	size_t i;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
 	dkim_sign_options_init(&a.o);
-	if ((rc = parse_opts("dkim", argc, argv, longopts, sign_take, &a,
+	if ((rc = cli_parse_options("dkim", argc, argv, longopts, sign_take, &a,
 	    NULL)) != 0)
 		return rc;
 	if (a.o.domain == NULL || a.o.selector == NULL || a.key == NULL)
 		return cli_usage("dkim", "sign needs --domain, --selector and "
 		    "--key");
-	if (a.algorithm != NULL) {
-		a.o.alg = dkim_alg_parse(a.algorithm, strlen(a.algorithm));
-		if (a.o.alg != DKIM_ALG_RSA_SHA256 &&
-		    a.o.alg != DKIM_ALG_ED25519_SHA256)
-			return cli_usage("dkim", "--algorithm is rsa-sha256 "
-			    "or ed25519-sha256, not '%s'", a.algorithm);
-	}
+	if (a.algorithm != NULL &&
+	    (rc = cli_msg_sign_alg("dkim", a.algorithm, &a.o.alg)) != 0)
+		return rc;
 	if (a.canon != NULL && dkim_canon_parse(a.canon, strlen(a.canon),
 	    &a.o.header_canon, &a.o.body_canon) != 0)
 		return cli_usage("dkim", "--canon is HEADER/BODY with simple "
 		    "or relaxed, not '%s'", a.canon);
-	if ((pk = dkim_keygen_load(a.key, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "netjes dkim: %s\n", why);
+	if ((pk = cli_msg_key("dkim", a.key)) == NULL)
 		return CLI_EXIT_FAIL;
-	}
 	a.o.key = pk;
 	if ((s = dkim_sign_new(&a.o, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "netjes dkim: %s\n", why);
@@ -306,28 +234,14 @@ dkim_sign_cmd(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rc = CLI_EXIT_FAIL;
-	if (read_stream(stdin, &in) != 0) {
-		fprintf(stderr, "netjes dkim: cannot read the message: %s\n",
-		    strerror(errno));
+	if (cli_msg_read("dkim", &in, &msg, &unix_lf) != 0)
 		goto out;
-	}
-	unix_lf = normalize_crlf(&in, &msg);
-	dkim_sign_message(s, msg.data ? msg.data : "", msg.len);
+	dkim_sign_message(s, msg.data, msg.len);
 	if (dkim_sign_finish(s, &sig, why, sizeof(why)) != 0) {
 		fprintf(stderr, "netjes dkim: %s\n", why);
 		goto out;
 	}
-	if (unix_lf) {
-		for (i = 0; i < sig.len; i++)
-			if (!(sig.data[i] == '\r' && i + 1 < sig.len &&
-			    sig.data[i + 1] == '\n'))
-				fputc(sig.data[i], stdout);
-		fwrite(in.data ? in.data : "", 1, in.len, stdout);
-	} else {
-		fwrite(sig.data, 1, sig.len, stdout);
-		fwrite(msg.data ? msg.data : "", 1, msg.len, stdout);
-	}
-	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	rc = cli_msg_write(&sig, &in, &msg, unix_lf);
 out:
 	dkim_sign_free(s);
 	EVP_PKEY_free(pk);
@@ -356,46 +270,6 @@ verify_take(int opt, const char *arg, void *p)
 	case OPT_NOW: return cli_unixtime("dkim", "--now", arg, &a->now);
 	}
 	return cli_usage("dkim", "unexpected option");
-}
-
-static struct dns_resolver *
-zone_resolver(const char *path, struct event_base *base)
-{
-	struct dns_resolver *r;
-	struct buf text = BUF_INIT;
-	char err[256];
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL || read_stream(f, &text) != 0) {
-		fprintf(stderr, "netjes dkim: cannot read %s: %s\n", path,
-		    strerror(errno));
-		if (f != NULL)
-			fclose(f);
-		buf_free(&text);
-		return NULL;
-	}
-	fclose(f);
-	if ((r = dns_zone_new(base)) == NULL) {
-		fprintf(stderr, "netjes dkim: cannot set up a zone\n");
-		buf_free(&text);
-		return NULL;
-	}
-	err[0] = '\0';
-	if (dns_zone_load(r, buf_cstr(&text), text.len, NULL, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		dns_resolver_free(r);
-		r = NULL;
-	}
-	buf_free(&text);
-	return r;
-}
-
-static void
-verify_keys_done(struct dkim_verify *v, void *arg)
-{
-	(void)v;
-	*(bool *)arg = true;
 }
 
 static void
@@ -467,67 +341,42 @@ dkim_verify_cmd(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verify_args a = { NULL, false, 0 };
-	struct dkim_verify_options vo;
 	struct cli_dns dns = { NULL, 0 };
-	struct buf in = BUF_INIT, msg = BUF_INIT, out = BUF_INIT;
-	struct event_base *base = NULL;
-	struct dns_resolver *r = NULL;
-	struct dkim_verify *v = NULL;
-	const struct dkim_sig_result *res;
-	bool done = false;
+	struct cli_resolver res;
+	struct buf msg = BUF_INIT, out = BUF_INIT;
+	struct dkim_verify *v;
+	const struct dkim_sig_result *r;
 	size_t n;
 	int rc;
 
-	if ((rc = parse_opts("dkim", argc, argv, longopts, verify_take, &a,
-	    &dns)) != 0)
+	if ((rc = cli_parse_options("dkim", argc, argv, longopts, verify_take,
+	    &a, &dns)) != 0)
 		return rc;
-	if (a.zone != NULL && dns.nameserver != NULL)
-		return cli_usage("dkim", "--zone and --nameserver exclude "
-		    "each other");
-	if (read_stream(stdin, &in) != 0) {
-		fprintf(stderr, "netjes dkim: cannot read the message: %s\n",
-		    strerror(errno));
-		buf_free(&in);
+	memset(&res, 0, sizeof(res));
+	res.cmd = "dkim";
+	res.zone = a.zone;
+	res.dns = &dns;
+	if ((rc = cli_resolver_check(&res)) != 0)
+		return rc;
+	if (cli_msg_read("dkim", NULL, &msg, NULL) != 0) {
+		buf_free(&msg);
 		return CLI_EXIT_FAIL;
 	}
-	normalize_crlf(&in, &msg);
-	buf_free(&in);
 	rc = CLI_EXIT_FAIL;
-	memset(&vo, 0, sizeof(vo));
-	vo.now = (time_t)a.now;
-	vo.clock_skew = -1;
-	v = dkim_verify_new(&vo);
-	dkim_verify_message(v, msg.data ? msg.data : "", msg.len);
-	if (!dkim_verify_keys_done(v)) {
-		if ((base = event_base_new()) == NULL) {
-			fprintf(stderr, "netjes dkim: cannot create an event "
-			    "loop\n");
-			goto out;
-		}
-		r = a.zone != NULL ? zone_resolver(a.zone, base) :
-		    cli_dns_resolver(&dns, NULL, base);
-		if (r == NULL)
-			goto out;
-		if (dkim_verify_lookup(v, r, verify_keys_done, &done) > 0)
-			while (!done &&
-			    event_base_loop(base, EVLOOP_ONCE) == 0)
-				;
-		if (!dkim_verify_keys_done(v)) {
-			fprintf(stderr, "netjes dkim: the key lookups did not "
-			    "finish\n");
-			goto out;
-		}
+	if ((v = cli_msg_dkim(&msg, (time_t)a.now, &res)) == NULL)
+		goto out;
+	if (!dkim_verify_keys_done(v))
+		fprintf(stderr, "netjes dkim: the key lookups did not "
+		    "finish\n");
+	else {
+		n = dkim_verify_finish(v, &r);
+		verify_print(r, n, a.json, &out);
+		cli_print(&out);
+		rc = CLI_EXIT_OK;
 	}
-	n = dkim_verify_finish(v, &res);
-	verify_print(res, n, a.json, &out);
-	cli_print(&out);
-	rc = CLI_EXIT_OK;
-out:
 	dkim_verify_free(v);
-	if (r != NULL)
-		dns_resolver_free(r);
-	if (base != NULL)
-		event_base_free(base);
+out:
+	cli_resolver_free(&res);
 	buf_free(&msg);
 	buf_free(&out);
 	return rc;

@@ -16,11 +16,8 @@
  * publishes; --zone FILE answers every lookup from a zone file instead of
  * the network: both answer "what if I publish this?".
  */
-#include <errno.h>
-#include <event2/event.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "auth/spf/spf.h"
@@ -87,80 +84,37 @@ spf_cli_done(const struct spf_outcome *o, void *arg)
 	st->done = true;
 }
 
-static char *
-read_file(const char *path, size_t *n)
+enum {
+	OPT_IP = 0x2001, OPT_SENDER, OPT_HELO, OPT_RECORD, OPT_ZONE,
+	OPT_RECEIVER,
+};
+
+struct spf_args {
+	struct spf_request	 req;
+	const char		*ip, *sender, *zone;
+	bool			 json;
+};
+
+static int
+spf_take(int opt, const char *arg, void *p)
 {
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t got;
-	FILE *f;
+	struct spf_args *a = p;
 
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, got);
-	if (ferror(f)) {
-		fclose(f);
-		buf_free(&b);
-		return NULL;
+	switch (opt) {
+	case OPT_IP: a->ip = arg; return 0;
+	case OPT_SENDER: a->sender = arg; return 0;
+	case OPT_HELO: a->req.helo = arg; return 0;
+	case OPT_RECORD: a->req.record = arg; return 0;
+	case OPT_ZONE: a->zone = arg; return 0;
+	case OPT_RECEIVER: a->req.receiver = arg; return 0;
+	case CLI_OPT_JSON: a->json = true; return 0;
 	}
-	fclose(f);
-	*n = b.len;
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
-	return buf_steal(&b);
-}
-
-static struct dns_resolver *
-zone_resolver(const char *path, struct event_base *base)
-{
-	struct dns_resolver *r;
-	char err[256];
-	size_t n = 0;
-	char *text;
-
-	if ((text = read_file(path, &n)) == NULL) {
-		fprintf(stderr, "netjes spf: cannot read %s: %s\n", path,
-		    strerror(errno));
-		return NULL;
-	}
-	if ((r = dns_zone_new(base)) == NULL) {
-		free(text);
-		fprintf(stderr, "netjes spf: cannot set up a zone\n");
-		return NULL;
-	}
-	err[0] = '\0';
-	if (dns_zone_load(r, text, n, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		free(text);
-		dns_resolver_free(r);
-		return NULL;
-	}
-	free(text);
-	return r;
-}
-
-/* "<a@b>" and "a@b" alike; "<>" is the null sender. */
-static const char *
-strip_brackets(const char *s, char *tmp, size_t n)
-{
-	size_t len = strlen(s);
-
-	if (len >= 2 && s[0] == '<' && s[len - 1] == '>' && len - 1 < n) {
-		memcpy(tmp, s + 1, len - 2);
-		tmp[len - 2] = '\0';
-		return tmp;
-	}
-	return s;
+	return cli_usage("spf", "unexpected option");
 }
 
 int
 cmd_spf(int argc, char **argv)
 {
-	enum {
-		OPT_IP = 0x2001, OPT_SENDER, OPT_HELO, OPT_RECORD, OPT_ZONE,
-		OPT_RECEIVER,
-	};
 	static const struct option longopts[] = {
 		{ "ip", 1, NULL, OPT_IP },
 		{ "sender", 1, NULL, OPT_SENDER },
@@ -173,85 +127,56 @@ cmd_spf(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_dns dns = { NULL, 0 };
-	struct spf_request req;
+	struct cli_resolver res;
+	struct spf_args a;
+	struct spf_request *req = &a.req;
 	struct spf_cli_state st;
-	struct event_base *base = NULL;
-	struct dns_resolver *r = NULL;
 	struct arena *out = NULL;
 	struct spf_check *chk;
-	const char *ip = NULL, *sender = NULL, *zone = NULL;
 	char sbuf[1024];
-	int opt, rc;
+	int rc;
 
-	memset(&req, 0, sizeof(req));
+	memset(&a, 0, sizeof(a));
 	memset(&st, 0, sizeof(st));
-	req.identity = SPF_IDENTITY_MAILFROM;
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_IP: ip = optarg; break;
-		case OPT_SENDER: sender = optarg; break;
-		case OPT_HELO: req.helo = optarg; break;
-		case OPT_RECORD: req.record = optarg; break;
-		case OPT_ZONE: zone = optarg; break;
-		case OPT_RECEIVER: req.receiver = optarg; break;
-		case CLI_OPT_JSON: st.json = true; break;
-		case '?':
-			return cli_usage("spf", "unknown or incomplete option "
-			    "'%s'", argv[optind - 1]);
-		default:
-			rc = cli_dns_option("spf", opt, optarg, &dns);
-			if (rc < 0)
-				return CLI_EXIT_USAGE;
-			if (rc == 0)
-				return cli_usage("spf", "unexpected option");
-			break;
-		}
-	}
-	if (optind < argc)
-		return cli_usage("spf", "unexpected argument '%s'",
-		    argv[optind]);
-	if (ip == NULL)
+	req->identity = SPF_IDENTITY_MAILFROM;
+	if ((rc = cli_parse_options("spf", argc, argv, longopts, spf_take,
+	    &a, &dns)) != 0)
+		return rc;
+	st.json = a.json;
+	if (a.ip == NULL)
 		return cli_usage("spf", "--ip is required");
-	if (sender == NULL)
+	if (a.sender == NULL)
 		return cli_usage("spf", "--sender is required (\"\" for the "
 		    "null sender, with --helo)");
-	if (ip_parse(ip, strlen(ip), &req.ip) != 0)
-		return cli_usage("spf", "--ip '%s' is not an IP address", ip);
-	req.sender = strip_brackets(sender, sbuf, sizeof(sbuf));
-	if (req.sender[0] == '\0' && (req.helo == NULL || !req.helo[0]))
+	if (ip_parse(a.ip, strlen(a.ip), &req->ip) != 0)
+		return cli_usage("spf", "--ip '%s' is not an IP address",
+		    a.ip);
+	req->sender = cli_strip_brackets(a.sender, sbuf, sizeof(sbuf));
+	if (req->sender[0] == '\0' && (req->helo == NULL || !req->helo[0]))
 		return cli_usage("spf", "the null sender needs --helo");
-	if (zone != NULL && dns.nameserver != NULL)
-		return cli_usage("spf", "--zone and --nameserver exclude "
-		    "each other");
+	memset(&res, 0, sizeof(res));
+	res.cmd = "spf";
+	res.zone = a.zone;
+	res.dns = &dns;
+	if ((rc = cli_resolver_check(&res)) != 0)
+		return rc;
 
-	if ((base = event_base_new()) == NULL) {
-		fprintf(stderr, "netjes spf: cannot create an event loop\n");
-		return CLI_EXIT_FAIL;
-	}
-	r = zone != NULL ? zone_resolver(zone, base) :
-	    cli_dns_resolver(&dns, NULL, base);
-	if (r == NULL) {
-		event_base_free(base);
+	if (cli_resolver_get(&res) == NULL) {
+		cli_resolver_free(&res);
 		return CLI_EXIT_FAIL;
 	}
 	out = arena_new(0);
-	chk = spf_check_start(base, r, &req, out, spf_cli_done, &st);
-	(void)chk;
-	while (!st.done && event_base_loop(base, EVLOOP_ONCE) == 0)
-		;
+	chk = spf_check_start(res.base, res.r, req, out, spf_cli_done, &st);
+	cli_resolver_wait(&res, &st.done);
 	rc = CLI_EXIT_OK;
 	if (!st.done) {
 		fprintf(stderr, "netjes spf: the evaluation did not finish\n");
 		spf_check_cancel(chk);
 		rc = CLI_EXIT_FAIL;
-	} else {
+	} else
 		cli_print(&st.out);
-	}
 	buf_free(&st.out);
 	arena_free(out);
-	dns_resolver_free(r);
-	event_base_free(base);
+	cli_resolver_free(&res);
 	return rc;
 }
