@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/base64.h"
 
 const char *
 arc_result_name(enum arc_result r)
@@ -114,64 +113,6 @@ chain_fail(struct arc_chain *c, struct arena *a, const char *fmt, ...)
 	return c->result;
 }
 
-static int
-decode_b64(struct arena *a, const struct dkim_tag *t, unsigned char **out,
-    size_t *outlen)
-{
-	struct buf b = BUF_INIT;
-
-	if (base64_decode(t->value, t->value_len, BASE64_IGNORE_WS, &b) != 0 ||
-	    b.len == 0) {
-		buf_free(&b);
-		return -1;
-	}
-	*out = arena_memdup(a, b.data, b.len);
-	*outlen = b.len;
-	buf_free(&b);
-	return 0;
-}
-
-/* h= into s->h; -1 on an empty or invalid name, 1 when From is absent,
- * 2 when ARC-Seal is listed (4.1.2 forbids it). */
-static int
-parse_h(struct arena *a, struct arc_sig *s, const struct dkim_tag *t)
-{
-	const char *p = t->value, *end = t->value + t->value_len, *c, *x, *y;
-	size_t n = 1, i;
-	bool from = false;
-
-	for (i = 0; i < t->value_len; i++)
-		if (p[i] == ':')
-			n++;
-	s->h = arena_calloc(a, n, sizeof(*s->h));
-	for (;;) {
-		c = memchr(p, ':', (size_t)(end - p));
-		if (c == NULL)
-			c = end;
-		for (x = p; x < c && is_fws(*x); x++)
-			;
-		for (y = c; y > x && is_fws(y[-1]); y--)
-			;
-		if (x == y)
-			return -1;
-		for (i = 0; i < (size_t)(y - x); i++)
-			if ((unsigned char)x[i] < 33 ||
-			    (unsigned char)x[i] > 126)
-				return -1;
-		if (hdr_name_eq(x, (size_t)(y - x), "arc-seal", 8))
-			return 2;
-		if (hdr_name_eq(x, (size_t)(y - x), "from", 4))
-			from = true;
-		s->h[s->nh].p = x;
-		s->h[s->nh].len = (size_t)(y - x);
-		s->nh++;
-		if (c == end)
-			break;
-		p = c + 1;
-	}
-	return from ? 0 : 1;
-}
-
 static char *
 lower_dup(struct arena *a, const char *p, size_t n)
 {
@@ -223,7 +164,7 @@ parse_sig(struct arena *a, const struct hdr_field *f, bool is_seal,
 	t = dkim_tags_get(&tags, "b");
 	s->b_start = t->spec_value_start;
 	s->b_end = t->spec_value_end;
-	if (decode_b64(a, t, &s->b, &s->b_len) != 0)
+	if (dkim_tag_base64(a, t, &s->b, &s->b_len) != 0)
 		return "b= is not valid base64";
 	s->limit = -1;
 	s->timestamp = s->expire = -1;
@@ -250,14 +191,15 @@ parse_sig(struct arena *a, const struct hdr_field *f, bool is_seal,
 	if ((t = dkim_tags_get(&tags, "c")) != NULL &&
 	    dkim_canon_parse(t->value, t->value_len, &s->hc, &s->bc) != 0)
 		return "unsupported canonicalization c=";
-	rc = parse_h(a, s, dkim_tags_get(&tags, "h"));
+	rc = dkim_tag_hnames(a, dkim_tags_get(&tags, "h"), "arc-seal", &s->h,
+	    &s->nh);
 	if (rc < 0)
 		return "h= has an empty or invalid header field name";
 	if (rc == 1)
 		return "h= does not include From";
 	if (rc == 2)
 		return "h= includes ARC-Seal (RFC 8617 4.1.2)";
-	if (decode_b64(a, dkim_tags_get(&tags, "bh"), &s->bh, &s->bh_len) != 0)
+	if (dkim_tag_base64(a, dkim_tags_get(&tags, "bh"), &s->bh, &s->bh_len) != 0)
 		return "bh= is not valid base64";
 	if ((t = dkim_tags_get(&tags, "l")) != NULL &&
 	    (s->limit = arc_decimal(t->value, t->value_len,

@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/base64.h"
+#include "core/buf.h"
+#include "msg/header.h"
+
 static bool
 is_alpha(unsigned char c)
 {
@@ -184,4 +188,69 @@ dkim_tag_value_is(const struct dkim_tag *t, const char *s)
 	size_t len = strlen(s);
 
 	return t->value_len == len && memcmp(t->value, s, len) == 0;
+}
+
+int
+dkim_tag_base64(struct arena *a, const struct dkim_tag *t,
+    unsigned char **out, size_t *outlen)
+{
+	struct buf b = BUF_INIT;
+
+	if (base64_decode(t->value, t->value_len, BASE64_IGNORE_WS, &b) != 0 ||
+	    b.len == 0) {
+		buf_free(&b);
+		return -1;
+	}
+	*out = arena_memdup(a, b.data, b.len);
+	*outlen = b.len;
+	buf_free(&b);
+	return 0;
+}
+
+static bool
+is_fws_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int
+dkim_tag_hnames(struct arena *a, const struct dkim_tag *t,
+    const char *forbidden, struct dkim_hname **h, size_t *nh)
+{
+	const char *p = t->value, *end = t->value + t->value_len, *c, *x, *y;
+	size_t n = 1, i, flen = forbidden != NULL ? strlen(forbidden) : 0;
+	bool from = false;
+
+	for (i = 0; i < t->value_len; i++)
+		if (p[i] == ':')
+			n++;
+	*h = arena_calloc(a, n, sizeof(**h));
+	*nh = 0;
+	for (;;) {
+		c = memchr(p, ':', (size_t)(end - p));
+		if (c == NULL)
+			c = end;
+		for (x = p; x < c && is_fws_byte(*x); x++)
+			;
+		for (y = c; y > x && is_fws_byte(y[-1]); y--)
+			;
+		if (x == y)
+			return -1;
+		for (i = 0; i < (size_t)(y - x); i++)
+			if ((unsigned char)x[i] < 33 ||
+			    (unsigned char)x[i] > 126)
+				return -1;
+		if (forbidden != NULL &&
+		    hdr_name_eq(x, (size_t)(y - x), forbidden, flen))
+			return 2;
+		if (hdr_name_eq(x, (size_t)(y - x), "from", 4))
+			from = true;
+		(*h)[*nh].p = x;
+		(*h)[*nh].len = (size_t)(y - x);
+		(*nh)++;
+		if (c == end)
+			break;
+		p = c + 1;
+	}
+	return from ? 0 : 1;
 }

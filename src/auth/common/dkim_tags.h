@@ -10,13 +10,18 @@
  * removed; white space inside a value is kept (callers whose values may
  * be folded, like b= and h=, skip it themselves). One deliberate
  * tolerance: an empty tag-spec ("a=1;;b=2", or a final ";") is skipped,
- * since it cannot change the meaning of the list.
+ * since it cannot change the meaning of the list. The two value decoders
+ * at the end (b=/bh= base64, the h= list) allocate only from the arena
+ * they are given.
  */
 #ifndef NETJES_AUTH_DKIM_TAGS_H
 #define NETJES_AUTH_DKIM_TAGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "auth/common/dkim_canon.h"
+#include "core/arena.h"
 
 #define DKIM_TAGS_MAX	64
 
@@ -48,5 +53,20 @@ const struct dkim_tag	*dkim_tags_get(const struct dkim_tags *,
 
 /* Is the value exactly s (case-sensitive, whole value)? */
 bool	dkim_tag_value_is(const struct dkim_tag *, const char *s);
+
+/* The base64 value (folding white space skipped), in *out from a: 0, or
+ * -1 when it is not base64 or decodes to nothing. */
+int	dkim_tag_base64(struct arena *, const struct dkim_tag *,
+	    unsigned char **out, size_t *outlen);
+
+/*
+ * The h= list: header field names (printable US-ASCII, white space
+ * around each dropped) joined by ':', into *h (from a, pointing into the
+ * tag) and *nh. 0; -1 on an empty or invalid name; 2 when the name
+ * forbidden (when not NULL; any case) is listed; 1 when From is not.
+ * The first problem met, in list order, decides.
+ */
+int	dkim_tag_hnames(struct arena *, const struct dkim_tag *,
+	    const char *forbidden, struct dkim_hname **h, size_t *nh);
 
 #endif

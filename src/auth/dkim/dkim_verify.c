@@ -30,7 +30,6 @@
 #include <openssl/err.h>
 
 #include "core/arena.h"
-#include "core/base64.h"
 #include "core/buf.h"
 #include "msg/header.h"
 
@@ -207,45 +206,6 @@ domain_within(const char *sub, size_t sn, const char *parent, size_t pn)
 	return sn == pn || sub[sn - pn - 1] == '.';
 }
 
-static int
-parse_h_list(struct dkim_sig *s, const struct dkim_tag *t)
-{
-	const char *p = t->value, *end = t->value + t->value_len, *c, *a, *b;
-	size_t n = 1, i;
-	bool from = false;
-
-	for (i = 0; i < t->value_len; i++)
-		if (p[i] == ':')
-			n++;
-	s->h = arena_calloc(s->v->arena, n, sizeof(*s->h));
-	for (;;) {
-		c = memchr(p, ':', (size_t)(end - p));
-		if (c == NULL)
-			c = end;
-		a = p;
-		b = c;
-		while (a < b && is_fws_byte(*a))
-			a++;
-		while (b > a && is_fws_byte(b[-1]))
-			b--;
-		if (a == b)
-			return -1;
-		for (i = 0; i < (size_t)(b - a); i++)
-			if ((unsigned char)a[i] < 33 ||
-			    (unsigned char)a[i] > 126)
-				return -1;
-		s->h[s->nh].p = a;
-		s->h[s->nh].len = (size_t)(b - a);
-		if (hdr_name_eq(a, (size_t)(b - a), "from", 4))
-			from = true;
-		s->nh++;
-		if (c == end)
-			break;
-		p = c + 1;
-	}
-	return from ? 0 : 1;
-}
-
 static bool
 list_has(const struct dkim_tag *t, const char *item)
 {
@@ -268,23 +228,6 @@ list_has(const struct dkim_tag *t, const char *item)
 			return false;
 		p = c + 1;
 	}
-}
-
-static int
-decode_b64_tag(struct arena *a, const struct dkim_tag *t,
-    unsigned char **out, size_t *outlen)
-{
-	struct buf b = BUF_INIT;
-
-	if (base64_decode(t->value, t->value_len, BASE64_IGNORE_WS, &b) != 0 ||
-	    b.len == 0) {
-		buf_free(&b);
-		return -1;
-	}
-	*out = arena_memdup(a, b.data, b.len);
-	*outlen = b.len;
-	buf_free(&b);
-	return 0;
 }
 
 static const char *
@@ -356,7 +299,7 @@ sig_parse(struct dkim_sig *s, const struct hdr_field *f)
 		return;
 	}
 	th = dkim_tags_get(&tags, "h");
-	rc = parse_h_list(s, th);
+	rc = dkim_tag_hnames(s->v->arena, th, NULL, &s->h, &s->nh);
 	if (rc < 0) {
 		sig_decide(s, DKIM_RESULT_PERMERROR, "h= has an empty or "
 		    "invalid header field name");
@@ -367,12 +310,12 @@ sig_parse(struct dkim_sig *s, const struct hdr_field *f)
 		    "From (RFC 6376 5.4)");
 		return;
 	}
-	if (decode_b64_tag(a, tb, &s->b, &s->b_len) != 0) {
+	if (dkim_tag_base64(a, tb, &s->b, &s->b_len) != 0) {
 		sig_decide(s, DKIM_RESULT_PERMERROR, "b= is not valid base64");
 		return;
 	}
 	tbh = dkim_tags_get(&tags, "bh");
-	if (decode_b64_tag(a, tbh, &s->bh, &s->bh_len) != 0) {
+	if (dkim_tag_base64(a, tbh, &s->bh, &s->bh_len) != 0) {
 		sig_decide(s, DKIM_RESULT_PERMERROR,
 		    "bh= is not valid base64");
 		return;
