@@ -10,10 +10,10 @@
  * renders the header with authres_render().
  *
  * ARC HOOK. The ARC module plugs in through struct auth_arc_hook, so
- * this layer does not depend on arc.c: callers (`netjes auth`, the SMTP
- * session) pass &arc_auth_hook from auth/arc.h in auth_request.arc. The hook
- * validates the chain and hands back one resinfo ("arc=pass ..."),
- * added after DMARC and shown as "arc" in --json.
+ * this layer does not depend on arc/: callers (`netjes auth`, the SMTP
+ * session) pass &arc_auth_hook from auth/arc/arc.h in auth_request.arc.
+ * The hook validates the chain and hands back one resinfo ("arc=pass
+ * ..."), added after DMARC and shown as "arc" in --json.
  */
 #ifndef NETJES_AUTH_AUTH_H
 #define NETJES_AUTH_AUTH_H

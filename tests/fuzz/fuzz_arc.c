@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the pure parts of auth/arc: the chain parser over a
+ * Fuzz target for the pure parts of auth/arc/arc: the chain parser over a
  * parsed header section and the ARC-Authentication-Results instance
  * parser. A chain that passes the structure checks must hold every
  * instance 1..n with three fields of the right names, n at most 50,

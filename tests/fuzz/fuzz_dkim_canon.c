@@ -1,15 +1,14 @@
 /*
- * Fuzz target for auth/dkim_canon, both canonicalizers. Body: feeding the
- * input in 1-byte chunks, or split at a point the input picks, must give
- * the same bytes as feeding it at once, for simple and relaxed, and the
- * same bytes as a deliberately plain reference below that works on the
- * whole body a byte at a time (the library's scanning fast paths are
- * checked against it); the result ends in CRLF (or, relaxed, is empty)
- * and relaxed output has no white space before a CRLF. The body hash
- * with an l= limit is the digest of the first l reference bytes. Header:
- * relaxed matches a byte-wise reference for any bytes; for fields as the
- * splitter yields them (CR and LF only in folds) relaxed is idempotent
- * and simple is the identity.
+ * Fuzz target for auth/common/dkim_canon, both canonicalizers. Body: feeding
+ * the input in 1-byte chunks, or split at a point the input picks, must give
+ * the same bytes as feeding it at once, for simple and relaxed, and the same
+ * bytes as a deliberately plain reference below that works on the whole body
+ * a byte at a time (the library's scanning fast paths are checked against
+ * it); the result ends in CRLF (or, relaxed, is empty) and relaxed output
+ * has no white space before a CRLF. The body hash with an l= limit is the
+ * digest of the first l reference bytes. Header: relaxed matches a byte-wise
+ * reference for any bytes; for fields as the splitter yields them (CR and LF
+ * only in folds) relaxed is idempotent and simple is the identity.
  */
 #include <stdbool.h>
 #include <stddef.h>

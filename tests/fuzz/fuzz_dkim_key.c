@@ -1,9 +1,9 @@
 /*
- * Fuzz target for auth/dkim_key and auth/dkim_keycache: the key-record
- * parser and the decoding of p= into an OpenSSL key (DER parsing of
- * untrusted DNS data); then the same text through the key cache, which
- * must give exactly what a fresh parse and decode give, and the same
- * entry when asked again.
+ * Fuzz target for auth/common/dkim_key and auth/common/dkim_keycache: the
+ * key-record parser and the decoding of p= into an OpenSSL key (DER parsing
+ * of untrusted DNS data); then the same text through the key cache, which
+ * must give exactly what a fresh parse and decode give, and the same entry
+ * when asked again.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for auth/dkim_tags. On success every tag's name and value
+ * Fuzz target for auth/common/dkim_tags. On success every tag's name and value
  * must lie inside the input, names must be unique and well-formed, and
  * values hold no CR/LF at their ends; on failure a reason must be given.
  */

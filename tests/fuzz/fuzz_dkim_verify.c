@@ -1,5 +1,5 @@
 /*
- * Fuzz target for auth/dkim_verify: a whole message through the verifier,
+ * Fuzz target for auth/dkim/dkim_verify: a whole message through the verifier,
  * every signature given the same Ed25519 key, every second one with t=s
  * (so the i= domain comparison runs on fuzzed tag text), the body fed in
  * chunks. Exercises signature parsing, header selection, canonicalization

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for auth/dmarc_record: dmarc_record_parse over arbitrary
+ * Fuzz target for auth/dmarc/dmarc_record: dmarc_record_parse over arbitrary
  * bytes. A valid record holds a policy and values in range; anything not
  * valid says why.
  */

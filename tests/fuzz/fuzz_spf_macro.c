@@ -1,5 +1,5 @@
 /*
- * Fuzz target for auth/spf_macro: check and expand arbitrary bytes as a
+ * Fuzz target for auth/spf/spf_macro: check and expand arbitrary bytes as a
  * domain-spec and as an explain-string, with sender, domain and HELO
  * values taken from the input too. The check and the expansion must agree
  * on validity; a domain expansion never exceeds 253 bytes and loses its

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for auth/spf_record: spf_record_parse over arbitrary bytes.
+ * Fuzz target for auth/spf/spf_record: spf_record_parse over arbitrary bytes.
  * Whatever parses must hold only what the grammar allows: every
  * domain-spec passes its own check again, CIDR lengths are in range, and
  * a record is never both SPF and not SPF. Anything else aborts.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for auth/arc: the structure rules of the chain parser
+ * Unit tests for auth/arc/arc: the structure rules of the chain parser
  * (missing, duplicate and out-of-range instances, cv= rules, cv=fail at
  * the top), sealing and validating chains of one to three hops in both
  * algorithms, a body changed after the last seal (the newest AMS fails,

@@ -1,5 +1,5 @@
 /*
- * Unit tests for auth/dkim_canon: RFC 6376 3.4 header and body
+ * Unit tests for auth/common/dkim_canon: RFC 6376 3.4 header and body
  * canonicalization, the streaming body canonicalizer under every chunking,
  * header selection (5.4.2) and the l= limit.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for auth/dkim_keycache: a hit is the same decode as the
+ * Unit tests for auth/common/dkim_keycache: a hit is the same decode as the
  * text gives afresh, a changed or revoked record is never served an old
  * key, the bound holds while held entries stay usable, and the cached
  * verify contexts keep working after a failed verification.

@@ -1,6 +1,6 @@
 /*
- * Unit tests for auth/dkim_tags and auth/dkim_key: RFC 6376 3.2 tag
- * lists and 3.6.1 key records, including the dkimpy key-record data.
+ * Unit tests for auth/common/dkim_tags and auth/common/dkim_key: RFC 6376
+ * 3.2 tag lists and 3.6.1 key records, including the dkimpy key-record data.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /*
- * Unit tests for auth/dkim_verify, auth/dkim_sign and auth/dkim_keygen:
- * the RFC 8463 / dkimpy vectors, sign-then-verify in every algorithm and
- * canonicalization, tampering, every per-signature result with its
- * reason, and key lookups through the in-memory DNS zone.
+ * Unit tests for auth/dkim/dkim_verify, auth/dkim/dkim_sign and
+ * auth/common/dkim_keygen: the RFC 8463 / dkimpy vectors, sign-then-verify
+ * in every algorithm and canonicalization, tampering, every per-signature
+ * result with its reason, and key lookups through the in-memory DNS zone.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for auth/dmarc: discovery, organizational domains (co.uk
+/* Unit tests for auth/dmarc/dmarc: discovery, organizational domains (co.uk
  * and a private suffix), alignment, p/sp/np, pct and DNS trouble, over
  * the in-memory zone on a real libevent loop. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for auth/dmarc_record: RFC 7489 6.3/6.4 tags, defaults,
+/* Unit tests for auth/dmarc/dmarc_record: RFC 7489 6.3/6.4 tags, defaults,
  * invalid values, the rua fallback of 6.6.3, and np. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for auth/spf: check_host() over the in-memory zone backend,
+/* Unit tests for auth/spf/spf: check_host() over the in-memory zone backend,
  * on a real libevent loop: results, limits, DNS failures, identities,
  * cancellation, concurrency and the rendered headers. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for auth/spf_macro: RFC 7208 section 7 syntax and expansion,
+/* Unit tests for auth/spf/spf_macro: RFC 7208 section 7 syntax and expansion,
  * including every example of section 7.4. */
 #include <stdarg.h>
 #include <stddef.h>

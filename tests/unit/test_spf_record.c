@@ -1,4 +1,4 @@
-/* Unit tests for auth/spf_record: the RFC 7208 ABNF, term by term. */
+/* Unit tests for auth/spf/spf_record: the RFC 7208 ABNF, term by term. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
