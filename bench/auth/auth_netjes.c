@@ -225,7 +225,7 @@ auth_bench_case(char *line, size_t lineno, struct auth_case *c,
 int
 main(int argc, char **argv)
 {
-	struct dns_options o = { NULL, 5.0, true, 0, NULL };
+	struct dns_options o = { NULL, 5.0, true, 0, NULL, false };
 	struct auth_case *cases;
 	struct bench_check chk;
 	struct event_base *base;
