@@ -335,6 +335,64 @@ test_verifier_sees_key_changes(void **state)
 	EVP_PKEY_free(k2);
 }
 
+/* A lookup's answer as both verifiers take it: the first record that
+ * parses wins, else the first record's reason; no record and DNS trouble
+ * have their own words, and only DNS trouble is temporary. */
+static void
+test_answer(void **state)
+{
+	struct arena *a = arena_new(0);
+	const struct dkim_keycache_key *k;
+	char rec[200];
+	const char *txt[2];
+	size_t len[2];
+	const char *err;
+	bool temp;
+
+	(void)state;
+	snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; p=%s", ed_p);
+	txt[0] = "v=DKIM1; k=rsa; p=x; p=y";
+	txt[1] = rec;
+	len[0] = strlen(txt[0]);
+	len[1] = strlen(txt[1]);
+	k = dkim_keycache_answer(DNS_OK, txt, len, 2, "s._domainkey.example",
+	    NULL, a, &err, &temp);
+	assert_non_null(k);
+	assert_null(err);
+	assert_false(temp);
+	assert_int_equal(k->rec.type, DKIM_KEY_ED25519);
+	dkim_keycache_release(k);
+
+	k = dkim_keycache_answer(DNS_OK, txt, len, 1, "s._domainkey.example",
+	    NULL, a, &err, &temp);
+	assert_null(k);
+	assert_false(temp);
+	assert_true(strncmp(err, "s._domainkey.example: ", 22) == 0);
+	assert_non_null(strstr(err + 22, "duplicate"));
+
+	k = dkim_keycache_answer(DNS_OK, txt, len, 0, "s._domainkey.example",
+	    NULL, a, &err, &temp);
+	assert_null(k);
+	assert_false(temp);
+	assert_string_equal(err, "no key record at s._domainkey.example "
+	    "(NODATA)");
+	k = dkim_keycache_answer(DNS_NXDOMAIN, NULL, NULL, 0, "x.example",
+	    NULL, a, &err, &temp);
+	assert_string_equal(err, "no key record at x.example (NXDOMAIN)");
+	assert_false(temp);
+	k = dkim_keycache_answer(DNS_TIMEOUT, NULL, NULL, 0, "x.example",
+	    "no answer in 5 s", a, &err, &temp);
+	assert_null(k);
+	assert_true(temp);
+	assert_string_equal(err, "key lookup for x.example: TIMEOUT: no "
+	    "answer in 5 s");
+	k = dkim_keycache_answer(DNS_SERVFAIL, NULL, NULL, 0, "x.example",
+	    NULL, a, &err, &temp);
+	assert_true(temp);
+	assert_string_equal(err, "key lookup for x.example: SERVFAIL");
+	arena_free(a);
+}
+
 int
 main(void)
 {
@@ -353,6 +411,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verifier_sees_key_changes,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/common/dkim.h"
+#include "auth/common/dkim_fold.h"
 #include "auth/common/dkim_key.h"
 #include "auth/common/dkim_tags.h"
+#include "core/arena.h"
+#include "core/buf.h"
 
 static int
 parse(const char *s, struct dkim_tags *t, char *why)
@@ -317,6 +321,137 @@ test_key_public_errors(void **state)
 	assert_non_null(strstr(why, "revoked"));
 }
 
+/* A tag made from a literal value, as dkim_tags_parse() would give it. */
+static struct dkim_tag
+tag_of(const char *value)
+{
+	struct dkim_tag t;
+
+	memset(&t, 0, sizeof(t));
+	t.name = "x";
+	t.name_len = 1;
+	t.value = value;
+	t.value_len = strlen(value);
+	return t;
+}
+
+static int
+hnames(struct arena *a, const char *value, const char *forbidden,
+    struct dkim_hname **h, size_t *nh)
+{
+	struct dkim_tag t = tag_of(value);
+
+	return dkim_tag_hnames(a, &t, forbidden, h, nh);
+}
+
+static void
+test_tag_hnames(void **state)
+{
+	struct arena *a = arena_new(0);
+	struct dkim_hname *h;
+	size_t nh = 7;
+
+	(void)state;
+	/* white space around names goes, case stays; nh starts from 0 */
+	assert_int_equal(hnames(a, "From :\r\n\tTo: subject", NULL, &h, &nh),
+	    0);
+	assert_int_equal(nh, 3);
+	assert_int_equal(h[0].len, 4);
+	assert_memory_equal(h[0].p, "From", 4);
+	assert_memory_equal(h[1].p, "To", 2);
+	assert_memory_equal(h[2].p, "subject", 7);
+	assert_int_equal(hnames(a, "to:subject", NULL, &h, &nh), 1);
+	assert_int_equal(hnames(a, "from::to", NULL, &h, &nh), -1);
+	assert_int_equal(hnames(a, "from:t\x7fo", NULL, &h, &nh), -1);
+	assert_int_equal(hnames(a, "", NULL, &h, &nh), -1);
+	/* the forbidden name, in any case; the first problem decides */
+	assert_int_equal(hnames(a, "from:ARC-Seal", "arc-seal", &h, &nh), 2);
+	assert_int_equal(hnames(a, "arc-seal:from::", "arc-seal", &h, &nh),
+	    2);
+	assert_int_equal(hnames(a, "from::arc-seal", "arc-seal", &h, &nh),
+	    -1);
+	assert_int_equal(hnames(a, "from:arc-seal", NULL, &h, &nh), 0);
+	arena_free(a);
+}
+
+static void
+test_tag_values(void **state)
+{
+	struct arena *a = arena_new(0);
+	struct dkim_tag t;
+	unsigned char *b;
+	size_t n;
+
+	(void)state;
+	t = tag_of("Example.COM");
+	assert_string_equal(dkim_tag_lower(a, &t), "example.com");
+	t = tag_of("aGVs\r\n bG8=");
+	assert_int_equal(dkim_tag_base64(a, &t, &b, &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(b, "hello", 5);
+	t = tag_of("");
+	assert_int_equal(dkim_tag_base64(a, &t, &b, &n), -1);
+	t = tag_of("a*b=");
+	assert_int_equal(dkim_tag_base64(a, &t, &b, &n), -1);
+	arena_free(a);
+}
+
+static void
+test_domain_ok(void **state)
+{
+	char label[70];
+
+	(void)state;
+	assert_true(dkim_domain_ok("example.com", 11));
+	assert_true(dkim_domain_ok("s_2024-a", 8));
+	assert_false(dkim_domain_ok("", 0));
+	assert_false(dkim_domain_ok("a..b", 4));
+	assert_false(dkim_domain_ok(".a", 2));
+	assert_false(dkim_domain_ok("a.", 2));
+	assert_false(dkim_domain_ok("a b", 3));
+	memset(label, 'a', sizeof(label));
+	assert_true(dkim_domain_ok(label, 63));
+	assert_false(dkim_domain_ok(label, 64));
+}
+
+/* Tags are joined by a space until column 78, then folded; b= is cut
+ * at the width and the field ends in CRLF. */
+static void
+test_fold(void **state)
+{
+	struct buf out = BUF_INIT;
+	struct dkim_fold f = { &out, 0 };
+	struct dkim_hname h[] = { { "from", 4 }, { "to", 2 } };
+	unsigned char sig[120];
+	size_t i, col = 0;
+
+	(void)state;
+	memset(sig, 0xa5, sizeof(sig));
+	buf_append_str(&out, "DKIM-Signature:");
+	f.col = out.len;
+	dkim_fold_tag(&f, "v=%d;", 1);
+	dkim_fold_tag(&f, "d=%s;", "example.com");
+	dkim_fold_hlist(&f, h, 2);
+	for (i = 0; i < 6; i++)
+		dkim_fold_tag(&f, "x%zu=%s;", i, "0123456789");
+	dkim_fold_add(&f, " ", "b=", 2);
+	dkim_fold_b64(&f, sig, sizeof(sig));
+	assert_true(strncmp(buf_cstr(&out), "DKIM-Signature: v=1; "
+	    "d=example.com; h=from:to; x0=", 50) == 0);
+	assert_true(out.len > 2 && memcmp(out.data + out.len - 2, "\r\n", 2)
+	    == 0);
+	assert_non_null(strstr(buf_cstr(&out), "\r\n\t"));
+	for (i = 0; i + 2 < out.len; i++) {
+		if (out.data[i] == '\r' || out.data[i] == '\n') {
+			assert_true(col <= 78);
+			col = 0;
+			continue;
+		}
+		col += out.data[i] == '\t' ? 8 : 1;
+	}
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -332,6 +467,10 @@ main(void)
 		cmocka_unit_test(test_key_suite),
 		cmocka_unit_test(test_key_suite_pkcs1),
 		cmocka_unit_test(test_key_public_errors),
+		cmocka_unit_test(test_tag_hnames),
+		cmocka_unit_test(test_tag_values),
+		cmocka_unit_test(test_domain_ok),
+		cmocka_unit_test(test_fold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

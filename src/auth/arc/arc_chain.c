@@ -113,18 +113,6 @@ chain_fail(struct arc_chain *c, struct arena *a, const char *fmt, ...)
 	return c->result;
 }
 
-static char *
-lower_dup(struct arena *a, const char *p, size_t n)
-{
-	char *s = arena_strndup(a, p, n);
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] + ('a' - 'A'));
-	return s;
-}
-
 /*
  * The tags of one AMS (is_seal false) or AS. Returns NULL when fine,
  * else a reason (static or from the arena).
@@ -156,7 +144,7 @@ parse_sig(struct arena *a, const struct hdr_field *f, bool is_seal,
 	t = dkim_tags_get(&tags, "d");
 	if (!dkim_domain_ok(t->value, t->value_len))
 		return "d= is not a domain name";
-	s->domain = lower_dup(a, t->value, t->value_len);
+	s->domain = dkim_tag_lower(a, t);
 	t = dkim_tags_get(&tags, "s");
 	if (!dkim_domain_ok(t->value, t->value_len))
 		return "s= is not a selector";

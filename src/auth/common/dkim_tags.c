@@ -190,6 +190,18 @@ dkim_tag_value_is(const struct dkim_tag *t, const char *s)
 	return t->value_len == len && memcmp(t->value, s, len) == 0;
 }
 
+char *
+dkim_tag_lower(struct arena *a, const struct dkim_tag *t)
+{
+	char *s = arena_strndup(a, t->value, t->value_len);
+	size_t i;
+
+	for (i = 0; i < t->value_len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] + ('a' - 'A'));
+	return s;
+}
+
 int
 dkim_tag_base64(struct arena *a, const struct dkim_tag *t,
     unsigned char **out, size_t *outlen)

@@ -10,9 +10,9 @@
  * removed; white space inside a value is kept (callers whose values may
  * be folded, like b= and h=, skip it themselves). One deliberate
  * tolerance: an empty tag-spec ("a=1;;b=2", or a final ";") is skipped,
- * since it cannot change the meaning of the list. The two value decoders
- * at the end (b=/bh= base64, the h= list) allocate only from the arena
- * they are given.
+ * since it cannot change the meaning of the list. The value decoders at
+ * the end (lower case, b=/bh= base64, the h= list) allocate only from
+ * the arena they are given.
  */
 #ifndef NETJES_AUTH_DKIM_TAGS_H
 #define NETJES_AUTH_DKIM_TAGS_H
@@ -53,6 +53,10 @@ const struct dkim_tag	*dkim_tags_get(const struct dkim_tags *,
 
 /* Is the value exactly s (case-sensitive, whole value)? */
 bool	dkim_tag_value_is(const struct dkim_tag *, const char *s);
+
+/* The value in lower case, NUL-terminated, from the arena (d= domains
+ * are compared and reported that way). */
+char	*dkim_tag_lower(struct arena *, const struct dkim_tag *);
 
 /* The base64 value (folding white space skipped), in *out from a: 0, or
  * -1 when it is not base64 or decodes to nothing. */

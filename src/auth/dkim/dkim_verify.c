@@ -157,18 +157,6 @@ is_fws_byte(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static char *
-lower_dup(struct arena *a, const char *p, size_t n)
-{
-	char *s = arena_strndup(a, p, n);
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] + ('a' - 'A'));
-	return s;
-}
-
 /* Decimal digits only, at most maxdigits of them; saturates at INT64_MAX
  * when saturate is set, else more digits are an error. */
 static int
@@ -265,7 +253,7 @@ sig_parse(struct dkim_sig *s, const struct hdr_field *f)
 	/* Name what we can first, so even a broken signature is reported
 	 * with its domain and selector. */
 	if ((td = dkim_tags_get(&tags, "d")) != NULL)
-		s->r.domain = lower_dup(a, td->value, td->value_len);
+		s->r.domain = dkim_tag_lower(a, td);
 	if ((ts = dkim_tags_get(&tags, "s")) != NULL)
 		s->r.selector = arena_strndup(a, ts->value, ts->value_len);
 	if ((t = dkim_tags_get(&tags, "a")) != NULL) {
