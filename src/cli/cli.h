@@ -80,7 +80,7 @@ struct dns_resolver *cli_dns_resolver(const struct cli_dns *,
  * The event loop and the resolver of a command that takes --zone FILE
  * (every lookup answered from a zone file) or the DNS options, made on
  * the first cli_resolver_get(): commands that need no lookup never set
- * one up. Zero it, set cmd, zone and dns; cli_resolver_free() at the end.
+ * one up; cli_resolver_free() at the end.
  */
 struct cli_resolver {
 	const char		*cmd;
@@ -91,8 +91,10 @@ struct cli_resolver {
 	bool			 failed;
 };
 
-/* --zone and --nameserver exclude each other: 0, or a usage error. */
-int	cli_resolver_check(const struct cli_resolver *);
+/* Set res up for cmd, making nothing yet: 0, or a usage error since
+ * --zone and --nameserver exclude each other. */
+int	cli_resolver_init(struct cli_resolver *, const char *cmd,
+	    const char *zone, const struct cli_dns *);
 /* The resolver; NULL (the reason printed once) when it cannot be had. */
 struct dns_resolver *cli_resolver_get(struct cli_resolver *);
 /* Run the loop until *done or nothing is left to wait for. */

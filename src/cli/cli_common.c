@@ -239,11 +239,16 @@ cli_zone_resolver(const char *cmd, const char *path, struct event_base *base)
 }
 
 int
-cli_resolver_check(const struct cli_resolver *res)
+cli_resolver_init(struct cli_resolver *res, const char *cmd,
+    const char *zone, const struct cli_dns *dns)
 {
-	if (res->zone != NULL && res->dns->nameserver != NULL)
-		return cli_usage(res->cmd, "--zone and --nameserver exclude "
-		    "each other");
+	memset(res, 0, sizeof(*res));
+	res->cmd = cmd;
+	res->zone = zone;
+	res->dns = dns;
+	if (zone != NULL && dns->nameserver != NULL)
+		return cli_usage(cmd, "--zone and --nameserver exclude each "
+		    "other");
 	return 0;
 }
 

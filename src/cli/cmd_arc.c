@@ -132,14 +132,10 @@ parse_args(int argc, char **argv, bool seal, struct arc_args *a,
 
 	memset(a, 0, sizeof(*a));
 	a->seal = seal;
-	memset(res, 0, sizeof(*res));
-	res->cmd = "arc";
-	res->dns = &a->dns;
 	if ((rc = cli_parse_options("arc", argc, argv, arc_longopts, arc_take,
 	    a, &a->dns)) != 0)
 		return rc;
-	res->zone = a->zone;
-	return cli_resolver_check(res);
+	return cli_resolver_init(res, "arc", a->zone, &a->dns);
 }
 
 static void

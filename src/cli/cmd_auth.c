@@ -139,11 +139,7 @@ cmd_auth(int argc, char **argv)
 		return cli_usage("auth", "--ip '%s' is not an IP address",
 		    a.ip);
 	req->mail_from = cli_strip_brackets(a.mail_from, mbuf, sizeof(mbuf));
-	memset(&res, 0, sizeof(res));
-	res.cmd = "auth";
-	res.zone = a.zone;
-	res.dns = &dns;
-	if ((rc = cli_resolver_check(&res)) != 0)
+	if ((rc = cli_resolver_init(&res, "auth", a.zone, &dns)) != 0)
 		return rc;
 
 	if (cli_msg_read("auth", NULL, &msg, NULL) != 0) {

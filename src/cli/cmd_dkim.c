@@ -352,11 +352,7 @@ dkim_verify_cmd(int argc, char **argv)
 	if ((rc = cli_parse_options("dkim", argc, argv, longopts, verify_take,
 	    &a, &dns)) != 0)
 		return rc;
-	memset(&res, 0, sizeof(res));
-	res.cmd = "dkim";
-	res.zone = a.zone;
-	res.dns = &dns;
-	if ((rc = cli_resolver_check(&res)) != 0)
+	if ((rc = cli_resolver_init(&res, "dkim", a.zone, &dns)) != 0)
 		return rc;
 	if (cli_msg_read("dkim", NULL, &msg, NULL) != 0) {
 		buf_free(&msg);

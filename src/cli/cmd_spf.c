@@ -154,11 +154,7 @@ cmd_spf(int argc, char **argv)
 	req->sender = cli_strip_brackets(a.sender, sbuf, sizeof(sbuf));
 	if (req->sender[0] == '\0' && (req->helo == NULL || !req->helo[0]))
 		return cli_usage("spf", "the null sender needs --helo");
-	memset(&res, 0, sizeof(res));
-	res.cmd = "spf";
-	res.zone = a.zone;
-	res.dns = &dns;
-	if ((rc = cli_resolver_check(&res)) != 0)
+	if ((rc = cli_resolver_init(&res, "spf", a.zone, &dns)) != 0)
 		return rc;
 
 	if (cli_resolver_get(&res) == NULL) {

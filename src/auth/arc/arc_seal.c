@@ -147,7 +147,7 @@ arc_seal(const struct arc_seal_options *o, const char *p, size_t n,
 	unsigned inst, j;
 	size_t nh;
 	time_t now = o->now ? o->now : time(NULL);
-	int bhlen, id, rc = -1;
+	int bhlen, rc = -1;
 
 	if (o->key == NULL || o->domain == NULL ||
 	    !dkim_domain_ok(o->domain, strlen(o->domain)) ||
@@ -158,13 +158,8 @@ arc_seal(const struct arc_seal_options *o, const char *p, size_t n,
 		    "authentication results are needed");
 		goto out;
 	}
-	id = EVP_PKEY_get_base_id(o->key);
-	if (alg == DKIM_ALG_UNKNOWN)
-		alg = id == EVP_PKEY_ED25519 ? DKIM_ALG_ED25519_SHA256 :
-		    DKIM_ALG_RSA_SHA256;
-	if ((alg != DKIM_ALG_RSA_SHA256 && alg != DKIM_ALG_ED25519_SHA256) ||
-	    (alg == DKIM_ALG_RSA_SHA256 && id != EVP_PKEY_RSA) ||
-	    (alg == DKIM_ALG_ED25519_SHA256 && id != EVP_PKEY_ED25519)) {
+	alg = dkim_alg_for_key(o->key, alg);
+	if (!dkim_alg_fits_key(alg, o->key)) {
 		reason_set(why, whylen, "the key does not fit %s",
 		    dkim_alg_name(alg));
 		goto out;

@@ -71,6 +71,24 @@ dkim_alg_parse(const char *s, size_t n)
 	return DKIM_ALG_UNKNOWN;
 }
 
+enum dkim_alg
+dkim_alg_for_key(EVP_PKEY *key, enum dkim_alg alg)
+{
+	if (alg != DKIM_ALG_UNKNOWN)
+		return alg;
+	return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ?
+	    DKIM_ALG_ED25519_SHA256 : DKIM_ALG_RSA_SHA256;
+}
+
+bool
+dkim_alg_fits_key(enum dkim_alg alg, EVP_PKEY *key)
+{
+	int id = EVP_PKEY_get_base_id(key);
+
+	return (alg == DKIM_ALG_RSA_SHA256 && id == EVP_PKEY_RSA) ||
+	    (alg == DKIM_ALG_ED25519_SHA256 && id == EVP_PKEY_ED25519);
+}
+
 /* A domain name or selector: dot-separated labels of letters, digits,
  * '-' and '_' (selectors and some d= use underscores). */
 bool

@@ -54,6 +54,12 @@ const char	*dkim_result_name(enum dkim_result);
 const EVP_MD	*dkim_sha256(void);
 const char	*dkim_alg_name(enum dkim_alg);	/* "rsa-sha256", ... */
 enum dkim_alg	 dkim_alg_parse(const char *, size_t);
+/* The signing algorithm: alg, or for DKIM_ALG_UNKNOWN the one the key's
+ * type implies (Ed25519: ed25519-sha256, else rsa-sha256). */
+enum dkim_alg	 dkim_alg_for_key(EVP_PKEY *, enum dkim_alg);
+/* Can this key sign alg? rsa-sha256 wants RSA, ed25519-sha256 Ed25519;
+ * nothing else signs. */
+bool		 dkim_alg_fits_key(enum dkim_alg, EVP_PKEY *);
 /* A d= domain or s= selector: dot-separated labels of letters, digits,
  * '-' and '_' (selectors and some d= use underscores), at most 253
  * octets, labels of at most 63. */

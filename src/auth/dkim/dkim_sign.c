@@ -54,7 +54,6 @@ dkim_sign_new(const struct dkim_sign_options *o, char *why, size_t whylen)
 {
 	struct dkim_signer *s;
 	enum dkim_alg alg = o->alg;
-	int id;
 
 	if (o->key == NULL || o->domain == NULL || o->domain[0] == '\0' ||
 	    o->selector == NULL || o->selector[0] == '\0') {
@@ -62,16 +61,12 @@ dkim_sign_new(const struct dkim_sign_options *o, char *why, size_t whylen)
 		    "needed");
 		return NULL;
 	}
-	id = EVP_PKEY_get_base_id(o->key);
-	if (alg == DKIM_ALG_UNKNOWN)
-		alg = id == EVP_PKEY_ED25519 ? DKIM_ALG_ED25519_SHA256 :
-		    DKIM_ALG_RSA_SHA256;
+	alg = dkim_alg_for_key(o->key, alg);
 	if (alg == DKIM_ALG_RSA_SHA1) {
 		reason_set(why, whylen, "rsa-sha1 is obsolete (RFC 8301)");
 		return NULL;
 	}
-	if ((alg == DKIM_ALG_RSA_SHA256 && id != EVP_PKEY_RSA) ||
-	    (alg == DKIM_ALG_ED25519_SHA256 && id != EVP_PKEY_ED25519)) {
+	if (!dkim_alg_fits_key(alg, o->key)) {
 		reason_set(why, whylen, "the key does not fit %s",
 		    dkim_alg_name(alg));
 		return NULL;
