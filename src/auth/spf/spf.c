@@ -960,24 +960,35 @@ spf_no_match(struct spf_check *c)
 	spf_run(c);
 }
 
-static void
-spf_on_a(struct spf_check *c, struct dns_answer *ans)
+/*
+ * An A/AAAA answer for the a or mx mechanism (name: what was looked up,
+ * for the void-lookup count): true when it decided the step (DNS
+ * trouble, a match, one void lookup too many), false to go on.
+ */
+static bool
+spf_addr_answer(struct spf_check *c, struct dns_answer *ans,
+    const char *name)
 {
 	const struct spf_mech *m = c->mech;
-	bool any;
 	unsigned prefix = c->vars.ip.family == AF_INET6 ? m->cidr6 : m->cidr4;
+	bool any;
 
 	if (dns_trouble(ans)) {
 		spf_temperror_dns(c, ans);
-		return;
+		return true;
 	}
 	if (answer_matches(c, ans, prefix, &any)) {
 		spf_matched_resume(c, m);
-		return;
+		return true;
 	}
-	if (!any && !spf_void(c, c->target))
-		return;
-	spf_no_match(c);
+	return !any && !spf_void(c, name);
+}
+
+static void
+spf_on_a(struct spf_check *c, struct dns_answer *ans)
+{
+	if (!spf_addr_answer(c, ans, c->target))
+		spf_no_match(c);
 }
 
 static void
@@ -1050,21 +1061,8 @@ spf_on_mx(struct spf_check *c, struct dns_answer *ans)
 static void
 spf_on_mx_addr(struct spf_check *c, struct dns_answer *ans)
 {
-	const struct spf_mech *m = c->mech;
-	unsigned prefix = c->vars.ip.family == AF_INET6 ? m->cidr6 : m->cidr4;
-	bool any;
-
-	if (dns_trouble(ans)) {
-		spf_temperror_dns(c, ans);
-		return;
-	}
-	if (answer_matches(c, ans, prefix, &any)) {
-		spf_matched_resume(c, m);
-		return;
-	}
-	if (!any && !spf_void(c, ans->qname))
-		return;
-	spf_mx_next(c);
+	if (!spf_addr_answer(c, ans, ans->qname))
+		spf_mx_next(c);
 }
 
 /* ---- PTR: the ptr mechanism and %{p} ------------------------------ */

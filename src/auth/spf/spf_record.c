@@ -234,6 +234,24 @@ fail(struct arena *a, const char **reason, const char *why, const char *t,
 	return -1;
 }
 
+/* a and mx (after any CIDR) and ptr: nothing or ":domain-spec" in
+ * rest[0..rn). */
+static int
+opt_domain_spec(struct arena *a, struct spf_mech *m, const char *t,
+    size_t tn, const char *rest, size_t rn, const char **reason)
+{
+	const char *why;
+
+	if (rn == 0)
+		return 0;
+	if (rest[0] != ':')
+		return fail(a, reason, "malformed mechanism", t, tn);
+	if (spf_domain_spec_check(rest + 1, rn - 1, &why) != 0)
+		return fail(a, reason, why, t, tn);
+	m->domain_spec = arena_strndup(a, rest + 1, rn - 1);
+	return 0;
+}
+
 /* ip4:NET[/LEN] and ip6:NET[/LEN], rest points after the name. */
 static int
 parse_ip(struct arena *a, struct spf_mech *m, const char *t, size_t tn,
@@ -315,24 +333,12 @@ parse_directive(struct arena *a, struct spf_record *rec, const char *t,
 		m->kind = nn == 1 ? SPF_MECH_A : SPF_MECH_MX;
 		if (!strip_dual_cidr(rest, &rn, &m->cidr4, &m->cidr6))
 			return fail(a, reason, "bad CIDR length", t, tn);
-		if (rn > 0) {
-			if (rest[0] != ':')
-				return fail(a, reason, "malformed mechanism",
-				    t, tn);
-			if (spf_domain_spec_check(rest + 1, rn - 1, &why) != 0)
-				return fail(a, reason, why, t, tn);
-			m->domain_spec = arena_strndup(a, rest + 1, rn - 1);
-		}
+		if (opt_domain_spec(a, m, t, tn, rest, rn, reason) != 0)
+			return -1;
 	} else if (eq_nocase(name, nn, "ptr")) {
 		m->kind = SPF_MECH_PTR;
-		if (rn > 0) {
-			if (rest[0] != ':')
-				return fail(a, reason, "malformed mechanism",
-				    t, tn);
-			if (spf_domain_spec_check(rest + 1, rn - 1, &why) != 0)
-				return fail(a, reason, why, t, tn);
-			m->domain_spec = arena_strndup(a, rest + 1, rn - 1);
-		}
+		if (opt_domain_spec(a, m, t, tn, rest, rn, reason) != 0)
+			return -1;
 	} else if (eq_nocase(name, nn, "ip4") || eq_nocase(name, nn, "ip6")) {
 		m->kind = name[2] == '4' ? SPF_MECH_IP4 : SPF_MECH_IP6;
 		if (parse_ip(a, m, t, tn, rest, rn, reason) != 0)
