@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "auth/arc.h"
+#include "auth/arc/arc.h"
 #include "auth/auth.h"
 #include "core/arena.h"
 #include "filter/checks.h"

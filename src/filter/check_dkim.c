@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "auth/dkim_verify.h"
+#include "auth/dkim/dkim_verify.h"
 #include "core/arena.h"
 #include "filter/checks.h"
 #include "filter/facts.h"

@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "auth/dmarc.h"
+#include "auth/dmarc/dmarc.h"
 #include "core/arena.h"
 #include "core/config.h"
 #include "filter/checks.h"

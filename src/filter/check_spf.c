@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "auth/spf.h"
+#include "auth/spf/spf.h"
 #include "core/arena.h"
 #include "filter/checks.h"
 #include "filter/facts.h"

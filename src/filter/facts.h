@@ -13,10 +13,10 @@
 #include <stddef.h>
 
 #include "auth/authres.h"
-#include "auth/dkim_verify.h"
-#include "auth/dmarc.h"
+#include "auth/dkim/dkim_verify.h"
+#include "auth/dmarc/dmarc.h"
 #include "auth/iprev.h"
-#include "auth/spf.h"
+#include "auth/spf/spf.h"
 #include "msg/from.h"
 #include "msg/header.h"
 
