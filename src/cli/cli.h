@@ -101,6 +101,11 @@ struct dns_resolver *cli_resolver_get(struct cli_resolver *);
 void	cli_resolver_wait(struct cli_resolver *, const bool *done);
 void	cli_resolver_free(struct cli_resolver *);
 
+/* Every lookup answered from the zone file at path; NULL after a
+ * message naming cmd. cli_resolver_get() uses it for --zone. */
+struct dns_resolver *cli_zone_resolver(const char *cmd, const char *path,
+	    struct event_base *);
+
 /* Read all of f into b: 0, or -1 with errno set. */
 int	cli_read_stream(FILE *, struct buf *);
 

@@ -204,8 +204,7 @@ cli_strip_brackets(const char *s, char *tmp, size_t n)
 	return s;
 }
 
-/* Every lookup answered from the zone file at path. */
-static struct dns_resolver *
+struct dns_resolver *
 cli_zone_resolver(const char *cmd, const char *path, struct event_base *base)
 {
 	struct dns_resolver *r;

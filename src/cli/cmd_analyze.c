@@ -28,6 +28,7 @@
 
 #include "auth/authres.h"
 #include "cli/cli.h"
+#include "cli/cli_msg.h"
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/json.h"
@@ -58,42 +59,6 @@ struct analyze_run {
 	bool			 stage_done;
 };
 
-/* The whole of f, NUL-terminated; NULL on a read error. */
-static char *
-analyze_slurp(FILE *f, size_t *n)
-{
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t got;
-
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, got);
-	if (ferror(f)) {
-		buf_free(&b);
-		return NULL;
-	}
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
-	*n = b.len;
-	return buf_steal(&b);
-}
-
-/* Mail on the wire has CRLF; a file saved by Unix tools has LF. */
-static void
-analyze_crlf(const char *p, size_t n, struct buf *out)
-{
-	size_t i;
-
-	buf_reserve(out, n + n / 16 + 1);
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			buf_append_char(out, '\r');
-		buf_append_char(out, p[i]);
-	}
-	if (out->data == NULL)
-		buf_append(out, "", 0);
-}
-
 /* The header section's length with its empty line; all of it when the
  * message has no body. */
 static size_t
@@ -105,37 +70,6 @@ analyze_header_len(const char *msg, size_t n)
 		return 2;
 	end = memmem(msg, n, "\r\n\r\n", 4);
 	return end != NULL ? (size_t)(end - msg) + 4 : n;
-}
-
-static struct dns_resolver *
-analyze_zone(const char *path, struct event_base *base)
-{
-	struct dns_resolver *r;
-	char err[256] = "";
-	size_t n = 0;
-	char *text;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "netjes analyze: cannot read %s: %s\n", path,
-		    strerror(errno));
-		return NULL;
-	}
-	text = analyze_slurp(f, &n);
-	fclose(f);
-	if (text == NULL || (r = dns_zone_new(base)) == NULL) {
-		fprintf(stderr, "netjes analyze: cannot read %s\n", path);
-		free(text);
-		return NULL;
-	}
-	if (dns_zone_load(r, text, n, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		free(text);
-		dns_resolver_free(r);
-		return NULL;
-	}
-	free(text);
-	return r;
 }
 
 static int
@@ -384,23 +318,17 @@ analyze_txn(struct analyze_ctx *c)
 static int
 analyze_setup(struct analyze_ctx *c)
 {
-	size_t rawlen = 0;
-	char *raw;
-
 	if (cli_config_load(c->o.config, &c->cfg) != 0)
 		return CLI_EXIT_FAIL;
-	if ((raw = analyze_slurp(stdin, &rawlen)) == NULL) {
-		fprintf(stderr, "netjes analyze: cannot read the message\n");
+	if (cli_msg_read("analyze", NULL, &c->msg, NULL) != 0)
 		return CLI_EXIT_FAIL;
-	}
-	analyze_crlf(raw, rawlen, &c->msg);
-	free(raw);
 	if ((c->base = event_base_new()) == NULL) {
 		fprintf(stderr, "netjes analyze: cannot create an event "
 		    "loop\n");
 		return CLI_EXIT_FAIL;
 	}
-	c->resolver = c->o.zone != NULL ? analyze_zone(c->o.zone, c->base) :
+	c->resolver = c->o.zone != NULL ? cli_zone_resolver("analyze",
+	    c->o.zone, c->base) :
 	    cli_dns_resolver(&c->o.dns, &c->cfg, c->base);
 	return c->resolver != NULL ? 0 : CLI_EXIT_FAIL;
 }
