@@ -4,7 +4,7 @@
  *
  * Every change to queue/ goes through one pipeline, spool_batch_run(),
  * whether it runs inline (the synchronous calls) or in the worker thread
- * (the _async calls, batched): stage (write and fsync files in tmp/),
+ * (spool_commit_async, batched): stage (write and fsync files in tmp/),
  * move (renames and unlinks in queue/), then one fsync of queue/ for the
  * whole batch. A job's callback runs only after the directory fsync, so
  * a success always means "on disk".
@@ -603,7 +603,8 @@ job_log(const struct spool_job *job)
 		    log_quote(q, sizeof(q), job->reason));
 }
 
-size_t
+/* Runs the callbacks of finished async operations; returns how many. */
+static size_t
 spool_dispatch(struct spool *sp)
 {
 	struct spool_job *list, *job, *next;
@@ -662,12 +663,6 @@ spool_attach(struct spool *sp, struct event_base *base)
 	if (sp->ev == NULL || event_add(sp->ev, NULL) < 0)
 		return -1;
 	return 0;
-}
-
-int
-spool_event_fd(const struct spool *sp)
-{
-	return sp->efd;
 }
 
 size_t
@@ -1059,13 +1054,6 @@ spool_commit_async(struct spool_msg *msg, const struct spool_envelope *env,
 }
 
 void
-spool_msg_cancel_cb(struct spool_msg *msg)
-{
-	msg->job.cb = NULL;
-	msg->job.arg = NULL;
-}
-
-void
 spool_msg_rebind_cb(struct spool_msg *msg, spool_done_cb *cb, void *arg)
 {
 	msg->job.cb = cb;
@@ -1125,33 +1113,11 @@ spool_update(struct spool *sp, const struct spool_envelope *env,
 	return run_one(sp, update_job(env), reason, reasonlen);
 }
 
-void
-spool_update_async(struct spool *sp, const struct spool_envelope *env,
-    spool_done_cb *cb, void *arg)
-{
-	struct spool_job *job = update_job(env);
-
-	job->cb = cb;
-	job->arg = arg;
-	submit(sp, job);
-}
-
 int
 spool_remove(struct spool *sp, const char *id, char *reason,
     size_t reasonlen)
 {
 	return run_one(sp, job_new(SPOOL_JOB_REMOVE, id), reason, reasonlen);
-}
-
-void
-spool_remove_async(struct spool *sp, const char *id, spool_done_cb *cb,
-    void *arg)
-{
-	struct spool_job *job = job_new(SPOOL_JOB_REMOVE, id);
-
-	job->cb = cb;
-	job->arg = arg;
-	submit(sp, job);
 }
 
 int

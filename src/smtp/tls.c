@@ -86,22 +86,6 @@ tls_err_openssl(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
-/* OpenSSL says "system lib" for a missing file; say it plainly first. */
-static int
-tls_check_readable(const char *path, const char *what, char *err,
-    size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
-		    strerror(errno));
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
-
 /* ---- contexts ---------------------------------------------------- */
 
 static int
@@ -123,43 +107,6 @@ tls_ctx_policy(SSL_CTX *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-tls_ctx_load(SSL_CTX *ctx, const char *cert_path, const char *key_path,
-    char *err, size_t errlen)
-{
-	char what[2 * PATH_MAX + 64];
-
-	if (tls_check_readable(cert_path, "certificate", err, errlen) == -1 ||
-	    tls_check_readable(key_path, "private key", err, errlen) == -1)
-		return -1;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
-		snprintf(what, sizeof(what),
-		    "cannot load certificate chain from %s", cert_path);
-		tls_err_openssl(err, errlen, what);
-		return -1;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) {
-		if (ERR_GET_REASON(ERR_peek_last_error()) ==
-		    X509_R_KEY_VALUES_MISMATCH)
-			snprintf(what, sizeof(what), "private key %s does not "
-			    "match certificate %s", key_path, cert_path);
-		else
-			snprintf(what, sizeof(what),
-			    "cannot load private key from %s", key_path);
-		tls_err_openssl(err, errlen, what);
-		return -1;
-	}
-	/* a key of another type passes the load but fails here */
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(what, sizeof(what),
-		    "private key %s does not match certificate %s",
-		    key_path, cert_path);
-		tls_err_openssl(err, errlen, what);
-		return -1;
-	}
-	return 0;
-}
-
 /* A server context with our policy, empty; NULL with a reason. */
 static SSL_CTX *
 tls_ctx_empty(char *err, size_t errlen)
@@ -172,20 +119,6 @@ tls_ctx_empty(char *err, size_t errlen)
 		return NULL;
 	}
 	if (tls_ctx_policy(ctx, err, errlen) == -1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-SSL_CTX *
-tls_ctx_new(const char *cert_path, const char *key_path, char *err,
-    size_t errlen)
-{
-	SSL_CTX *ctx = tls_ctx_empty(err, errlen);
-
-	if (ctx != NULL && tls_ctx_load(ctx, cert_path, key_path, err,
-	    errlen) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
