@@ -25,6 +25,7 @@
 
 #include "cli/cli.h"
 #include "core/addr.h"
+#include "core/fsutil.h"
 #include "core/json.h"
 #include "store/passwd.h"
 
@@ -207,14 +208,14 @@ read_tty(const char *prompt, char *pw, size_t n)
 		close(fd);
 		return -1;
 	}
-	if (write(fd, prompt, strlen(prompt)) < 0) {
+	if (fsutil_write_all(fd, prompt, strlen(prompt)) < 0) {
 		tcsetattr(fd, TCSANOW, &old);
 		close(fd);
 		return -1;
 	}
 	rc = read_line_fd(fd, pw, n);
 	tcsetattr(fd, TCSANOW, &old);
-	if (write(fd, "\n", 1) < 0)
+	if (fsutil_write_all(fd, "\n", 1) < 0)
 		rc = -1;
 	close(fd);
 	return rc;
@@ -294,7 +295,7 @@ user_set(int argc, char **argv, bool add)
 		snprintf(dir, sizeof(dir), "%s", path);
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 			*slash = '\0';
-			if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+			if (fsutil_mkdir_p(dir, 0750, 0, NULL, 0) != 0)
 				fprintf(stderr, "netjes user: cannot create "
 				    "%s: %s\n", dir, strerror(errno));
 		}

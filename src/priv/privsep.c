@@ -195,6 +195,11 @@ privsep_prepare(const struct config *cfg, const char *mail_root,
 
 /* ---- the channel ---------------------------------------------------- */
 
+/*
+ * fsutil_write_all() with send(MSG_NOSIGNAL): a channel whose other end
+ * died gives EPIPE here whether or not the process ignores SIGPIPE (the
+ * server does, the unit tests and other callers need not).
+ */
 static int
 privsep_write_all(int fd, const void *p, size_t n)
 {

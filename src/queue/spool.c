@@ -39,6 +39,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 
 #define SPOOL_WBUF		(64 * 1024)	/* one content chunk */
@@ -152,25 +153,6 @@ job_fail(struct spool_job *job, int err, const char *what, const char *name)
 	    strerror(err));
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, s, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void
 name_of(char out[SPOOL_NAME_MAX], const char *id, const char *ext)
 {
@@ -236,7 +218,7 @@ stage_file(struct spool *sp, struct spool_job *job, const char *name,
 		job_fail(job, errno, "chown tmp/", name);
 		goto bad;
 	}
-	if (write_all(fd, job->env.data, job->env.len) < 0) {
+	if (fsutil_write_all(fd, job->env.data, job->env.len) < 0) {
 		job_fail(job, errno, "write tmp/", name);
 		goto bad;
 	}
@@ -389,25 +371,6 @@ spool_batch_run(struct spool *sp, struct spool_job *list)
 	}
 }
 
-static ssize_t
-pwrite_all(int fd, const char *p, size_t n, off_t off)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = pwrite(fd, p, n, off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 static void *
 spool_writer(void *arg)
 {
@@ -428,7 +391,7 @@ spool_writer(void *arg)
 		err = msg->werr;
 		pthread_mutex_unlock(&sp->wlock);
 		/* after an error the rest is not written: the commit fails */
-		if (err == 0 && pwrite_all(msg->fd, c->data, c->len,
+		if (err == 0 && fsutil_pwrite_all(msg->fd, c->data, c->len,
 		    c->off) < 0)
 			err = errno;
 		pthread_mutex_lock(&sp->wlock);
@@ -680,57 +643,11 @@ spool_stats(const struct spool *sp, struct spool_stats *st)
 
 /* ---- open and close ---------------------------------------------------- */
 
-/* mkdir -p, fsyncing the parent of every directory it creates. */
-static int
-mkdir_durable(const char *path, char *reason, size_t reasonlen)
-{
-	char *p, *slash;
-	int fd;
-
-	p = strdup(path);
-	if (p == NULL)
-		abort();
-	for (slash = p + 1; ; slash++) {
-		if (*slash != '/' && *slash != '\0')
-			continue;
-		char save = *slash;
-
-		*slash = '\0';
-		if (mkdir(p, 0700) == 0) {
-			char *up = strrchr(p, '/');
-
-			if (up == p)
-				fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			else if (up == NULL)
-				fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			else {
-				*up = '\0';
-				fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				*up = '/';
-			}
-			if (fd >= 0) {
-				fsync(fd);
-				close(fd);
-			}
-		} else if (errno != EEXIST) {
-			set_reason(reason, reasonlen, "mkdir %s: %s", p,
-			    strerror(errno));
-			free(p);
-			return -1;
-		}
-		*slash = save;
-		if (save == '\0')
-			break;
-	}
-	free(p);
-	return 0;
-}
-
 static int
 open_subdir(const char *dir, const char *sub, char *reason,
     size_t reasonlen)
 {
-	char path[4096];
+	char path[4096], part[4096];
 	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >=
@@ -738,8 +655,13 @@ open_subdir(const char *dir, const char *sub, char *reason,
 		set_reason(reason, reasonlen, "spool path too long");
 		return -1;
 	}
-	if (mkdir_durable(path, reason, reasonlen) < 0)
+	/* mkdir -p, fsyncing the parent of every directory it makes */
+	if (fsutil_mkdir_p(path, 0700, FSUTIL_MKDIR_SYNC, part,
+	    sizeof(part)) < 0) {
+		set_reason(reason, reasonlen, "mkdir %s: %s", part,
+		    strerror(errno));
 		return -1;
+	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		set_reason(reason, reasonlen, "open %s: %s", path,

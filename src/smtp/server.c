@@ -53,6 +53,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/fsutil.h"
 #include "core/ip.h"
 #include "core/log.h"
 #include "deliver/delivery.h"
@@ -195,38 +196,6 @@ server_start_failed(const char *fmt, ...)
 	va_end(ap);
 	log_error("server.start", "result=failed reason=%s",
 	    log_quote(q, sizeof(q), why));
-}
-
-/* mkdir -p with mode for the directories it creates. */
-static int
-server_mkdirs(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	struct stat st;
-	char *p, saved;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		saved = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) == -1 && errno != EEXIST)
-			return -1;
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	if (stat(path, &st) == -1)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
 }
 
 /* Stopping and every session is gone: leave the loop, after a moment
@@ -638,7 +607,7 @@ server_tls_setup(struct server *srv)
 static int
 server_data_dir(const struct config *cfg)
 {
-	if (server_mkdirs(cfg->data_dir, 0700) == -1) {
+	if (fsutil_mkdir_p(cfg->data_dir, 0700, 0, NULL, 0) == -1) {
 		server_start_failed("cannot create data directory %s: %s",
 		    cfg->data_dir, strerror(errno));
 		return -1;
@@ -945,7 +914,7 @@ server_mail_setup(struct server *srv)
 		return -1;
 	}
 	/* relative (to the data directory we run in) when it is below it */
-	if (server_mkdirs(srv->mail_root, 0700) == -1) {
+	if (fsutil_mkdir_p(srv->mail_root, 0700, 0, NULL, 0) == -1) {
 		spool_recovery_free(&rec);
 		server_start_failed("cannot create mail root %s: %s",
 		    srv->mail_root, strerror(errno));
@@ -1424,7 +1393,7 @@ server_prepare(const struct config *cfg, struct privsep_account *acct,
 	if (privsep_account(cfg, acct, err, sizeof(err)) == -1 ||
 	    (server_check_owner(cfg, acct) == 0 &&
 	    (server_mail_root(cfg, mail_root, sizeof(mail_root)) != 0 ||
-	    server_mkdirs(mail_root, 0700) == -1 ||
+	    fsutil_mkdir_p(mail_root, 0700, 0, NULL, 0) == -1 ||
 	    privsep_prepare(cfg, mail_root, acct, err, sizeof(err)) == -1))) {
 		if (err[0] != '\0')
 			server_start_failed("%s", err);

@@ -41,6 +41,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/fsutil.h"
 #include "core/ip.h"
 
 /*
@@ -429,24 +430,6 @@ tls_cert_make(EVP_PKEY *key, const char *hostname)
 	return x;
 }
 
-/* Write all of data to fd; -1 with errno set on failure. */
-static int
-tls_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		w = write(fd, data, len);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* dir/name := data, via a temporary file, fsync and rename. */
 static int
 tls_write_atomic(const char *dir, const char *name, const char *data,
@@ -468,7 +451,7 @@ tls_write_atomic(const char *dir, const char *name, const char *data,
 		    strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) == -1 || tls_write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fsutil_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
@@ -580,21 +563,6 @@ tls_selfsigned_generate(const char *dir, const char *hostname, char *err,
 }
 
 static int
-tls_mkdir_private(const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) == 0)
-		return 0;
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	snprintf(err, errlen, "cannot create directory %s: %s", dir,
-	    errno == EEXIST ? "exists and is not a directory" :
-	    strerror(errno));
-	return -1;
-}
-
-static int
 tls_is_file(const char *path)
 {
 	struct stat st;
@@ -648,8 +616,11 @@ tls_selfsigned_ensure(const char *data_dir, const char *hostname,
 		    data_dir);
 		return -1;
 	}
-	if (tls_mkdir_private(dir, err, errlen) == -1)
+	if (fsutil_mkdir_p(dir, 0700, 0, NULL, 0) == -1) {
+		snprintf(err, errlen, "cannot create directory %s: %s", dir,
+		    strerror(errno));
 		return -1;
+	}
 	if (tls_is_file(key_out) && tls_is_file(cert_out) &&
 	    tls_cert_matches(cert_out, hostname))
 		return 0;

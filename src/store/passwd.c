@@ -30,6 +30,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 
 #define LINE_MAX_OCTETS		4096
@@ -1101,23 +1102,6 @@ dir_of(const char *path, char *out, size_t n)
 		snprintf(out, n, "%.*s", (int)(slash - path), path);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Replace path with text atomically: PATH.tmp.PID, fsync, rename, fsync
  * the directory. st is the old file (mode and owner kept), or NULL.
@@ -1145,7 +1129,7 @@ replace_file(const char *path, int dirfd, const struct buf *text,
 	    errno != EPERM)
 		goto fail;
 	if (fchmod(fd, mode) != 0 ||
-	    write_all(fd, text->data != NULL ? text->data : "",
+	    fsutil_write_all(fd, text->data != NULL ? text->data : "",
 	    text->len) != 0 || fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
