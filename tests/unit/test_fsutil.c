@@ -11,7 +11,6 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/fsutil.h"
+#include "testutil.h"
 
 #define BIG	(512 * 1024)
 
@@ -186,37 +186,10 @@ test_write_all_errors(void **state)
 	sigaction(SIGPIPE, &old, NULL);
 }
 
-static char *
-make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/netjes-fsutil-test.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (flag == FTW_DP || flag == FTW_D)
-		chmod(path, 0700);
-	return remove(path);
-}
-
-static void
-rm_tree(char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(dir);
-}
-
 static void
 test_pwrite_all_at_offset(void **state)
 {
-	char *dir = make_tmpdir(), path[PATH_MAX], got[16] = "";
+	char *dir = testutil_tmpdir("fsutil"), path[PATH_MAX], got[16] = "";
 	int fd;
 
 	(void)state;
@@ -230,7 +203,8 @@ test_pwrite_all_at_offset(void **state)
 	assert_int_equal(pread(fd, got, sizeof(got) - 1, 0), 11);
 	assert_string_equal(got, "01abc56789!");
 	close(fd);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
+	free(dir);
 }
 
 static mode_t
@@ -248,7 +222,7 @@ mode_of(const char *dir, const char *sub)
 static void
 test_mkdir_p_creates_with_mode(void **state)
 {
-	char *dir = make_tmpdir(), path[PATH_MAX], failed[PATH_MAX];
+	char *dir = testutil_tmpdir("fsutil"), path[PATH_MAX], failed[PATH_MAX];
 	mode_t old = umask(022);
 	int flags[] = { 0, FSUTIL_MKDIR_SYNC };
 	size_t i;
@@ -275,13 +249,14 @@ test_mkdir_p_creates_with_mode(void **state)
 	assert_int_equal(fsutil_mkdir_p(dir, 0700, 0, NULL, 0), 0);
 	assert_int_equal(fsutil_mkdir_p("/", 0700, 0, NULL, 0), 0);
 	umask(old);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
+	free(dir);
 }
 
 static void
 test_mkdir_p_keeps_existing_parts(void **state)
 {
-	char *dir = make_tmpdir(), path[PATH_MAX];
+	char *dir = testutil_tmpdir("fsutil"), path[PATH_MAX];
 	mode_t old = umask(0);
 
 	(void)state;
@@ -300,13 +275,14 @@ test_mkdir_p_keeps_existing_parts(void **state)
 	assert_int_equal(fsutil_mkdir_p(path, 0700, 0, NULL, 0), 0);
 	assert_int_equal(mode_of(dir, "a/b/d"), 0700);
 	umask(old);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
+	free(dir);
 }
 
 static void
 test_mkdir_p_file_in_the_way(void **state)
 {
-	char *dir = make_tmpdir(), path[PATH_MAX], file[PATH_MAX];
+	char *dir = testutil_tmpdir("fsutil"), path[PATH_MAX], file[PATH_MAX];
 	char failed[PATH_MAX] = "";
 	int fd;
 
@@ -328,13 +304,14 @@ test_mkdir_p_file_in_the_way(void **state)
 	    failed, sizeof(failed)), -1);
 	assert_int_equal(errno, ENOTDIR);
 	assert_string_equal(failed, file);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
+	free(dir);
 }
 
 static void
 test_mkdir_p_refused(void **state)
 {
-	char *dir = make_tmpdir(), path[PATH_MAX], ro[PATH_MAX];
+	char *dir = testutil_tmpdir("fsutil"), path[PATH_MAX], ro[PATH_MAX];
 	char failed[PATH_MAX] = "", *longp;
 
 	(void)state;
@@ -359,13 +336,14 @@ test_mkdir_p_refused(void **state)
 		snprintf(ro, sizeof(ro), "%s/ro/x", dir);
 		assert_string_equal(failed, ro);
 	}
-	rm_tree(dir);
+	testutil_rm_tree(dir);
+	free(dir);
 }
 
 static void
 test_fsync_dir(void **state)
 {
-	char *dir = make_tmpdir(), path[PATH_MAX];
+	char *dir = testutil_tmpdir("fsutil"), path[PATH_MAX];
 	int fd;
 
 	(void)state;
@@ -379,7 +357,8 @@ test_fsync_dir(void **state)
 	close(fd);
 	assert_int_equal(fsutil_fsync_dir(path), -1);
 	assert_int_equal(errno, ENOTDIR);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
+	free(dir);
 }
 
 int

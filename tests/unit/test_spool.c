@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,33 +28,9 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "queue/spool.h"
+#include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/netjes-spool-test.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
-}
 
 static size_t
 count_files(const char *dir, const char *sub)
@@ -196,7 +171,7 @@ static void
 test_ids_unique_sorted_safe(void **state)
 {
 	struct spool *sp;
-	char *dir = make_tmpdir();
+	char *dir = testutil_tmpdir("spool");
 	char prev[SPOOL_ID_LEN + 1] = "", id[SPOOL_ID_LEN + 1];
 	int i;
 
@@ -213,7 +188,7 @@ test_ids_unique_sorted_safe(void **state)
 	assert_false(spool_id_valid("0123456789abcdefghj"));
 	assert_false(spool_id_valid("../456789abcdefghjkm"));
 	spool_free(sp);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -472,7 +447,7 @@ test_notify_parse(void **state)
 static void
 test_commit_then_recover(void **state)
 {
-	char *dir = make_tmpdir(), id[SPOOL_ID_LEN + 1];
+	char *dir = testutil_tmpdir("spool"), id[SPOOL_ID_LEN + 1];
 	char reason[SPOOL_REASON_MAX];
 	static const char content[] = "Subject: hello\r\n\r\nbody line\r\n";
 	struct spool_recovery rec;
@@ -511,7 +486,7 @@ test_commit_then_recover(void **state)
 	spool_recovery_free(&rec);
 	spool_free(sp);
 	arena_free(a);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -520,7 +495,7 @@ test_commit_then_recover(void **state)
 static void
 test_map_written_content(void **state)
 {
-	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX];
+	char *dir = testutil_tmpdir("spool"), reason[SPOOL_REASON_MAX];
 	struct spool_envelope env;
 	struct arena *a = arena_new(0);
 	struct spool_msg *msg;
@@ -559,14 +534,14 @@ test_map_written_content(void **state)
 	spool_free(sp);
 	buf_free(&big);
 	arena_free(a);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
 static void
 test_large_content_and_abort(void **state)
 {
-	char *dir = make_tmpdir(), id[SPOOL_ID_LEN + 1];
+	char *dir = testutil_tmpdir("spool"), id[SPOOL_ID_LEN + 1];
 	char reason[SPOOL_REASON_MAX];
 	struct spool_msg *msg;
 	struct spool *sp;
@@ -596,14 +571,14 @@ test_large_content_and_abort(void **state)
 	assert_int_equal(count_files(dir, "queue"), 2);
 	spool_free(sp);
 	buf_free(&big);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
 static void
 test_commit_without_recipients_fails(void **state)
 {
-	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX];
+	char *dir = testutil_tmpdir("spool"), reason[SPOOL_REASON_MAX];
 	struct spool_envelope env;
 	struct spool_msg *msg;
 	struct spool *sp;
@@ -618,14 +593,15 @@ test_commit_without_recipients_fails(void **state)
 	assert_int_equal(count_files(dir, "tmp"), 0);
 	assert_int_equal(count_files(dir, "queue"), 0);
 	spool_free(sp);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
 static void
 test_recover_cleans_torn_and_orphans(void **state)
 {
-	char *dir = make_tmpdir(), id[SPOOL_ID_LEN + 1], torn[SPOOL_ID_LEN + 1];
+	char *dir = testutil_tmpdir("spool");
+	char id[SPOOL_ID_LEN + 1], torn[SPOOL_ID_LEN + 1];
 	char path[1024], reason[SPOOL_REASON_MAX], bigger[SPOOL_ID_LEN + 1];
 	struct spool_recovery rec;
 	struct spool_msg *msg;
@@ -675,7 +651,7 @@ test_recover_cleans_torn_and_orphans(void **state)
 	assert_int_equal(count_files(dir, "corrupt"), 5);
 	spool_recovery_free(&rec);
 	spool_free(sp);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -687,7 +663,7 @@ test_recover_cleans_torn_and_orphans(void **state)
 static void
 test_sigkill_mid_message(void **state)
 {
-	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX];
+	char *dir = testutil_tmpdir("spool"), reason[SPOOL_REASON_MAX];
 	struct spool_recovery rec;
 	struct spool *sp;
 	pid_t pid;
@@ -723,7 +699,7 @@ test_sigkill_mid_message(void **state)
 		assert_true(strcmp(rec.ids[i - 1], rec.ids[i]) < 0);
 	spool_recovery_free(&rec);
 	spool_free(sp);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -763,7 +739,8 @@ cancelled_cb(void *arg, const char *id, int err, const char *reason)
 static void
 test_group_commit_on_event_loop(void **state)
 {
-	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX], body[128];
+	char *dir = testutil_tmpdir("spool");
+	char reason[SPOOL_REASON_MAX], body[128];
 	struct group_state *g = calloc(1, sizeof(*g));
 	struct spool_recovery rec;
 	struct spool_envelope env;
@@ -822,7 +799,7 @@ test_group_commit_on_event_loop(void **state)
 	spool_free(sp);
 	event_base_free(base);
 	free(g);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -830,7 +807,7 @@ test_group_commit_on_event_loop(void **state)
 static void
 test_free_drains_pending(void **state)
 {
-	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX];
+	char *dir = testutil_tmpdir("spool"), reason[SPOOL_REASON_MAX];
 	struct group_state *g = calloc(1, sizeof(*g));
 	struct spool_envelope env;
 	struct arena *a = arena_new(0);
@@ -852,7 +829,7 @@ test_free_drains_pending(void **state)
 	assert_int_equal(count_files(dir, "queue"), 20);
 	arena_free(a);
 	free(g);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -861,7 +838,7 @@ test_free_drains_pending(void **state)
 static void
 test_per_recipient_state_survives_restart(void **state)
 {
-	char *dir = make_tmpdir(), id[SPOOL_ID_LEN + 1];
+	char *dir = testutil_tmpdir("spool"), id[SPOOL_ID_LEN + 1];
 	char reason[SPOOL_REASON_MAX];
 	struct spool_recovery rec;
 	struct spool_envelope env;
@@ -920,7 +897,7 @@ test_per_recipient_state_survives_restart(void **state)
 	spool_recovery_free(&rec);
 	spool_free(sp);
 	arena_free(a);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -932,7 +909,8 @@ test_per_recipient_state_survives_restart(void **state)
 static void
 test_writer_thread_keeps_order(void **state)
 {
-	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX], path[PATH_MAX];
+	char *dir = testutil_tmpdir("spool");
+	char reason[SPOOL_REASON_MAX], path[PATH_MAX];
 	struct arena *a = arena_new(0);
 	struct spool_envelope env;
 	struct spool_msg *msg;
@@ -979,7 +957,7 @@ test_writer_thread_keeps_order(void **state)
 	buf_free(&want);
 	spool_free(sp);
 	arena_free(a);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -993,7 +971,8 @@ test_writer_thread_keeps_order(void **state)
 static void
 test_full_disk_fails_commit_cleanly(void **state)
 {
-	char *dir = make_tmpdir(), reason[SPOOL_REASON_MAX], chunk[4096];
+	char *dir = testutil_tmpdir("spool");
+	char reason[SPOOL_REASON_MAX], chunk[4096];
 	struct spool_recovery rec;
 	struct spool_envelope env;
 	struct arena *a = arena_new(0);
@@ -1008,7 +987,7 @@ test_full_disk_fails_commit_cleanly(void **state)
 		print_message("# no private tmpfs here (%s): skipped\n",
 		    strerror(errno));
 		arena_free(a);
-		rm_tree(dir);
+		testutil_rm_tree(dir);
 		free(dir);
 		skip();
 	}
@@ -1038,7 +1017,7 @@ test_full_disk_fails_commit_cleanly(void **state)
 	spool_free(sp);
 	assert_int_equal(umount(dir), 0);
 	arena_free(a);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
