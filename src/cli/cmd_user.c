@@ -288,14 +288,16 @@ user_set(int argc, char **argv, bool add)
 		return CLI_EXIT_FAIL;
 	}
 	if (add) {
-		/* the data directory of a fresh install may not exist yet */
+		/* the data directory of a fresh install may not exist yet;
+		 * one level only (not mkdir -p), so a mistyped path is an
+		 * error and not a new tree */
 		char dir[PATH_MAX];
 		char *slash;
 
 		snprintf(dir, sizeof(dir), "%s", path);
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 			*slash = '\0';
-			if (fsutil_mkdir_p(dir, 0750, 0, NULL, 0) != 0)
+			if (mkdir(dir, 0750) != 0 && errno != EEXIST)
 				fprintf(stderr, "netjes user: cannot create "
 				    "%s: %s\n", dir, strerror(errno));
 		}
