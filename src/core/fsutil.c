@@ -11,6 +11,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
+
+#define FSUTIL_READ_STEP	8192
+
+int
+fsutil_read_all(int fd, struct buf *b, size_t max)
+{
+	size_t start = b->len, room;
+	ssize_t r;
+
+	for (;;) {
+		buf_reserve(b, FSUTIL_READ_STEP);
+		/* one octet past max is enough to know it is too much */
+		room = max - (b->len - start);
+		room = room >= FSUTIL_READ_STEP ? FSUTIL_READ_STEP : room + 1;
+		r = read(fd, b->data + b->len, room);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		b->len += (size_t)r;
+		b->data[b->len] = '\0';
+		if (b->len - start > max) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+}
+
 int
 fsutil_write_all(int fd, const void *p, size_t n)
 {

@@ -1,7 +1,9 @@
 /*
  * fsutil — the few file-system loops every layer needs, written once.
  *
- * fsutil_write_all() and fsutil_pwrite_all() write every byte or fail:
+ * fsutil_read_all() reads a descriptor to its end into a buf, with a
+ * bound. fsutil_write_all() and fsutil_pwrite_all() write every byte or
+ * fail:
  * a short write (a pipe, a full socket buffer, a signal part way) goes
  * on from where it stopped, EINTR is retried, anything else is an error
  * with errno set. fsutil_mkdir_p() is "mkdir -p" with a mode, and with
@@ -16,6 +18,15 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+
+struct buf;
+
+/*
+ * Appends what fd holds from its offset to the end to b (NUL-terminated
+ * as every buf). 0, or -1 with errno set: EFBIG when there is more than
+ * max octets (b then holds a part; the caller drops it).
+ */
+int	fsutil_read_all(int fd, struct buf *b, size_t max);
 
 /* 0, or -1 with errno set (bytes before the error may be written). */
 int	fsutil_write_all(int fd, const void *p, size_t n);

@@ -1059,10 +1059,8 @@ spool_open_content(struct spool *sp, const char *id)
 static char *
 read_whole(int dirfd, const char *name, size_t *len, int *err)
 {
+	struct buf text = BUF_INIT;
 	struct stat st;
-	char *p;
-	size_t got = 0;
-	ssize_t r;
 	int fd;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -1070,34 +1068,20 @@ read_whole(int dirfd, const char *name, size_t *len, int *err)
 		*err = errno;
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		*err = errno;
+	else if (!S_ISREG(st.st_mode))
+		*err = EINVAL;
+	else if (fsutil_read_all(fd, &text, SPOOL_ENV_MAX) < 0)
+		*err = errno;	/* EFBIG past the sanity bound */
+	else {
 		close(fd);
-		return NULL;
+		*len = text.len;
+		return buf_steal(&text);
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SPOOL_ENV_MAX) {
-		*err = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		close(fd);
-		return NULL;
-	}
-	p = malloc((size_t)st.st_size + 1);
-	if (p == NULL)
-		abort();
-	while (got < (size_t)st.st_size) {
-		r = read(fd, p + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			*err = r < 0 ? errno : EIO;
-			free(p);
-			close(fd);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
+	buf_free(&text);
 	close(fd);
-	*len = got;
-	return p;
+	return NULL;
 }
 
 static int

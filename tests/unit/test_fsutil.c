@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/fsutil.h"
 #include "testutil.h"
 
@@ -184,6 +185,111 @@ test_write_all_errors(void **state)
 	assert_int_equal(errno, EPIPE);
 	close(fds[1]);
 	sigaction(SIGPIPE, &old, NULL);
+}
+
+/* fsutil_read_all from the start of fd. */
+static int
+read_from_start(int fd, struct buf *b, size_t max)
+{
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fsutil_read_all(fd, b, max);
+}
+
+/* A writer that feeds the pipe in pieces and interrupts the reader. */
+struct feeder {
+	int		 fd;
+	pthread_t	 reader;
+	const unsigned char *data;
+	size_t		 len;
+};
+
+static void *
+feeder_run(void *arg)
+{
+	struct feeder *f = arg;
+	size_t off = 0, n;
+
+	while (off < f->len) {
+		n = f->len - off < 777 ? f->len - off : 777;
+		assert_int_equal(fsutil_write_all(f->fd, f->data + off, n), 0);
+		off += n;
+		pthread_kill(f->reader, SIGUSR1);
+	}
+	close(f->fd);
+	return NULL;
+}
+
+static void
+test_read_all_to_the_end(void **state)
+{
+	unsigned char *data = pattern(BIG);
+	struct buf b = BUF_INIT;
+	struct feeder f;
+	pthread_t t;
+	int fds[2];
+
+	(void)state;
+	interrupting_handler();
+	atomic_store(&signals_seen, 0);
+	assert_int_equal(pipe(fds), 0);
+	f.fd = fds[1];
+	f.reader = pthread_self();
+	f.data = data;
+	f.len = BIG;
+	buf_append(&b, "kept:", 5);	/* appended after what b holds */
+	assert_int_equal(pthread_create(&t, NULL, feeder_run, &f), 0);
+	assert_int_equal(fsutil_read_all(fds[0], &b, BIG), 0);
+	pthread_join(t, NULL);
+	assert_true(atomic_load(&signals_seen) > 0);
+	assert_int_equal(b.len, 5 + BIG);
+	assert_memory_equal(b.data, "kept:", 5);
+	assert_memory_equal(b.data + 5, data, BIG);
+	assert_int_equal(b.data[b.len], '\0');
+	close(fds[0]);
+	buf_free(&b);
+	free(data);
+}
+
+static void
+test_read_all_bound(void **state)
+{
+	char *dir = testutil_tmpdir("fsutil"), path[PATH_MAX];
+	unsigned char *data = pattern(20000);
+	struct buf b = BUF_INIT;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fsutil_write_all(fd, data, 20000), 0);
+	/* exactly the bound fits; one octet less does not */
+	assert_int_equal(read_from_start(fd, &b, 20000), 0);
+	assert_int_equal(b.len, 20000);
+	assert_memory_equal(b.data, data, 20000);
+	buf_reset(&b);
+	assert_int_equal(read_from_start(fd, &b, 19999), -1);
+	assert_int_equal(errno, EFBIG);
+	buf_reset(&b);
+	assert_int_equal(read_from_start(fd, &b, 0), -1);
+	assert_int_equal(errno, EFBIG);
+	/* an empty file is an empty buf, not an error */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	buf_reset(&b);
+	assert_int_equal(read_from_start(fd, &b, 0), 0);
+	assert_int_equal(b.len, 0);
+	close(fd);
+	/* a directory cannot be read */
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(fsutil_read_all(fd, &b, 100), -1);
+	assert_int_equal(errno, EISDIR);
+	close(fd);
+	assert_int_equal(fsutil_read_all(-1, &b, 100), -1);
+	assert_int_equal(errno, EBADF);
+	buf_free(&b);
+	free(data);
+	testutil_rm_tree(dir);
+	free(dir);
 }
 
 static void
@@ -369,6 +475,8 @@ main(void)
 		cmocka_unit_test(test_write_all_through_short_writes_and_eintr),
 		cmocka_unit_test(test_write_all_errors),
 		cmocka_unit_test(test_pwrite_all_at_offset),
+		cmocka_unit_test(test_read_all_to_the_end),
+		cmocka_unit_test(test_read_all_bound),
 		cmocka_unit_test(test_mkdir_p_creates_with_mode),
 		cmocka_unit_test(test_mkdir_p_keeps_existing_parts),
 		cmocka_unit_test(test_mkdir_p_file_in_the_way),
