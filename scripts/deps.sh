@@ -23,6 +23,8 @@ PKGS="build-essential pkg-config meson ninja-build
 libevent-dev libssl-dev libunbound-dev libinih-dev libidn2-dev libcrypt-dev
 libpsl-dev publicsuffix
 openssl ca-certificates"
+# The state store: LMDB embedded, hiredis for a shared Redis
+PKGS="$PKGS liblmdb-dev libhiredis-dev"
 # Run: the DNSSEC root trust anchor the resolver validates with
 PKGS="$PKGS dns-root-data"
 
@@ -46,6 +48,8 @@ PKGS="$PKGS python3-spf python3-dnspython python3-yaml"
 PKGS="$PKGS python3-dkim python3-nacl opendkim opendkim-tools"
 # Authentication-Results interop: the RFC 8601 parser of python3-authres
 PKGS="$PKGS python3-authres"
+# The Redis store backend against a real server (tests/unit/test_kv_redis.c)
+PKGS="$PKGS redis-server"
 fi
 
 if [ "$group" = bench ] || [ "$group" = all ]; then
@@ -80,11 +84,12 @@ if [ "$(id -u)" != 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-# nsd, unbound, opendkim, opendmarc, postfix, dovecot and rspamd are peers that the
-# tests and benches start on their own ports; their packages would start
-# system services on port 53, port 25, milter sockets and rspamd's
-# workers. Ask invoke-rc.d not to (policy-rc.d exit 101 = "not now") for
-# the length of the install, unless the machine has its own policy.
+# nsd, unbound, opendkim, opendmarc, postfix, dovecot, redis-server and
+# rspamd are peers that the tests and benches start on their own ports;
+# their packages would start system services on port 53, port 25,
+# milter sockets, Redis on port 6379 and rspamd's workers. Ask
+# invoke-rc.d not to (policy-rc.d exit 101 = "not now") for the length
+# of the install, unless the machine has its own policy.
 policy=/usr/sbin/policy-rc.d
 own_policy=""
 if [ ! -e "$policy" ]; then

@@ -92,6 +92,7 @@ int	cmd_config(int argc, char **argv);
 int	cmd_dns(int argc, char **argv);
 int	cmd_dkim(int argc, char **argv);
 int	cmd_arc(int argc, char **argv);
+int	cmd_analyze(int argc, char **argv);
 int	cmd_auth(int argc, char **argv);
 int	cmd_spf(int argc, char **argv);
 int	cmd_user(int argc, char **argv);

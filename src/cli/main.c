@@ -149,6 +149,25 @@ const struct cli_cmd cli_commands[] = {
 	  "--json prints one object (list: {spool, messages}). Files written as\n"
 	  "root belong to the spool directory's owner. Exit 0 ok, 1 not found\n"
 	  "or failed, 2 usage.\n" },
+	{ "analyze", cmd_analyze, "what the server would do with a message, and why",
+	  "usage: netjes analyze --ip IP --helo NAME --mail-from ADDR [--rcpt ADDR]...\n"
+	  "           [-c FILE] [--nameserver HOST:PORT | --zone FILE]\n"
+	  "           [--dns-timeout S] [--authserv-id ID] [--now UNIXTIME]\n"
+	  "           [--json] < message.eml\n"
+	  "\n"
+	  "Run the message through the same checks, in the same order of stages\n"
+	  "(connect, helo, mail, rcpt, headers, end of message), as the server\n"
+	  "would for a client at IP that said HELO NAME and MAIL FROM ADDR (\"\"\n"
+	  "is the null sender), with the configuration of -c FILE (or the\n"
+	  "embedded default). Prints the action (accept, add_header, junk,\n"
+	  "tempfail, reject), the score, the reason that decided, the SMTP reply\n"
+	  "when the message would be refused, every finding (symbol, score,\n"
+	  "reason) and the Authentication-Results and X-Spam-* headers it would\n"
+	  "get. A --rcpt of postmaster@ or abuse@ is never refused. --now is the\n"
+	  "clock of every check. --json: one object {action, score, reason,\n"
+	  "decided_by, reply, findings, authentication_results, spam_headers}.\n"
+	  "Exit 0 when the message was analysed, whatever the verdict; 1 on a\n"
+	  "local error; 2 on a usage error.\n" },
 	{ "auth", cmd_auth, "authenticate a message: iprev, SPF, DKIM, DMARC, ARC",
 	  "usage: netjes auth --ip IP --helo NAME --mail-from ADDR [--authserv-id ID]\n"
 	  "           [--nameserver HOST:PORT | --zone FILE] [--dns-timeout S]\n"

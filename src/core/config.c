@@ -79,6 +79,7 @@ enum config_section {
 	SECTION_LIMITS,
 	SECTION_DELIVERY,
 	SECTION_AUTH,
+	SECTION_STORE,
 	SECTION_LISTENER,
 	SECTION_DOMAIN,
 	SECTION_ALIAS,
@@ -97,6 +98,7 @@ static const struct config_section_kind config_sections[] = {
 	{ "limits",	SECTION_LIMITS,		false },
 	{ "delivery",	SECTION_DELIVERY,	false },
 	{ "auth",	SECTION_AUTH,		false },
+	{ "store",	SECTION_STORE,		false },
 	{ "listener",	SECTION_LISTENER,	true },
 	{ "domain",	SECTION_DOMAIN,		true },
 	{ "alias",	SECTION_ALIAS,		true },
@@ -142,6 +144,11 @@ enum config_key_id {
 	KEY_AUTH_MAX_FAILURES,
 	KEY_AUTH_FAILURE_WINDOW,
 	KEY_AUTH_FAILURE_DELAY,
+	KEY_STORE_BACKEND,
+	KEY_STORE_REDIS,
+	KEY_STORE_REDIS_PASSWORD,
+	KEY_STORE_REDIS_DB,
+	KEY_STORE_LMDB_MAP_SIZE,
 	KEY_LISTENER_ADDRESS,
 	KEY_LISTENER_PORT,
 	KEY_LISTENER_MODE,
@@ -1113,6 +1120,69 @@ config_set_auth_failure_delay(struct config_parse *p, const char *v,
 }
 
 static int
+config_set_store_backend(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (strcasecmp(v, "lmdb") == 0)
+		p->work.store_backend = CONFIG_STORE_LMDB;
+	else if (strcasecmp(v, "redis") == 0)
+		p->work.store_backend = CONFIG_STORE_REDIS;
+	else {
+		snprintf(why, n, "expected lmdb or redis");
+		return -1;
+	}
+	return 0;
+}
+
+/* A Unix socket path, or an IP address with an optional port: hiredis
+ * would resolve a name with a blocking call on the loop. */
+static int
+config_set_store_redis(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (v[0] == '\0') {
+		snprintf(why, n, "empty");
+		return -1;
+	}
+	if (v[0] != '/' && config_check_nameserver(v, why, n) != 0) {
+		snprintf(why, n, "expected IP, IP:PORT, [IPv6]:PORT or "
+		    "/path/to/socket");
+		return -1;
+	}
+	return config_copy(p->work.store_redis, sizeof(p->work.store_redis),
+	    v, why, n);
+}
+
+static int
+config_set_store_redis_password(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	return config_copy(p->work.store_redis_password,
+	    sizeof(p->work.store_redis_password), v, why, n);
+}
+
+static int
+config_set_store_redis_db(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	uint64_t u;
+
+	if (config_parse_uint(v, 0, INT32_MAX, &u, why, n) != 0)
+		return -1;
+	p->work.store_redis_db = (unsigned)u;
+	return 0;
+}
+
+static int
+config_set_store_lmdb_map_size(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	/* at least 1 MiB; at most 1 TiB, the address space LMDB maps */
+	return config_parse_uint(v, (uint64_t)1 << 20, (uint64_t)1 << 40,
+	    &p->work.store_lmdb_map_size, why, n);
+}
+
+static int
 config_set_listener_address(struct config_parse *p, const char *v,
     char *why, size_t n)
 {
@@ -1208,6 +1278,15 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_auth_failure_window },
 	[KEY_AUTH_FAILURE_DELAY] = { SECTION_AUTH, "failure_delay",
 	    config_set_auth_failure_delay },
+	[KEY_STORE_BACKEND] = { SECTION_STORE, "backend",
+	    config_set_store_backend },
+	[KEY_STORE_REDIS] = { SECTION_STORE, "redis", config_set_store_redis },
+	[KEY_STORE_REDIS_PASSWORD] = { SECTION_STORE, "redis_password",
+	    config_set_store_redis_password },
+	[KEY_STORE_REDIS_DB] = { SECTION_STORE, "redis_db",
+	    config_set_store_redis_db },
+	[KEY_STORE_LMDB_MAP_SIZE] = { SECTION_STORE, "lmdb_map_size",
+	    config_set_store_lmdb_map_size },
 	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
 	    config_set_listener_address },
 	[KEY_LISTENER_PORT] = { SECTION_LISTENER, "port",
@@ -1845,6 +1924,9 @@ config_defaults(struct config *c)
 	c->auth_max_failures = 5;
 	c->auth_failure_window = 900;	/* 15 min */
 	c->auth_failure_delay = 1;
+	c->store_backend = CONFIG_STORE_LMDB;
+	snprintf(c->store_redis, sizeof(c->store_redis), "127.0.0.1:6379");
+	c->store_lmdb_map_size = (uint64_t)256 << 20;	/* 256 MiB */
 	for (i = 0; i < sizeof(listeners) / sizeof(*listeners); i++)
 		c->listeners[i] = listeners[i];
 	c->nlisteners = i;
@@ -2031,6 +2113,8 @@ static const char *const config_section_docs[] = {
 	[SECTION_DELIVERY] = "Local delivery into Maildirs.",
 	[SECTION_AUTH] = "Authentication checks of incoming mail, and the "
 	    "throttle on failed SMTP AUTH logins.",
+	[SECTION_STORE] = "The state store: what checks remember between "
+	    "sessions (AUTH failures, rate counters).",
 	[SECTION_LISTENER] = "Where the server listens. Naming any listener "
 	    "replaces the three default ones (smtp on 127.0.0.1:2525, "
 	    "submission on 2587, smtps on 2465); two listeners cannot share "
@@ -2117,6 +2201,14 @@ config_get_dmarc_policy(const struct config *c,
     const struct config_key_doc *d, size_t i, struct buf *b)
 {
 	buf_append_str(b, c->dmarc_monitor ? "monitor" : "enforce");
+}
+
+static void
+config_get_store_backend(const struct config *c,
+    const struct config_key_doc *d, size_t i, struct buf *b)
+{
+	buf_append_str(b, c->store_backend == CONFIG_STORE_REDIS ? "redis" :
+	    "lmdb");
 }
 
 static void
@@ -2297,6 +2389,24 @@ static const struct config_key_doc config_key_docs[KEY_COUNT] = {
 	    "After a client's first AUTH failure its next AUTH reply waits "
 	    "this long, doubling with each further failure up to 30 s; 0 "
 	    "turns it off; at most 30.", NULL },
+	[KEY_STORE_BACKEND] = { CONFIG_JSON_STRING, config_get_store_backend,
+	    0, "lmdb|redis",
+	    "lmdb: an embedded database in DATA_DIR/state; redis: a Redis "
+	    "server, so several MX hosts share what they count.", NULL },
+	[KEY_STORE_REDIS] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(store_redis), "IP|IP:PORT|[IPv6]:PORT|PATH",
+	    "The Redis server (port 6379 when not given), or the path of "
+	    "its Unix socket. An address, not a name.", NULL },
+	[KEY_STORE_REDIS_PASSWORD] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(store_redis_password), "PASSWORD",
+	    "Sent with AUTH after connecting. Empty: no AUTH.", NULL },
+	[KEY_STORE_REDIS_DB] = { CONFIG_JSON_NUMBER, config_get_unsigned,
+	    CONFIG_OFF(store_redis_db), "N",
+	    "The Redis database number (SELECT).", NULL },
+	[KEY_STORE_LMDB_MAP_SIZE] = { CONFIG_JSON_NUMBER, config_get_u64,
+	    CONFIG_OFF(store_lmdb_map_size), "OCTETS",
+	    "The largest the LMDB file may grow, 1 MiB to 1 TiB; writes "
+	    "past it fail (the state is then not kept).", NULL },
 	[KEY_LISTENER_ADDRESS] = { CONFIG_JSON_STRING,
 	    config_get_listener_address, 0, "IP",
 	    "The IPv4 or IPv6 address to listen on (0.0.0.0 or :: for all). "

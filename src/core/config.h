@@ -16,6 +16,8 @@
  *				delay_warning
  *	[auth]			dmarc_policy = enforce|monitor,
  *				max_failures, failure_window, failure_delay
+ *	[store]			backend = lmdb|redis, redis, redis_password,
+ *				redis_db, lmdb_map_size
  *	[listener "NAME"]	address, port, mode = smtp|submission|smtps
  *	[domain "NAME"]		a local domain; catchall
  *	[alias "LOCAL@DOMAIN"]	to = one or more addresses
@@ -55,6 +57,13 @@
 #define CONFIG_MAX_TRUSTED	32	/* networks in trusted_networks */
 #define CONFIG_ADDR_MAX		320	/* local@domain */
 #define CONFIG_TARGETS_MAX	1024	/* an alias's targets, ", "-joined */
+#define CONFIG_SECRET_MAX	256	/* a password in the file */
+
+/* Where the state store lives (store/kv.h). */
+enum config_store_backend {
+	CONFIG_STORE_LMDB = 0,	/* embedded, DATA_DIR/state */
+	CONFIG_STORE_REDIS,	/* shared by several MX hosts */
+};
 
 enum listener_mode {
 	LISTENER_SMTP = 0,	/* port 25: MX, STARTTLS offered */
@@ -141,6 +150,14 @@ struct config {
 	unsigned		 auth_max_failures;
 	unsigned		 auth_failure_window;
 	double			 auth_failure_delay;
+	/* [store] */
+	enum config_store_backend store_backend;
+	/* IP, IP:PORT, [IPv6]:PORT or /path/to/socket: an address, not a
+	 * name, since resolving one would block the loop */
+	char			 store_redis[PATH_MAX];
+	char			 store_redis_password[CONFIG_SECRET_MAX];	/* "" = no AUTH */
+	unsigned		 store_redis_db;
+	uint64_t		 store_lmdb_map_size;	/* octets */
 	/* [listener "..."] */
 	struct config_listener	 listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;

@@ -80,6 +80,11 @@ test_defaults(void **state)
 	assert_int_equal(c.auth_max_failures, 5);
 	assert_int_equal(c.auth_failure_window, 900);
 	assert_true(c.auth_failure_delay == 1.0);
+	assert_int_equal(c.store_backend, CONFIG_STORE_LMDB);
+	assert_string_equal(c.store_redis, "127.0.0.1:6379");
+	assert_string_equal(c.store_redis_password, "");
+	assert_int_equal(c.store_redis_db, 0);
+	assert_int_equal(c.store_lmdb_map_size, 256 << 20);
 	assert_int_equal(c.naliases, 0);
 	assert_string_equal(c.tls_cert, "");
 	assert_string_equal(c.tls_key, "");
@@ -181,6 +186,12 @@ static const char full_config[] =
 	"max_failures = 3\n"
 	"failure_window = 2m\n"
 	"failure_delay = 0.25\n"
+	"[store]\n"
+	"backend = Redis\n"
+	"redis = [2001:db8::6]:6380\n"
+	"redis_password = pa ss#word\n"
+	"redis_db = 5\n"
+	"lmdb_map_size = 1073741824\n"
 	"[listener \"mx\"]\n"
 	"address = 0.0.0.0\n"
 	"port = 25\n"
@@ -239,6 +250,11 @@ test_every_key(void **state)
 	assert_int_equal(c.auth_max_failures, 3);
 	assert_int_equal(c.auth_failure_window, 120);
 	assert_true(c.auth_failure_delay == 0.25);
+	assert_int_equal(c.store_backend, CONFIG_STORE_REDIS);
+	assert_string_equal(c.store_redis, "[2001:db8::6]:6380");
+	assert_string_equal(c.store_redis_password, "pa ss#word");
+	assert_int_equal(c.store_redis_db, 5);
+	assert_int_equal(c.store_lmdb_map_size, 1073741824);
 	assert_string_equal(c.domains[0].catchall, "sink@example.org");
 	assert_string_equal(c.domains[1].catchall, "");
 	assert_int_equal(c.naliases, 1);
@@ -501,6 +517,16 @@ static const struct error_case error_cases[] = {
 	{ "[auth]\nfailure_window = 5y\n", 2, "not a whole number" },
 	{ "[auth]\nfailure_delay = 31\n", 2, "0-30" },
 	{ "[auth]\nfailure_delay = 1s\n", 2, "expected seconds" },
+	{ "[store]\nbackend = memcached\n", 2, "expected lmdb or redis" },
+	{ "[store]\nredis =\n", 2, "empty" },
+	{ "[store]\nredis = redis.example:6379\n", 2, "expected IP, IP:PORT, [IPv6]:PORT or /path" },
+	{ "[store]\nredis = 127.0.0.1:0\n", 2, "expected IP, IP:PORT" },
+	{ "[store]\nredis = /run/redis\x01.sock\n", 2, "control character" },
+	{ "[store]\nredis_db = -1\n", 2, "not a whole number" },
+	{ "[store]\nredis_db = 2147483648\n", 2, "out of range" },
+	{ "[store]\nlmdb_map_size = 1000\n", 2, "out of range" },
+	{ "[store]\nlmdb_map_size = 2T\n", 2, "not a whole number" },
+	{ "[store]\nttl = 5\n", 2, "unknown key" },
 	{ "[alias \"nodomain\"]\nto = a\n", 1, "give local@domain" },
 	{ "[alias \"a@example.test\"]\n", 1, "has no to" },
 	{ "[alias \"a@elsewhere.example\"]\nto = b\n", 1, "not a local domain" },
@@ -772,6 +798,11 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_string_equal(a->dns_nameserver, b->dns_nameserver);
 	assert_true(a->dns_timeout == b->dns_timeout);
 	assert_true(a->dns_message_deadline == b->dns_message_deadline);
+	assert_int_equal(a->store_backend, b->store_backend);
+	assert_string_equal(a->store_redis, b->store_redis);
+	assert_string_equal(a->store_redis_password, b->store_redis_password);
+	assert_int_equal(a->store_redis_db, b->store_redis_db);
+	assert_int_equal(a->store_lmdb_map_size, b->store_lmdb_map_size);
 	assert_int_equal(a->nlisteners, b->nlisteners);
 	for (i = 0; i < a->nlisteners; i++) {
 		assert_string_equal(a->listeners[i].name, b->listeners[i].name);
@@ -816,6 +847,7 @@ test_write_ini_roundtrip(void **state)
 	/* 0 turns the AUTH throttle's block and delay off */
 	roundtrip("[auth]\nmax_failures = 0\nfailure_delay = 0\n"
 	    "failure_window = 1\n");
+	roundtrip("[store]\nbackend = redis\nredis = /run/redis/redis.sock\n");
 }
 
 static void
@@ -847,6 +879,9 @@ test_write_ini_text(void **state)
 	assert_non_null(strstr(buf_cstr(&b), "\n[listener \"smtp\"]\n"
 	    "address = 127.0.0.1\nport = 2525\nmode = smtp\n"));
 	assert_non_null(strstr(buf_cstr(&b), "\n[domain \"a.example\"]\n"));
+	assert_non_null(strstr(buf_cstr(&b), "\n[store]\nbackend = lmdb\n"
+	    "redis = 127.0.0.1:6379\nredis_password =\nredis_db = 0\n"
+	    "lmdb_map_size = 268435456\n"));
 	buf_free(&b);
 	config_free(&c);
 }

@@ -1,0 +1,116 @@
+/*
+ * check_arc — the ARC chain (RFC 8617) of the whole message at EOM,
+ * through the ARC module's hook. Its result is a fact for now: what a
+ * valid chain from a trusted forwarder may override (a DMARC failure
+ * after a mailing list) is a verdict rule still to come.
+ */
+#include <string.h>
+
+#include "auth/arc.h"
+#include "auth/auth.h"
+#include "core/arena.h"
+#include "filter/checks.h"
+#include "filter/facts.h"
+#include "filter/finding.h"
+#include "filter/pipeline.h"
+
+#define ARC_FAIL_SCORE	0.3
+
+struct arc_state {
+	struct pipeline		*p;
+	void			*handle;
+	struct pipeline_hold	*hold;
+};
+
+static void
+arc_finding(struct pipeline *p, const struct authres_resinfo *ri)
+{
+	struct findings *f = pipeline_findings(p);
+	struct finding *x;
+
+	if (ri == NULL) {
+		findings_add(f, "arc", "ARC_NONE", 0, "no ARC chain");
+		return;
+	}
+	if (strcmp(ri->result, "pass") == 0)
+		x = findings_add(f, "arc", "ARC_PASS", 0, "the ARC chain is "
+		    "intact%s%s", ri->comment != NULL ? ": " : "",
+		    ri->comment != NULL ? ri->comment : "");
+	else if (strcmp(ri->result, "fail") == 0)
+		x = findings_add(f, "arc", "ARC_FAIL", ARC_FAIL_SCORE, "the "
+		    "ARC chain is broken%s%s", ri->comment != NULL ? ": " : "",
+		    ri->comment != NULL ? ri->comment : "");
+	else
+		x = findings_add(f, "arc", "ARC_NONE", 0, "no ARC chain");
+	x->authres = ri;
+}
+
+static void
+arc_done(void *arg, const struct authres_resinfo *ri)
+{
+	struct arc_state *st = arg;
+	struct check_facts *facts = pipeline_facts(st->p);
+
+	st->handle = NULL;
+	if (ri != NULL) {
+		struct authres_header tmp;
+
+		/* a deep copy into our arena, through a scratch header */
+		memset(&tmp, 0, sizeof(tmp));
+		authres_add_resinfo(&tmp, pipeline_arena(st->p), ri);
+		facts->arc = &tmp.results[0];
+	}
+	facts->arc_done = true;
+	arc_finding(st->p, facts->arc);
+	pipeline_release(st->p, st->hold);
+	st->hold = NULL;
+}
+
+static void
+arc_stage(struct pipeline *p, void *state, enum check_stage stage)
+{
+	struct arc_state *st = state;
+	const struct pipeline_env *env = pipeline_env(p);
+	const struct check_txn *t = pipeline_txn(p);
+
+	(void)stage;
+	st->p = p;
+	st->hold = pipeline_hold(p, CHECK_EOM);
+	st->handle = arc_auth_hook.start(env->base, env->resolver, t->msg,
+	    t->len, &t->ip, t->now, pipeline_arena(p), arc_done, st);
+	if (st->handle == NULL) {
+		/* the hook will not call back: no ARC result */
+		pipeline_facts(p)->arc_done = true;
+		pipeline_release(p, st->hold);
+		st->hold = NULL;
+	}
+}
+
+static void
+arc_cancel(void *state)
+{
+	struct arc_state *st = state;
+
+	if (st->handle != NULL)
+		arc_auth_hook.cancel(st->handle);
+	st->handle = NULL;
+}
+
+static void
+arc_expire(struct pipeline *p, void *state)
+{
+	struct arc_state *st = state;
+
+	(void)p;
+	if (st->handle != NULL && arc_auth_hook.expire != NULL)
+		arc_auth_hook.expire(st->handle);
+}
+
+const struct check check_arc = {
+	.name = "arc",
+	.stages = CHECK_AT(CHECK_EOM),
+	.state_size = sizeof(struct arc_state),
+	.stage = arc_stage,
+	.cancel = arc_cancel,
+	.expire = arc_expire,
+};
