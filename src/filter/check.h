@@ -74,4 +74,8 @@ struct check {
 /* "connect", "helo", "mail", "rcpt", "headers", "eom" */
 const char	*check_stage_name(enum check_stage);
 
+/* The length of msg's header section with the empty line after it (all
+ * of msg when it has no body): check_txn.header_len. */
+size_t		 check_header_len(const char *msg, size_t n);
+
 #endif

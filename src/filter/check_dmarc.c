@@ -221,8 +221,7 @@ dmarc_expire(struct pipeline *p, void *state)
 
 	dmarc_progress(p, st);
 	if (st->check != NULL)
-		dmarc_check_expire(st->check, "no DNS answer within the "
-		    "message's deadline");
+		dmarc_check_expire(st->check, pipeline_deadline_why(p));
 }
 
 const struct check check_dmarc = {

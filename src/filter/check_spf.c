@@ -184,9 +184,8 @@ static void
 spf_expire(struct pipeline *p, void *state)
 {
 	struct spf_state *st = state;
-	const char *why = "no DNS answer within the message's deadline";
+	const char *why = pipeline_deadline_why(p);
 
-	(void)p;
 	/* each callback runs from its expire, with a temperror */
 	if (st->helo.check != NULL)
 		spf_check_expire(st->helo.check, why);

@@ -61,6 +61,17 @@ check_stage_name(enum check_stage s)
 	return (unsigned)s < CHECK_NSTAGES ? stage_names[s] : "?";
 }
 
+size_t
+check_header_len(const char *msg, size_t n)
+{
+	const char *end;
+
+	if (n >= 2 && msg[0] == '\r' && msg[1] == '\n')
+		return 2;
+	end = memmem(msg, n, "\r\n\r\n", 4);
+	return end != NULL ? (size_t)(end - msg) + 4 : n;
+}
+
 static void pipeline_on_wake(evutil_socket_t, short, void *);
 static void pipeline_on_deadline(evutil_socket_t, short, void *);
 
@@ -132,6 +143,9 @@ pipeline_free(struct pipeline *p)
 			p->checks[i]->cancel(p->states[i]);
 	for (h = p->holds; h != NULL; h = h->next)
 		h->live = false;
+	/* a streamed verifier no DKIM check took over is still ours */
+	dkim_verify_free(p->facts.dkim_stream);
+	p->facts.dkim_stream = NULL;
 	if (p->wake != NULL)
 		event_free(p->wake);
 	if (p->timer != NULL)
@@ -332,4 +346,11 @@ bool
 pipeline_expired(const struct pipeline *p)
 {
 	return p->expired;
+}
+
+const char *
+pipeline_deadline_why(const struct pipeline *p)
+{
+	return arena_printf(p->a, "no DNS answer within the message's "
+	    "deadline of %.3g s", p->env->deadline);
 }

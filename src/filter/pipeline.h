@@ -78,5 +78,8 @@ struct arena	*pipeline_arena(const struct pipeline *);
 const char	*pipeline_current_check(const struct pipeline *);
 /* Whether a stage ran out of time (a finding's temperror may say so). */
 bool		 pipeline_expired(const struct pipeline *);
+/* "no DNS answer within the message's deadline of 1.5 s": what an
+ * expiring check gives as its temperror's reason (in the arena). */
+const char	*pipeline_deadline_why(const struct pipeline *);
 
 #endif
