@@ -52,11 +52,6 @@ struct analyze_opts {
 	struct cli_dns	 dns;
 };
 
-struct analyze_run {
-	struct event_base	*base;
-	bool			 stage_done;
-};
-
 /* The whole of f, NUL-terminated; NULL on a read error. */
 static char *
 analyze_slurp(FILE *f, size_t *n)
@@ -202,37 +197,6 @@ analyze_unbracket(const char *addr, struct arena *a)
 	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
 		return arena_strndup(a, addr + 1, n - 2);
 	return addr;
-}
-
-static void
-analyze_stage_done(struct pipeline *p, enum check_stage stage, void *arg)
-{
-	struct analyze_run *run = arg;
-
-	(void)p;
-	(void)stage;
-	run->stage_done = true;
-}
-
-/* Each stage in the server's order, each to its end. 0, or -1 when the
- * loop stopped before a stage was done (it should never). */
-static int
-analyze_stages(struct pipeline *p, struct analyze_run *run, size_t nrcpts)
-{
-	enum check_stage s;
-
-	for (s = CHECK_CONNECT; s < CHECK_NSTAGES; s++) {
-		if (s == CHECK_RCPT && nrcpts == 0)
-			continue;
-		run->stage_done = false;
-		pipeline_run(p, s, analyze_stage_done, run);
-		while (!run->stage_done &&
-		    event_base_loop(run->base, EVLOOP_ONCE) == 0)
-			;
-		if (!run->stage_done)
-			return -1;
-	}
-	return 0;
 }
 
 /* The first recipient that is never refused (verdict.h), or NULL. */
@@ -389,7 +353,6 @@ static int
 analyze_run_all(struct analyze_ctx *c)
 {
 	struct pipeline_env env;
-	struct analyze_run run = { c->base, false };
 	struct verdict_subject subj;
 	struct verdict_policy pol;
 	struct verdict v;
@@ -403,7 +366,7 @@ analyze_run_all(struct analyze_ctx *c)
 	env.deadline = c->cfg.dns_message_deadline;
 	env.cfg = &c->cfg;
 	if ((p = pipeline_new(checks_all, checks_n, &env, &c->txn, c->a)) ==
-	    NULL || analyze_stages(p, &run, c->txn.nrcpts) != 0) {
+	    NULL || pipeline_run_all(p) != 0) {
 		fprintf(stderr, "netjes analyze: the checks did not finish\n");
 		pipeline_free(p);
 		return CLI_EXIT_FAIL;

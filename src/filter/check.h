@@ -47,6 +47,9 @@ struct check_txn {
 	size_t			 header_len;	/* from CHECK_HEADERS */
 	size_t			 len;		/* all of it from CHECK_EOM */
 	const char		*authserv_id;	/* ours, for A-R */
+	const char		*receiver;	/* SPF %{r}; NULL: authserv_id */
+	bool			 dmarc_seeded;	/* pct draws from dmarc_seed */
+	unsigned long long	 dmarc_seed;	/* (tests), else random */
 	const char		*auth_user;	/* logged in as, or NULL */
 	bool			 trusted;	/* in trusted_networks */
 	bool			 tls;

@@ -144,7 +144,7 @@ spf_start(struct pipeline *p, struct spf_one *one)
 	sq.ip = t->ip;
 	sq.sender = t->mail_from != NULL ? t->mail_from : "";
 	sq.helo = t->helo;
-	sq.receiver = t->authserv_id;
+	sq.receiver = t->receiver != NULL ? t->receiver : t->authserv_id;
 	sq.now = t->now;
 	sq.identity = one->identity;
 	one->hold = pipeline_hold(p, CHECK_EOM);

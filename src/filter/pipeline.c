@@ -244,6 +244,36 @@ pipeline_run(struct pipeline *p, enum check_stage stage,
 		event_active(p->wake, EV_TIMEOUT, 0);
 }
 
+static void
+pipeline_stage_ended(struct pipeline *p, enum check_stage stage, void *arg)
+{
+	bool *ended = arg;
+
+	(void)p;
+	(void)stage;
+	*ended = true;
+}
+
+int
+pipeline_run_all(struct pipeline *p)
+{
+	enum check_stage s;
+	bool ended;
+
+	for (s = CHECK_CONNECT; s < CHECK_NSTAGES; s++) {
+		if (s == CHECK_RCPT && p->txn->nrcpts == 0)
+			continue;
+		ended = false;
+		pipeline_run(p, s, pipeline_stage_ended, &ended);
+		while (!ended && event_base_loop(p->env->base,
+		    EVLOOP_ONCE) == 0)
+			;
+		if (!ended)
+			return -1;
+	}
+	return 0;
+}
+
 /* The check state belongs to: the one in its stage callback, else found
  * by its state (a hold taken later, from the check's own callback). */
 static size_t

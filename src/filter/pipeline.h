@@ -57,6 +57,14 @@ void		 pipeline_free(struct pipeline *);
 void		 pipeline_run(struct pipeline *, enum check_stage,
 		    pipeline_done_cb *done, void *arg);
 
+/*
+ * Every stage in order, each to its end, on env->base's loop (the CLI,
+ * tests and benches; the server never waits like this). RCPT is skipped
+ * when the transaction has no recipients. 0, or -1 when the loop ran
+ * out of events before a stage ended.
+ */
+int		 pipeline_run_all(struct pipeline *);
+
 /* From a check's stage callback: keep working; needed_by is the stage
  * that must wait for it (a stage already run means the current one). */
 struct pipeline_hold *pipeline_hold(struct pipeline *,
