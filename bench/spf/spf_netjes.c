@@ -164,7 +164,7 @@ zone_resolver(struct event_base *base, const char *path)
 int
 main(int argc, char **argv)
 {
-	struct dns_options o = { NULL, 5.0, true, 0, NULL };
+	struct dns_options o = { NULL, 5.0, true, 0, NULL, false };
 	struct bench_case *cases;
 	struct bench_check chk;
 	struct event_base *base;

@@ -7,6 +7,9 @@
  *	    [--nameserver HOST:PORT | --zone FILE] [--dns-timeout S]
  *	    [--dmarc-seed N] [--now UNIXTIME] [--json] < message.eml
  *
+ * It runs the authentication checks of the check pipeline (filter/),
+ * the same code the server runs, stage by stage, without a verdict.
+ *
  * Output (a contract other checks rely on): exactly one header field,
  * "Authentication-Results: ...", folded at 78 columns with LF line ends,
  * and nothing else on stdout; --json prints one object with iprev, spf,
@@ -23,36 +26,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/arc.h"
-#include "auth/auth.h"
+#include "auth/authres.h"
 #include "cli/cli.h"
+#include "core/arena.h"
 #include "core/json.h"
+#include "dns/dns.h"
+#include "filter/checks.h"
+#include "filter/explain.h"
+#include "filter/pipeline.h"
 
-struct auth_cli_state {
-	struct buf	 out;
-	bool		 json;
-	bool		 done;
-};
-
+/* The header (or the JSON) of a pipeline that ran to its end. */
 static void
-auth_cli_done(const struct auth_outcome *o, void *arg)
+auth_cli_print(struct pipeline *p, const char *authserv_id, bool json,
+    struct buf *out)
 {
-	struct auth_cli_state *st = arg;
 	struct authres_render_options ro;
+	struct authres_header h;
 	struct buf hdr = BUF_INIT;
 
+	explain_authres(pipeline_findings(p), authserv_id,
+	    pipeline_arena(p), &h);
 	memset(&ro, 0, sizeof(ro));
 	ro.eol = "\n";
-	authres_render(&o->authres, &ro, &hdr);
-	if (st->json) {
+	authres_render(&h, &ro, &hdr);
+	if (json) {
 		struct json j;
 
-		json_init(&j, &st->out);
-		auth_outcome_json(o, &j, buf_cstr(&hdr));
+		json_init(&j, out);
+		explain_facts_json(pipeline_facts(p), &j, buf_cstr(&hdr));
 	} else
-		buf_append(&st->out, hdr.data, hdr.len);
+		buf_append(out, hdr.data, hdr.len);
 	buf_free(&hdr);
-	st->done = true;
 }
 
 static char *
@@ -146,43 +150,43 @@ cmd_auth(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_dns dns = { NULL, 0 };
-	struct auth_request req;
-	struct auth_cli_state st;
+	struct check_txn t;
+	struct pipeline_env env;
 	struct event_base *base = NULL;
 	struct dns_resolver *r = NULL;
-	struct arena *out = NULL;
-	struct auth_check *chk;
-	struct buf msg = BUF_INIT;
+	struct arena *a = NULL;
+	struct pipeline *p = NULL;
+	struct buf msg = BUF_INIT, out = BUF_INIT;
 	const char *ip = NULL, *mail_from = NULL, *zone = NULL;
 	char *raw, *end, mbuf[1024];
 	size_t rawlen = 0, mlen;
+	bool json = false;
 	int opt, rc;
 
-	memset(&req, 0, sizeof(req));
-	memset(&st, 0, sizeof(st));
+	memset(&t, 0, sizeof(t));
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_IP: ip = optarg; break;
-		case OPT_HELO: req.helo = optarg; break;
+		case OPT_HELO: t.helo = optarg; break;
 		case OPT_MAIL_FROM: mail_from = optarg; break;
-		case OPT_AUTHSERV_ID: req.authserv_id = optarg; break;
+		case OPT_AUTHSERV_ID: t.authserv_id = optarg; break;
 		case OPT_ZONE: zone = optarg; break;
-		case OPT_RECEIVER: req.receiver = optarg; break;
+		case OPT_RECEIVER: t.receiver = optarg; break;
 		case OPT_SEED:
 			errno = 0;
-			req.dmarc_seed = strtoull(optarg, &end, 10);
+			t.dmarc_seed = strtoull(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0')
 				return cli_usage("auth", "--dmarc-seed needs "
 				    "a number");
-			req.dmarc_seeded = true;
+			t.dmarc_seeded = true;
 			break;
 		case OPT_NOW:
-			if (cli_unixtime("auth", "--now", optarg, &req.now) != 0)
+			if (cli_unixtime("auth", "--now", optarg, &t.now) != 0)
 				return CLI_EXIT_USAGE;
 			break;
-		case CLI_OPT_JSON: st.json = true; break;
+		case CLI_OPT_JSON: json = true; break;
 		case '?':
 			return cli_usage("auth", "unknown or incomplete option "
 			    "'%s'", argv[optind - 1]);
@@ -200,12 +204,12 @@ cmd_auth(int argc, char **argv)
 		    argv[optind]);
 	if (ip == NULL)
 		return cli_usage("auth", "--ip is required");
-	if (req.helo == NULL)
+	if (t.helo == NULL)
 		return cli_usage("auth", "--helo is required");
 	if (mail_from == NULL)
 		return cli_usage("auth", "--mail-from is required (\"\" for "
 		    "the null sender)");
-	if (ip_parse(ip, strlen(ip), &req.ip) != 0)
+	if (ip_parse(ip, strlen(ip), &t.ip) != 0)
 		return cli_usage("auth", "--ip '%s' is not an IP address", ip);
 	mlen = strlen(mail_from);
 	if (mlen >= 2 && mail_from[0] == '<' && mail_from[mlen - 1] == '>' &&
@@ -214,7 +218,10 @@ cmd_auth(int argc, char **argv)
 		mbuf[mlen - 2] = '\0';
 		mail_from = mbuf;
 	}
-	req.mail_from = mail_from;
+	t.ip_text = ip;
+	t.mail_from = mail_from;
+	if (t.authserv_id == NULL)
+		t.authserv_id = "localhost";
 	if (zone != NULL && dns.nameserver != NULL)
 		return cli_usage("auth", "--zone and --nameserver exclude "
 		    "each other");
@@ -225,9 +232,9 @@ cmd_auth(int argc, char **argv)
 	}
 	to_crlf(raw, rawlen, &msg);
 	free(raw);
-	req.msg = msg.data;
-	req.len = msg.len;
-	req.arc = &arc_auth_hook;
+	t.msg = msg.data;
+	t.len = msg.len;
+	t.header_len = check_header_len(t.msg, t.len);
 
 	if ((base = event_base_new()) == NULL) {
 		fprintf(stderr, "netjes auth: cannot create an event loop\n");
@@ -241,20 +248,24 @@ cmd_auth(int argc, char **argv)
 		buf_free(&msg);
 		return CLI_EXIT_FAIL;
 	}
-	out = arena_new(0);
-	chk = auth_check_start(base, r, &req, out, auth_cli_done, &st);
-	while (!st.done && event_base_loop(base, EVLOOP_ONCE) == 0)
-		;
+	/* the authentication checks of the pipeline, with no verdict */
+	memset(&env, 0, sizeof(env));
+	env.base = base;
+	env.resolver = r;
+	a = arena_new(0);
 	rc = CLI_EXIT_OK;
-	if (!st.done) {
+	if ((p = pipeline_new(checks_all, checks_n, &env, &t, a)) == NULL ||
+	    pipeline_run_all(p) != 0) {
 		fprintf(stderr, "netjes auth: the checks did not finish\n");
-		auth_check_cancel(chk);
 		rc = CLI_EXIT_FAIL;
-	} else
-		cli_print(&st.out);
-	buf_free(&st.out);
+	} else {
+		auth_cli_print(p, t.authserv_id, json, &out);
+		cli_print(&out);
+	}
+	pipeline_free(p);
+	buf_free(&out);
 	buf_free(&msg);
-	arena_free(out);
+	arena_free(a);
 	dns_resolver_free(r);
 	event_base_free(base);
 	return rc;

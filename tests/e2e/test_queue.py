@@ -94,7 +94,14 @@ def test_return_path_and_delivered_to_on_top(tmp_path):
         lines = raw.split(b"\n")
         assert lines[0] == b"Return-Path: <sender@remote.example>"
         assert lines[1] == b"Delivered-To: alice@example.test"
-        assert lines[2].startswith(b"Authentication-Results:")
+        # then our headers: the verdict's, and Authentication-Results
+        # right above our Received
+        assert lines[2].startswith(b"X-Spam-Score:")
+        ar = next(i for i, ln in enumerate(lines)
+                  if ln.startswith(b"Authentication-Results:"))
+        rcvd = next(i for i, ln in enumerate(lines)
+                    if ln.startswith(b"Received:"))
+        assert 2 < ar < rcvd
         assert messages(srv, BOB)[0]["Return-Path"] == "<>"
         # the spool file is not rewritten: the queue is empty again
         srv.wait_log("op=remove", count=2)
