@@ -1,9 +1,11 @@
 /*
  * auth_netjes — full message authentication per second through netjes's
- * own library: auth_check_start() (iprev, SPF for HELO and MAIL FROM,
- * every DKIM signature, DMARC, and ARC through &arc_auth_hook) on one
- * libevent loop, resolving through the libunbound backend with the
- * answer cache on, as `netjes serve` runs it.
+ * own library: the check pipeline (filter/: iprev, SPF for HELO and
+ * MAIL FROM, every DKIM signature, DMARC, ARC) with its stages run as
+ * the SMTP session runs them (connect, helo and mail at once, then
+ * headers and eom) and the Authentication-Results header rendered from
+ * the findings, on one libevent loop, resolving through the libunbound
+ * backend with the answer cache on, as `netjes serve` runs it.
  *
  *	auth_netjes [-j INFLIGHT] [-n PASSES] [-o RESULTS] NAMESERVER CASES
  *	    SECONDS
@@ -29,9 +31,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "auth/arc/arc.h"
-#include "auth/auth.h"
+#include "auth/authres.h"
+#include "core/buf.h"
 #include "dns/dns.h"
+#include "filter/checks.h"
+#include "filter/explain.h"
+#include "filter/facts.h"
+#include "filter/pipeline.h"
 #include "lib/benchutil.h"
 
 struct auth_case {
@@ -51,6 +57,9 @@ static const char *const auth_method_names[M_N] = {
 
 struct slot {
 	struct arena	*out;
+	struct pipeline	*p;
+	struct check_txn txn;
+	struct pipeline_env env;
 	size_t		 idx;		/* case index */
 	bool		 busy, done;
 	char		 summary[256];	/* "iprev=pass spf=pass ..." */
@@ -58,63 +67,101 @@ struct slot {
 };
 
 static bool
-auth_bench_all_dkim_pass(const struct auth_outcome *o)
+auth_bench_all_dkim_pass(const struct check_facts *f)
 {
 	size_t i;
 
-	if (o->ndkim == 0)
+	if (f->ndkim == 0)
 		return false;
-	for (i = 0; i < o->ndkim; i++)
-		if (o->dkim[i].result != DKIM_RESULT_PASS)
+	for (i = 0; i < f->ndkim; i++)
+		if (f->dkim[i].result != DKIM_RESULT_PASS)
 			return false;
 	return true;
 }
 
+/* The session's last step too: the header from the findings. */
 static void
-auth_bench_done(const struct auth_outcome *o, void *arg)
+auth_bench_header(struct pipeline *p)
+{
+	struct authres_render_options ro;
+	struct authres_header h;
+	struct buf b = BUF_INIT;
+
+	explain_authres(pipeline_findings(p), "mx.rcpt.example",
+	    pipeline_arena(p), &h);
+	memset(&ro, 0, sizeof(ro));
+	ro.eol = "\r\n";
+	ro.final_eol = true;
+	authres_render(&h, &ro, &b);
+	buf_free(&b);
+}
+
+static void
+auth_bench_done(struct pipeline *p, enum check_stage stage, void *arg)
 {
 	struct slot *s = arg;
-	const char *arc = o->arc != NULL ? o->arc->result : "none";
+	const struct check_facts *f = pipeline_facts(p);
+	const char *arc = f->arc != NULL ? f->arc->result : "none";
+	enum spf_result helo = f->spf_helo != NULL ? f->spf_helo->result :
+	    SPF_RESULT_NONE;
 	size_t i, len;
 
+	(void)stage;
+	auth_bench_header(p);
 	len = (size_t)snprintf(s->summary, sizeof(s->summary),
 	    "iprev=%s spf=%s helo=%s dmarc=%s arc=%s dkim=",
-	    iprev_result_name(o->iprev.result),
-	    spf_result_name(o->spf_mailfrom.result),
-	    spf_result_name(o->spf_helo.result),
-	    dmarc_result_name(o->dmarc.result), arc);
-	for (i = 0; i < o->ndkim && len < sizeof(s->summary); i++)
+	    iprev_result_name(f->iprev->result),
+	    spf_result_name(f->spf_mailfrom->result),
+	    spf_result_name(helo), dmarc_result_name(f->dmarc->result), arc);
+	for (i = 0; i < f->ndkim && len < sizeof(s->summary); i++)
 		len += (size_t)snprintf(s->summary + len,
 		    sizeof(s->summary) - len, "%s%s", i ? "," : "",
-		    dkim_result_name(o->dkim[i].result));
-	s->pass[M_IPREV] = o->iprev.result == IPREV_RESULT_PASS;
-	s->pass[M_SPF] = o->spf_mailfrom.result == SPF_RESULT_PASS;
-	s->pass[M_HELO] = o->spf_helo.result == SPF_RESULT_PASS;
-	s->pass[M_DKIM] = auth_bench_all_dkim_pass(o);
-	s->pass[M_DMARC] = o->dmarc.result == DMARC_RESULT_PASS;
+		    dkim_result_name(f->dkim[i].result));
+	s->pass[M_IPREV] = f->iprev->result == IPREV_RESULT_PASS;
+	s->pass[M_SPF] = f->spf_mailfrom->result == SPF_RESULT_PASS;
+	s->pass[M_HELO] = helo == SPF_RESULT_PASS;
+	s->pass[M_DKIM] = auth_bench_all_dkim_pass(f);
+	s->pass[M_DMARC] = f->dmarc->result == DMARC_RESULT_PASS;
 	s->pass[M_ARC] = strcmp(arc, "pass") == 0;
 	s->pass[M_ARC_NONE] = strcmp(arc, "none") == 0;
 	s->done = true;
 }
 
 static void
+auth_bench_started(struct pipeline *p, enum check_stage stage, void *arg)
+{
+	(void)p;
+	(void)stage;
+	(void)arg;
+}
+
+static void
 auth_bench_start(struct event_base *base, struct dns_resolver *r,
     const struct auth_case *c, struct slot *s)
 {
-	struct auth_request req;
+	struct check_txn *t = &s->txn;
+	enum check_stage st;
 
-	memset(&req, 0, sizeof(req));
-	req.ip = c->ip;
-	req.helo = c->helo;
-	req.mail_from = c->mail_from;
-	req.authserv_id = "mx.rcpt.example";
-	req.receiver = "mx.rcpt.example";
-	req.msg = c->msg;
-	req.len = c->len;
-	req.arc = &arc_auth_hook;
+	memset(t, 0, sizeof(*t));
+	t->ip = c->ip;
+	t->helo = c->helo;
+	t->mail_from = c->mail_from;
+	t->authserv_id = "mx.rcpt.example";
+	t->msg = c->msg;
+	t->len = c->len;
+	t->header_len = check_header_len(c->msg, c->len);
+	memset(&s->env, 0, sizeof(s->env));
+	s->env.base = base;
+	s->env.resolver = r;
 	s->busy = true;
 	s->done = false;
-	(void)auth_check_start(base, r, &req, s->out, auth_bench_done, s);
+	if ((s->p = pipeline_new(checks_all, checks_n, &s->env, t,
+	    s->out)) == NULL)
+		abort();
+	for (st = CHECK_CONNECT; st < CHECK_EOM; st++)
+		if (st != CHECK_RCPT)
+			pipeline_run(s->p, st, auth_bench_started, s);
+	pipeline_run(s->p, CHECK_EOM, auth_bench_done, s);
 }
 
 /*
@@ -147,6 +194,8 @@ auth_bench_run(struct event_base *base, struct dns_resolver *r,
 					pass[m] += sl[i].pass[m];
 				sl[i].busy = false;
 				done++;
+				pipeline_free(sl[i].p);
+				sl[i].p = NULL;
 				arena_reset(sl[i].out);
 			}
 			if (limit > 0 && next >= limit)

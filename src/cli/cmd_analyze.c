@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "auth/authres.h"
 #include "cli/cli.h"
@@ -53,24 +52,6 @@ struct analyze_opts {
 	bool		 json;
 	struct cli_dns	 dns;
 };
-
-struct analyze_run {
-	struct event_base	*base;
-	bool			 stage_done;
-};
-
-/* The header section's length with its empty line; all of it when the
- * message has no body. */
-static size_t
-analyze_header_len(const char *msg, size_t n)
-{
-	const char *end;
-
-	if (n >= 2 && msg[0] == '\r' && msg[1] == '\n')
-		return 2;
-	end = memmem(msg, n, "\r\n\r\n", 4);
-	return end != NULL ? (size_t)(end - msg) + 4 : n;
-}
 
 static int
 analyze_parse(int argc, char **argv, struct analyze_opts *o)
@@ -152,52 +133,15 @@ analyze_unbracket(const char *addr, struct arena *a)
 	return addr;
 }
 
-static void
-analyze_stage_done(struct pipeline *p, enum check_stage stage, void *arg)
-{
-	struct analyze_run *run = arg;
-
-	(void)p;
-	(void)stage;
-	run->stage_done = true;
-}
-
-/* Each stage in the server's order, each to its end. 0, or -1 when the
- * loop stopped before a stage was done (it should never). */
-static int
-analyze_stages(struct pipeline *p, struct analyze_run *run, size_t nrcpts)
-{
-	enum check_stage s;
-
-	for (s = CHECK_CONNECT; s < CHECK_NSTAGES; s++) {
-		if (s == CHECK_RCPT && nrcpts == 0)
-			continue;
-		run->stage_done = false;
-		pipeline_run(p, s, analyze_stage_done, run);
-		while (!run->stage_done &&
-		    event_base_loop(run->base, EVLOOP_ONCE) == 0)
-			;
-		if (!run->stage_done)
-			return -1;
-	}
-	return 0;
-}
-
-/* postmaster@ and abuse@ of any domain are never refused (verdict.h). */
+/* The first recipient that is never refused (verdict.h), or NULL. */
 static const char *
-analyze_exempt(const struct check_txn *t)
+analyze_exempt(const struct check_txn *t, const struct config *cfg)
 {
-	const char *at;
-	size_t i, n;
+	size_t i;
 
-	for (i = 0; i < t->nrcpts; i++) {
-		if ((at = strrchr(t->rcpts[i], '@')) == NULL)
-			continue;
-		n = (size_t)(at - t->rcpts[i]);
-		if ((n == 10 && strncasecmp(t->rcpts[i], "postmaster", n) == 0) ||
-		    (n == 5 && strncasecmp(t->rcpts[i], "abuse", n) == 0))
+	for (i = 0; i < t->nrcpts; i++)
+		if (verdict_exempt(t->rcpts[i], cfg->verdict_exempt))
 			return t->rcpts[i];
-	}
 	return NULL;
 }
 
@@ -306,7 +250,7 @@ analyze_txn(struct analyze_ctx *c)
 	t->nrcpts = c->o.nrcpts;
 	t->msg = c->msg.data;
 	t->len = c->msg.len;
-	t->header_len = analyze_header_len(t->msg, t->len);
+	t->header_len = check_header_len(t->msg, t->len);
 	t->authserv_id = c->o.authserv_id != NULL ? c->o.authserv_id :
 	    c->cfg.hostname;
 	t->trusted = config_is_trusted(&c->cfg, &t->ip);
@@ -337,7 +281,6 @@ static int
 analyze_run_all(struct analyze_ctx *c)
 {
 	struct pipeline_env env;
-	struct analyze_run run = { c->base, false };
 	struct verdict_subject subj;
 	struct verdict_policy pol;
 	struct verdict v;
@@ -351,15 +294,15 @@ analyze_run_all(struct analyze_ctx *c)
 	env.deadline = c->cfg.dns_message_deadline;
 	env.cfg = &c->cfg;
 	if ((p = pipeline_new(checks_all, checks_n, &env, &c->txn, c->a)) ==
-	    NULL || analyze_stages(p, &run, c->txn.nrcpts) != 0) {
+	    NULL || pipeline_run_all(p) != 0) {
 		fprintf(stderr, "netjes analyze: the checks did not finish\n");
 		pipeline_free(p);
 		return CLI_EXIT_FAIL;
 	}
 	memset(&subj, 0, sizeof(subj));
 	subj.trusted = c->txn.trusted;
-	subj.exempt_rcpt = analyze_exempt(&c->txn);
-	verdict_policy_defaults(&pol);
+	subj.exempt_rcpt = analyze_exempt(&c->txn, &c->cfg);
+	checks_verdict_policy(&c->cfg, &pol);
 	verdict_decide(pipeline_findings(p), &subj, &pol, c->a, &v);
 	analyze_authres_text(pipeline_findings(p), c->txn.authserv_id, c->a,
 	    &ar);

@@ -7,6 +7,9 @@
  *	    [--nameserver HOST:PORT | --zone FILE] [--dns-timeout S]
  *	    [--dmarc-seed N] [--now UNIXTIME] [--json] < message.eml
  *
+ * It runs the authentication checks of the check pipeline (filter/),
+ * the same code the server runs, stage by stage, without a verdict.
+ *
  * Output (a contract other checks rely on): exactly one header field,
  * "Authentication-Results: ...", folded at 78 columns with LF line ends,
  * and nothing else on stdout; --json prints one object with iprev, spf,
@@ -22,37 +25,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/arc/arc.h"
-#include "auth/auth.h"
+#include "auth/authres.h"
 #include "cli/cli.h"
 #include "cli/cli_msg.h"
+#include "core/arena.h"
 #include "core/json.h"
+#include "dns/dns.h"
+#include "filter/checks.h"
+#include "filter/explain.h"
+#include "filter/pipeline.h"
 
-struct auth_cli_state {
-	struct buf	 out;
-	bool		 json;
-	bool		 done;
-};
-
+/* The header (or the JSON) of a pipeline that ran to its end. */
 static void
-auth_cli_done(const struct auth_outcome *o, void *arg)
+auth_cli_print(struct pipeline *p, const char *authserv_id, bool json,
+    struct buf *out)
 {
-	struct auth_cli_state *st = arg;
 	struct authres_render_options ro;
+	struct authres_header h;
 	struct buf hdr = BUF_INIT;
 
+	explain_authres(pipeline_findings(p), authserv_id,
+	    pipeline_arena(p), &h);
 	memset(&ro, 0, sizeof(ro));
 	ro.eol = "\n";
-	authres_render(&o->authres, &ro, &hdr);
-	if (st->json) {
+	authres_render(&h, &ro, &hdr);
+	if (json) {
 		struct json j;
 
-		json_init(&j, &st->out);
-		auth_outcome_json(o, &j, buf_cstr(&hdr));
+		json_init(&j, out);
+		explain_facts_json(pipeline_facts(p), &j, buf_cstr(&hdr));
 	} else
-		buf_append(&st->out, hdr.data, hdr.len);
+		buf_append(out, hdr.data, hdr.len);
 	buf_free(&hdr);
-	st->done = true;
 }
 
 enum {
@@ -61,7 +65,7 @@ enum {
 };
 
 struct auth_args {
-	struct auth_request	 req;
+	struct check_txn	 t;
 	const char		*ip, *mail_from, *zone;
 	bool			 json;
 };
@@ -74,20 +78,20 @@ auth_take(int opt, const char *arg, void *p)
 
 	switch (opt) {
 	case OPT_IP: a->ip = arg; return 0;
-	case OPT_HELO: a->req.helo = arg; return 0;
+	case OPT_HELO: a->t.helo = arg; return 0;
 	case OPT_MAIL_FROM: a->mail_from = arg; return 0;
-	case OPT_AUTHSERV_ID: a->req.authserv_id = arg; return 0;
+	case OPT_AUTHSERV_ID: a->t.authserv_id = arg; return 0;
 	case OPT_ZONE: a->zone = arg; return 0;
-	case OPT_RECEIVER: a->req.receiver = arg; return 0;
+	case OPT_RECEIVER: a->t.receiver = arg; return 0;
 	case OPT_SEED:
 		errno = 0;
-		a->req.dmarc_seed = strtoull(arg, &end, 10);
+		a->t.dmarc_seed = strtoull(arg, &end, 10);
 		if (errno != 0 || end == arg || *end != '\0')
 			return cli_usage("auth", "--dmarc-seed needs a number");
-		a->req.dmarc_seeded = true;
+		a->t.dmarc_seeded = true;
 		return 0;
 	case OPT_NOW:
-		if (cli_unixtime("auth", "--now", arg, &a->req.now) != 0)
+		if (cli_unixtime("auth", "--now", arg, &a->t.now) != 0)
 			return CLI_EXIT_USAGE;
 		return 0;
 	case CLI_OPT_JSON: a->json = true; return 0;
@@ -114,31 +118,32 @@ cmd_auth(int argc, char **argv)
 	struct cli_dns dns = { NULL, 0 };
 	struct cli_resolver res;
 	struct auth_args a;
-	struct auth_request *req = &a.req;
-	struct auth_cli_state st;
-	struct arena *out = NULL;
-	struct auth_check *chk;
-	struct buf msg = BUF_INIT;
+	struct check_txn *t = &a.t;
+	struct pipeline_env env;
+	struct arena *ar = NULL;
+	struct pipeline *p = NULL;
+	struct buf msg = BUF_INIT, out = BUF_INIT;
 	char mbuf[1024];
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	memset(&st, 0, sizeof(st));
 	if ((rc = cli_parse_options("auth", argc, argv, longopts, auth_take,
 	    &a, &dns)) != 0)
 		return rc;
-	st.json = a.json;
 	if (a.ip == NULL)
 		return cli_usage("auth", "--ip is required");
-	if (req->helo == NULL)
+	if (t->helo == NULL)
 		return cli_usage("auth", "--helo is required");
 	if (a.mail_from == NULL)
 		return cli_usage("auth", "--mail-from is required (\"\" for "
 		    "the null sender)");
-	if (ip_parse(a.ip, strlen(a.ip), &req->ip) != 0)
+	if (ip_parse(a.ip, strlen(a.ip), &t->ip) != 0)
 		return cli_usage("auth", "--ip '%s' is not an IP address",
 		    a.ip);
-	req->mail_from = cli_strip_brackets(a.mail_from, mbuf, sizeof(mbuf));
+	t->ip_text = a.ip;
+	t->mail_from = cli_strip_brackets(a.mail_from, mbuf, sizeof(mbuf));
+	if (t->authserv_id == NULL)
+		t->authserv_id = "localhost";
 	if ((rc = cli_resolver_init(&res, "auth", a.zone, &dns)) != 0)
 		return rc;
 
@@ -146,28 +151,33 @@ cmd_auth(int argc, char **argv)
 		buf_free(&msg);
 		return CLI_EXIT_FAIL;
 	}
-	req->msg = msg.data;
-	req->len = msg.len;
-	req->arc = &arc_auth_hook;
+	t->msg = msg.data;
+	t->len = msg.len;
+	t->header_len = check_header_len(t->msg, t->len);
 
 	if (cli_resolver_get(&res) == NULL) {
 		cli_resolver_free(&res);
 		buf_free(&msg);
 		return CLI_EXIT_FAIL;
 	}
-	out = arena_new(0);
-	chk = auth_check_start(res.base, res.r, req, out, auth_cli_done, &st);
-	cli_resolver_wait(&res, &st.done);
+	/* the authentication checks of the pipeline, with no verdict */
+	memset(&env, 0, sizeof(env));
+	env.base = res.base;
+	env.resolver = res.r;
+	ar = arena_new(0);
 	rc = CLI_EXIT_OK;
-	if (!st.done) {
+	if ((p = pipeline_new(checks_all, checks_n, &env, t, ar)) == NULL ||
+	    pipeline_run_all(p) != 0) {
 		fprintf(stderr, "netjes auth: the checks did not finish\n");
-		auth_check_cancel(chk);
 		rc = CLI_EXIT_FAIL;
-	} else
-		cli_print(&st.out);
-	buf_free(&st.out);
+	} else {
+		auth_cli_print(p, t->authserv_id, a.json, &out);
+		cli_print(&out);
+	}
+	pipeline_free(p);
+	buf_free(&out);
 	buf_free(&msg);
-	arena_free(out);
+	arena_free(ar);
 	cli_resolver_free(&res);
 	return rc;
 }

@@ -25,6 +25,7 @@
 
 #include "cli/cli.h"
 #include "core/addr.h"
+#include "core/fsutil.h"
 #include "core/json.h"
 #include "store/passwd.h"
 
@@ -207,14 +208,14 @@ read_tty(const char *prompt, char *pw, size_t n)
 		close(fd);
 		return -1;
 	}
-	if (write(fd, prompt, strlen(prompt)) < 0) {
+	if (fsutil_write_all(fd, prompt, strlen(prompt)) < 0) {
 		tcsetattr(fd, TCSANOW, &old);
 		close(fd);
 		return -1;
 	}
 	rc = read_line_fd(fd, pw, n);
 	tcsetattr(fd, TCSANOW, &old);
-	if (write(fd, "\n", 1) < 0)
+	if (fsutil_write_all(fd, "\n", 1) < 0)
 		rc = -1;
 	close(fd);
 	return rc;
@@ -287,7 +288,9 @@ user_set(int argc, char **argv, bool add)
 		return CLI_EXIT_FAIL;
 	}
 	if (add) {
-		/* the data directory of a fresh install may not exist yet */
+		/* the data directory of a fresh install may not exist yet;
+		 * one level only (not mkdir -p), so a mistyped path is an
+		 * error and not a new tree */
 		char dir[PATH_MAX];
 		char *slash;
 

@@ -80,6 +80,7 @@ enum config_section {
 	SECTION_DELIVERY,
 	SECTION_AUTH,
 	SECTION_STORE,
+	SECTION_VERDICT,
 	SECTION_LISTENER,
 	SECTION_DOMAIN,
 	SECTION_ALIAS,
@@ -99,6 +100,7 @@ static const struct config_section_kind config_sections[] = {
 	{ "delivery",	SECTION_DELIVERY,	false },
 	{ "auth",	SECTION_AUTH,		false },
 	{ "store",	SECTION_STORE,		false },
+	{ "verdict",	SECTION_VERDICT,	false },
 	{ "listener",	SECTION_LISTENER,	true },
 	{ "domain",	SECTION_DOMAIN,		true },
 	{ "alias",	SECTION_ALIAS,		true },
@@ -149,6 +151,11 @@ enum config_key_id {
 	KEY_STORE_REDIS_PASSWORD,
 	KEY_STORE_REDIS_DB,
 	KEY_STORE_LMDB_MAP_SIZE,
+	KEY_VERDICT_ADD_HEADER,
+	KEY_VERDICT_JUNK,
+	KEY_VERDICT_TEMPFAIL,
+	KEY_VERDICT_REJECT,
+	KEY_VERDICT_EXEMPT,
 	KEY_LISTENER_ADDRESS,
 	KEY_LISTENER_PORT,
 	KEY_LISTENER_MODE,
@@ -1119,6 +1126,85 @@ config_set_auth_failure_delay(struct config_parse *p, const char *v,
 	return 0;
 }
 
+/* A score threshold: a number from 0 (off) to 1000. */
+static int
+config_parse_score(const char *v, double *out, char *why, size_t n)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || !(d >= 0 && d <= 1000)) {
+		snprintf(why, n, "not a score from 0 to 1000");
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+static int
+config_set_verdict_add_header(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	return config_parse_score(v, &p->work.verdict_add_header, why, n);
+}
+
+static int
+config_set_verdict_junk(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_score(v, &p->work.verdict_junk, why, n);
+}
+
+static int
+config_set_verdict_tempfail(struct config_parse *p, const char *v,
+    char *why, size_t n)
+{
+	return config_parse_score(v, &p->work.verdict_tempfail, why, n);
+}
+
+static int
+config_set_verdict_reject(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	return config_parse_score(v, &p->work.verdict_reject, why, n);
+}
+
+/* Local parts ("hostmaster") or addresses ("ceo@example.org"),
+ * separated by spaces or commas; kept as one normalised string. */
+static int
+config_set_verdict_exempt(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	char *out = p->work.verdict_exempt, item[CONFIG_EXEMPT_MAX];
+	size_t len = 0, k;
+
+	out[0] = '\0';
+	while (*v != '\0') {
+		v += strspn(v, " \t,");
+		if ((k = strcspn(v, " \t,")) == 0)
+			break;
+		if (k >= sizeof(item) || len + k + 2 > CONFIG_EXEMPT_MAX) {
+			snprintf(why, n, "list too long (at most %d octets)",
+			    CONFIG_EXEMPT_MAX - 1);
+			return -1;
+		}
+		memcpy(item, v, k);
+		item[k] = '\0';
+		if (item[0] == '@' || item[k - 1] == '@' ||
+		    strchr(item, '"') != NULL) {
+			snprintf(why, n, "'%s' is neither a local part nor an "
+			    "address", item);
+			return -1;
+		}
+		len += (size_t)snprintf(out + len, CONFIG_EXEMPT_MAX - len,
+		    "%s%s", len > 0 ? " " : "", item);
+		v += k;
+	}
+	return 0;
+}
+
 static int
 config_set_store_backend(struct config_parse *p, const char *v, char *why,
     size_t n)
@@ -1287,6 +1373,16 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_store_redis_db },
 	[KEY_STORE_LMDB_MAP_SIZE] = { SECTION_STORE, "lmdb_map_size",
 	    config_set_store_lmdb_map_size },
+	[KEY_VERDICT_ADD_HEADER] = { SECTION_VERDICT, "add_header",
+	    config_set_verdict_add_header },
+	[KEY_VERDICT_JUNK] = { SECTION_VERDICT, "junk",
+	    config_set_verdict_junk },
+	[KEY_VERDICT_TEMPFAIL] = { SECTION_VERDICT, "tempfail",
+	    config_set_verdict_tempfail },
+	[KEY_VERDICT_REJECT] = { SECTION_VERDICT, "reject",
+	    config_set_verdict_reject },
+	[KEY_VERDICT_EXEMPT] = { SECTION_VERDICT, "exempt",
+	    config_set_verdict_exempt },
 	[KEY_LISTENER_ADDRESS] = { SECTION_LISTENER, "address",
 	    config_set_listener_address },
 	[KEY_LISTENER_PORT] = { SECTION_LISTENER, "port",
@@ -1927,6 +2023,12 @@ config_defaults(struct config *c)
 	c->store_backend = CONFIG_STORE_LMDB;
 	snprintf(c->store_redis, sizeof(c->store_redis), "127.0.0.1:6379");
 	c->store_lmdb_map_size = (uint64_t)256 << 20;	/* 256 MiB */
+	/* SpamAssassin's 5 marks, 6 goes to Junk, 15 refuses (as rspamd
+	 * does); no score-based temporary refusal */
+	c->verdict_add_header = 5;
+	c->verdict_junk = 6;
+	c->verdict_tempfail = 0;
+	c->verdict_reject = 15;
 	for (i = 0; i < sizeof(listeners) / sizeof(*listeners); i++)
 		c->listeners[i] = listeners[i];
 	c->nlisteners = i;
@@ -2113,6 +2215,9 @@ static const char *const config_section_docs[] = {
 	[SECTION_DELIVERY] = "Local delivery into Maildirs.",
 	[SECTION_AUTH] = "Authentication checks of incoming mail, and the "
 	    "throttle on failed SMTP AUTH logins.",
+	[SECTION_VERDICT] = "What the score of a message leads to, and who "
+	    "is never refused. Thresholds are sums of the findings' scores "
+	    "(netjes analyze shows them); 0 turns one off.",
 	[SECTION_STORE] = "The state store: what checks remember between "
 	    "sessions (AUTH failures, rate counters).",
 	[SECTION_LISTENER] = "Where the server listens. Naming any listener "
@@ -2407,6 +2512,28 @@ static const struct config_key_doc config_key_docs[KEY_COUNT] = {
 	    CONFIG_OFF(store_lmdb_map_size), "OCTETS",
 	    "The largest the LMDB file may grow, 1 MiB to 1 TiB; writes "
 	    "past it fail (the state is then not kept).", NULL },
+	[KEY_VERDICT_ADD_HEADER] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(verdict_add_header), "SCORE",
+	    "From this score a delivered message is marked as spam "
+	    "(X-Spam-Flag: YES, X-Spam-Status: Yes).", NULL },
+	[KEY_VERDICT_JUNK] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(verdict_junk), "SCORE",
+	    "From this score a message goes to the recipient's Junk folder.",
+	    NULL },
+	[KEY_VERDICT_TEMPFAIL] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(verdict_tempfail), "SCORE",
+	    "From this score a message gets 451 4.7.1 at the end of DATA "
+	    "(0: never for its score alone).", NULL },
+	[KEY_VERDICT_REJECT] = { CONFIG_JSON_NUMBER, config_get_seconds,
+	    CONFIG_OFF(verdict_reject), "SCORE",
+	    "From this score a message gets 550 5.7.1 at the end of DATA, "
+	    "naming the reason; it is never bounced.", NULL },
+	[KEY_VERDICT_EXEMPT] = { CONFIG_JSON_STRING, config_get_str,
+	    CONFIG_OFF(verdict_exempt), "LOCAL|ADDR ...",
+	    "Recipients that are never refused, besides postmaster@ and "
+	    "abuse@ of every domain: local parts (any domain) or addresses. "
+	    "Mail for them that would be refused goes to Junk or is "
+	    "delivered marked.", NULL },
 	[KEY_LISTENER_ADDRESS] = { CONFIG_JSON_STRING,
 	    config_get_listener_address, 0, "IP",
 	    "The IPv4 or IPv6 address to listen on (0.0.0.0 or :: for all). "

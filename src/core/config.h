@@ -71,6 +71,8 @@ enum listener_mode {
 	LISTENER_SMTPS,		/* port 465: implicit TLS, RFC 8314 */
 };
 
+#define CONFIG_EXEMPT_MAX	1024	/* octets of [verdict] exempt */
+
 struct config_listener {
 	char			 name[CONFIG_NAME_MAX];
 	char			 address[CONFIG_HOST_MAX];	/* IPv4 or IPv6 literal */
@@ -158,6 +160,14 @@ struct config {
 	char			 store_redis_password[CONFIG_SECRET_MAX];	/* "" = no AUTH */
 	unsigned		 store_redis_db;
 	uint64_t		 store_lmdb_map_size;	/* octets */
+	/* [verdict]: score thresholds (<= 0: off), and who is never
+	 * refused besides postmaster@ and abuse@ ("local" or "a@b", space
+	 * separated) */
+	double			 verdict_add_header;
+	double			 verdict_junk;
+	double			 verdict_tempfail;
+	double			 verdict_reject;
+	char			 verdict_exempt[CONFIG_EXEMPT_MAX];
 	/* [listener "..."] */
 	struct config_listener	 listeners[CONFIG_MAX_LISTENERS];
 	size_t			 nlisteners;

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/strnum.h"
+
 static const uint8_t v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
@@ -206,26 +208,6 @@ ip_prefix_equal(const struct ip_addr *a, const struct ip_addr *b,
 	return ((a->a[whole] ^ b->a[whole]) & mask) == 0;
 }
 
-/* Strict decimal prefix length: "0" or [1-9][0-9]*, at most max. */
-static int
-cidr_parse_prefix(const char *s, size_t n, unsigned max, unsigned *out)
-{
-	unsigned v = 0;
-	size_t i;
-
-	if (n == 0 || n > 3 || (n > 1 && s[0] == '0'))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Zero every bit after the first prefix bits. */
 static void
 ip_clear_host_bits(struct ip_addr *ip, unsigned prefix)
@@ -246,6 +228,7 @@ cidr_parse(const char *s, size_t n, struct cidr *out)
 	const char *slash;
 	size_t alen;
 	unsigned bits;
+	uint64_t prefix;
 
 	memset(out, 0, sizeof(*out));
 	slash = memchr(s, '/', n);
@@ -254,10 +237,14 @@ cidr_parse(const char *s, size_t n, struct cidr *out)
 		return -1;
 	bits = ip_family_bits(out->addr.family);
 	out->prefix = bits;
-	if (slash != NULL && cidr_parse_prefix(slash + 1, n - alen - 1, bits,
-	    &out->prefix) != 0) {
-		memset(out, 0, sizeof(*out));
-		return -1;
+	/* strict decimal: "0" or no leading zero, at most the width */
+	if (slash != NULL) {
+		if (strnum_decimal(slash + 1, n - alen - 1, bits, &prefix) !=
+		    0) {
+			memset(out, 0, sizeof(*out));
+			return -1;
+		}
+		out->prefix = (unsigned)prefix;
 	}
 	ip_clear_host_bits(&out->addr, out->prefix);
 	return 0;

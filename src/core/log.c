@@ -15,11 +15,13 @@
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 
 static enum log_level	 log_cur_level = LOG_LEVEL_INFO;
 static enum log_target	 log_cur_target = LOG_TARGET_STDERR;
+static bool		 log_tty_errors;	/* syslog: errors to the tty too */
 
 static const char *const log_level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -33,6 +35,9 @@ log_init(enum log_level level, enum log_target target, const char *ident)
 {
 	log_cur_level = level;
 	log_cur_target = target;
+	/* As Postfix does: whoever started the program by hand sees why
+	 * it stopped (a port in use, a missing key) even with syslog. */
+	log_tty_errors = target == LOG_TARGET_SYSLOG && isatty(STDERR_FILENO);
 	if (target == LOG_TARGET_SYSLOG)
 		openlog(ident ? ident : "netjes", LOG_PID | LOG_NDELAY,
 		    LOG_MAIL);
@@ -303,9 +308,11 @@ log_event(enum log_level level, const char *event, const char *fmt, ...)
 		va_end(ap);
 	}
 	log_defang(&line);
-	if (log_cur_target == LOG_TARGET_SYSLOG)
+	if (log_cur_target == LOG_TARGET_SYSLOG) {
 		syslog(log_syslog_priority(level), "%s", buf_cstr(&line));
-	else {
+		if (log_tty_errors && level == LOG_LEVEL_ERROR)
+			fprintf(stderr, "netjes: %s\n", buf_cstr(&line));
+	} else {
 		buf_append_char(&line, '\n');
 		fwrite(line.data, 1, line.len, stderr);
 	}

@@ -3,7 +3,9 @@
  *
  * Every line is `level=LEVEL event=NAME key=value ...`, so a log can be
  * grepped by queue id or parsed by a machine. Lines go to stderr (with a
- * timestamp) or to syslog (which adds its own). Values that may contain
+ * timestamp) or to syslog (which adds its own; errors are copied to
+ * stderr as well when it is a terminal, so a failed start by hand shows
+ * its reason). Stderr is the target until log_init(). Values that may contain
  * spaces or quotes, and every value that came from the network, are
  * written with log_quote() by the caller; as a last line of defence
  * log_event() escapes any control or invalid UTF-8 byte left in the

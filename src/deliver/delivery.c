@@ -63,7 +63,6 @@ struct delivery {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	struct delivery_item	*items;
-	size_t			 nitems;	/* queued or being delivered */
 	bool			 stop;
 };
 
@@ -520,7 +519,6 @@ delivery_main(void *arg)
 		} else {
 			free(it);
 			pthread_mutex_lock(&d->lock);
-			d->nitems--;
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -685,20 +683,8 @@ delivery_enqueue(struct delivery *d, const char *id, bool check_existing)
 	pthread_mutex_lock(&d->lock);
 	it->next = d->items;
 	d->items = it;
-	d->nitems++;
 	pthread_cond_signal(&d->wake);
 	pthread_mutex_unlock(&d->lock);
-}
-
-size_t
-delivery_queued(struct delivery *d)
-{
-	size_t n;
-
-	pthread_mutex_lock(&d->lock);
-	n = d->nitems;
-	pthread_mutex_unlock(&d->lock);
-	return n;
 }
 
 void

@@ -81,9 +81,6 @@ void		 delivery_set_policy(struct delivery *,
 void		 delivery_enqueue(struct delivery *, const char *id,
 		    bool check_existing);
 
-/* Messages queued or being delivered (for tests and logs). */
-size_t		 delivery_queued(struct delivery *);
-
 /* Finishes the message being delivered, stops the worker, frees. What
  * is still queued stays in the spool for the next start. */
 void		 delivery_free(struct delivery *);

@@ -37,7 +37,6 @@ struct local_table {
 	struct arena		*arena;
 	const char		*mail_root;
 	char			 separators[16];
-	const char		*postmaster;	/* NULL: own mailbox */
 	const char		*primary;	/* the first domain added */
 	struct local_domain	*domains;
 	size_t			 ndomains, capdomains;
@@ -264,16 +263,6 @@ local_table_set_separators(struct local_table *t, const char *seps,
 		    (seps[i] >= '0' && seps[i] <= '9'))
 			return fail(reason, "invalid separator character");
 	memcpy(t->separators, seps, n + 1);
-	return 0;
-}
-
-int
-local_table_set_postmaster(struct local_table *t, const char *addr,
-    const char **reason)
-{
-	if (strchr(addr, '@') == NULL ||
-	    (t->postmaster = canon_addr(t, addr, NULL)) == NULL)
-		return fail(reason, "invalid postmaster address");
 	return 0;
 }
 
@@ -526,8 +515,6 @@ resolve(struct walk *w, const char *key, const char *orig_local, bool top)
 
 	/* 3. postmaster, RFC 5321 4.5.1 */
 	if (llen == 10 && memcmp(key, "postmaster", 10) == 0) {
-		if (t->postmaster != NULL && strcmp(t->postmaster, key) != 0)
-			return redirect(w, key, &t->postmaster, 1);
 		return add_dest(w, key, arena_printf(w->arena,
 		    "%s/%s/postmaster", t->mail_root, domain), "");
 	}

@@ -15,9 +15,9 @@
  *      longest existing name wins, so a user called "john-doe" is still
  *      found as "john-doe+x";
  *   3. postmaster (any case, also the bare "<postmaster>" with an empty
- *      domain): always resolvable, RFC 5321 4.5.1; without a table entry
- *      it goes to the configured postmaster address, else to a mailbox
- *      postmaster@domain of its own;
+ *      domain): always resolvable, RFC 5321 4.5.1; without a user or
+ *      alias of that name (an alias sends it to a person) it goes to a
+ *      mailbox postmaster@domain of its own;
  *   4. the domain's catch-all target, when one is set (off by default);
  *   5. otherwise unknown: the SMTP server answers 550 5.1.1 at RCPT.
  *
@@ -87,9 +87,6 @@ int	 local_table_add_alias(struct local_table *, const char *addr,
 	    const char *const *targets, size_t ntargets, const char **reason);
 /* Separator characters for subaddressing; "" turns it off. */
 int	 local_table_set_separators(struct local_table *, const char *seps,
-	    const char **reason);
-/* Where postmaster goes when no user or alias has that name. */
-int	 local_table_set_postmaster(struct local_table *, const char *addr,
 	    const char **reason);
 
 /*

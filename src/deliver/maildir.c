@@ -24,6 +24,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
+
 #define MAILDIR_IOBUF	(32 * 1024)
 
 static atomic_ulong maildir_counter;
@@ -173,80 +175,6 @@ path_join(char *out, const char *a, const char *b, const char *c)
 	return 0;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	int fd, rc;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (rc < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
-}
-
-/*
- * mkdir path with every missing parent, mode 0700, fsyncing the parent of
- * each directory made. -1 with errno and the failing path in failed.
- */
-static int
-mkdir_durable(const char *path, char failed[PATH_MAX])
-{
-	char p[PATH_MAX];
-	size_t i, n = strlen(path);
-
-	if (n == 0 || n >= sizeof(p)) {
-		errno = n ? ENAMETOOLONG : ENOENT;
-		note_failed(failed, path);
-		return -1;
-	}
-	memcpy(p, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0700) == 0) {
-			char *up = strrchr(p, '/');
-			int rc;
-
-			if (up == NULL)
-				rc = fsync_dir(".");
-			else if (up == p)
-				rc = fsync_dir("/");
-			else {
-				*up = '\0';
-				rc = fsync_dir(p);
-				*up = '/';
-			}
-			if (rc < 0) {
-				note_failed(failed, p);
-				return -1;
-			}
-		} else if (errno != EEXIST) {
-			note_failed(failed, p);
-			return -1;
-		} else {
-			struct stat st;
-
-			if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
-				errno = ENOTDIR;
-				note_failed(failed, p);
-				return -1;
-			}
-		}
-		if (i < n)
-			p[i] = '/';
-	}
-	return 0;
-}
-
 /* dir/cur, dir/new, dir/tmp, and for a folder dir/maildirfolder. */
 static int
 make_maildir(const char *dir, bool is_folder, char failed[PATH_MAX])
@@ -256,11 +184,13 @@ make_maildir(const char *dir, bool is_folder, char failed[PATH_MAX])
 	size_t i;
 	int fd;
 
-	if (mkdir_durable(dir, failed) < 0)
+	if (fsutil_mkdir_p(dir, 0700, FSUTIL_MKDIR_SYNC, failed,
+	    PATH_MAX) < 0)
 		return -1;
 	for (i = 0; i < 3; i++) {
 		if (path_join(p, dir, subs[i], "") < 0 ||
-		    mkdir_durable(p, failed) < 0) {
+		    fsutil_mkdir_p(p, 0700, FSUTIL_MKDIR_SYNC, failed,
+		    PATH_MAX) < 0) {
 			note_failed(failed, p);
 			return -1;
 		}
@@ -270,7 +200,7 @@ make_maildir(const char *dir, bool is_folder, char failed[PATH_MAX])
 	if (path_join(p, dir, "/maildirfolder", "") < 0)
 		return -1;
 	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || close(fd) < 0 || fsync_dir(dir) < 0) {
+	if (fd < 0 || close(fd) < 0 || fsutil_fsync_dir(dir) < 0) {
 		note_failed(failed, p);
 		return -1;
 	}
@@ -341,20 +271,8 @@ struct copier {
 static int
 copier_flush(struct copier *c)
 {
-	const char *p = c->out;
-	size_t n = c->len;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(c->fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fsutil_write_all(c->fd, c->out, c->len) < 0)
+		return -1;
 	c->written += c->len;
 	c->len = 0;
 	return 0;
@@ -526,7 +444,7 @@ maildir_deliver(const struct maildir_delivery *d, struct maildir_result *res)
 	}
 	what = "fsync new/";
 	snprintf(newdir, sizeof(newdir), "%s/new", dir);
-	if (fsync_dir(newdir) < 0) {
+	if (fsutil_fsync_dir(newdir) < 0) {
 		/* Unknown whether it is on disk: take it back and retry
 		 * later rather than risk a silent loss. */
 		err = errno;

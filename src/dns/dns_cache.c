@@ -55,6 +55,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/lru.h"
 #include "dns/dns_backend.h"
 #include "dns/dns_rdata.h"
 
@@ -64,14 +65,12 @@ struct cache_entry {
 	struct dns_answer	*answer;	/* its arena holds this entry */
 	char			*key;		/* lowercase name */
 	uint16_t		 type;
-	uint32_t		 hash;
 	uint64_t		 stored_ms;
 	uint64_t		 expires_ms;
 	/* What hits get: answer as asked, TTLs as of one second. */
 	struct dns_answer	*view;		/* NULL until the first hit */
 	uint32_t		 view_elapsed, view_remaining;
-	struct cache_entry	*hnext;		/* bucket chain */
-	struct cache_entry	*newer, *older;	/* LRU list */
+	struct lru_node		 node;		/* hash and use order */
 };
 
 struct cache_query;
@@ -113,9 +112,9 @@ struct cache_resolver {
 	dns_cache_clock		*clock;
 	void			*clock_arg;
 	size_t			 nbuckets;	/* a power of two */
-	struct cache_entry	**buckets;
+	struct lru_node		**buckets;
+	struct lru		 entries;
 	struct cache_flight	**flights;	/* same hashing */
-	struct cache_entry	*newest, *oldest;
 	/* Answered queries in order, and the event that hands them out. */
 	struct cache_query	*ready, **ready_tail;
 	struct event		*drain_ev;
@@ -302,41 +301,9 @@ cache_lifetime(const struct cache_resolver *cr, const struct dns_answer *ans)
 /* ---- entries ------------------------------------------------------- */
 
 static void
-cache_lru_unlink(struct cache_resolver *cr, struct cache_entry *e)
-{
-	if (e->newer != NULL)
-		e->newer->older = e->older;
-	else
-		cr->newest = e->older;
-	if (e->older != NULL)
-		e->older->newer = e->newer;
-	else
-		cr->oldest = e->newer;
-	e->newer = e->older = NULL;
-}
-
-static void
-cache_lru_push(struct cache_resolver *cr, struct cache_entry *e)
-{
-	e->newer = NULL;
-	e->older = cr->newest;
-	if (cr->newest != NULL)
-		cr->newest->newer = e;
-	else
-		cr->oldest = e;
-	cr->newest = e;
-}
-
-static void
 cache_entry_remove(struct cache_resolver *cr, struct cache_entry *e)
 {
-	struct cache_entry **pp = &cr->buckets[e->hash & (cr->nbuckets - 1)];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	cache_lru_unlink(cr, e);
-	cr->stats.entries--;
+	lru_remove(&cr->entries, &e->node);
 	dns_answer_free(e->view);	/* holders keep theirs */
 	dns_answer_free(e->answer);	/* e lives in it */
 }
@@ -346,19 +313,19 @@ static struct cache_entry *
 cache_lookup(struct cache_resolver *cr, const char *key, uint16_t type,
     uint32_t hash, uint64_t now)
 {
+	struct lru_node *n;
 	struct cache_entry *e;
 
-	for (e = cr->buckets[hash & (cr->nbuckets - 1)]; e != NULL;
-	    e = e->hnext) {
-		if (e->hash != hash || e->type != type ||
-		    strcmp(e->key, key) != 0)
+	for (n = lru_first(&cr->entries, hash); n != NULL;
+	    n = lru_next(n, hash)) {
+		e = LRU_ENTRY(n, struct cache_entry, node);
+		if (e->type != type || strcmp(e->key, key) != 0)
 			continue;
 		if (e->expires_ms <= now) {
 			cache_entry_remove(cr, e);
 			return NULL;
 		}
-		cache_lru_unlink(cr, e);
-		cache_lru_push(cr, e);
+		lru_touch(&cr->entries, n);
 		return e;
 	}
 	return NULL;
@@ -372,16 +339,18 @@ cache_store(struct cache_resolver *cr, const struct cache_flight *f,
 	uint32_t ttl = cache_lifetime(cr, ans);
 	uint64_t now = cr->clock(cr->clock_arg);
 	struct dns_answer *copy;
-	struct cache_entry *e, **bucket;
+	struct cache_entry *e;
 
 	if (ttl == 0)
 		return;
 	if ((e = cache_lookup(cr, f->key, f->type, f->hash, now)) != NULL)
 		cache_entry_remove(cr, e);
-	while (cr->stats.entries >= cr->max_entries) {
-		if (cr->oldest->expires_ms > now)
+	while (lru_count(&cr->entries) >= cr->max_entries) {
+		e = LRU_ENTRY(lru_oldest(&cr->entries), struct cache_entry,
+		    node);
+		if (e->expires_ms > now)
 			cr->stats.evictions++;
-		cache_entry_remove(cr, cr->oldest);
+		cache_entry_remove(cr, e);
 	}
 	copy = cache_answer_copy(ans, f->key, 0, ttl,
 	    sizeof(struct cache_entry));
@@ -389,14 +358,9 @@ cache_store(struct cache_resolver *cr, const struct cache_flight *f,
 	e->answer = copy;
 	e->key = copy->qname;
 	e->type = f->type;
-	e->hash = f->hash;
 	e->stored_ms = now;
 	e->expires_ms = now + (uint64_t)ttl * 1000;
-	bucket = &cr->buckets[e->hash & (cr->nbuckets - 1)];
-	e->hnext = *bucket;
-	*bucket = e;
-	cache_lru_push(cr, e);
-	cr->stats.entries++;
+	lru_insert(&cr->entries, &e->node, f->hash);
 }
 
 /*
@@ -660,8 +624,9 @@ cache_free(struct dns_resolver *r)
 	for (i = 0; i < cr->nbuckets; i++)
 		while (cr->flights[i] != NULL)
 			cache_cancel(&cr->flights[i]->waiters->common);
-	while (cr->oldest != NULL)
-		cache_entry_remove(cr, cr->oldest);
+	while (lru_oldest(&cr->entries) != NULL)
+		cache_entry_remove(cr, LRU_ENTRY(lru_oldest(&cr->entries),
+		    struct cache_entry, node));
 	dns_resolver_free(cr->backend);
 	event_free(cr->drain_ev);
 	free(cr->buckets);
@@ -704,6 +669,7 @@ dns_cache_new(struct dns_resolver *backend,
 	cr->drain_ev = event_new(cr->common.base, -1, 0, cache_drain, cr);
 	if (cr->buckets == NULL || cr->flights == NULL || cr->drain_ev == NULL)
 		abort();
+	lru_init(&cr->entries, cr->buckets, cr->nbuckets);
 	return &cr->common;
 }
 
@@ -711,6 +677,11 @@ void
 dns_cache_stats(const struct dns_resolver *r, struct dns_cache_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	if (r != NULL && r->ops == &cache_ops)
-		*st = ((const struct cache_resolver *)r)->stats;
+	if (r != NULL && r->ops == &cache_ops) {
+		const struct cache_resolver *cr =
+		    (const struct cache_resolver *)r;
+
+		*st = cr->stats;
+		st->entries = lru_count(&cr->entries);
+	}
 }

@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "core/strnum.h"
 #include "dns/dns.h"
 #include "dns/dns_backend.h"
 #include "dns/dns_rdata.h"
@@ -459,17 +460,6 @@ zone_rdata_txt(struct zone_parser *zp, struct zone_tok *v, size_t n,
 	return 0;
 }
 
-static int
-zone_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Hex data spread over tokens v[0..n) (RFC 6698 2.2 allows spaces). */
 static int
 zone_hex(struct zone_parser *zp, struct zone_tok *v, size_t n,
@@ -487,7 +477,7 @@ zone_hex(struct zone_parser *zp, struct zone_tok *v, size_t n,
 	p = arena_alloc(zp->zr->arena, digits / 2);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < v[i].len; j++) {
-			if (v[i].quoted || (d = zone_hex_digit(v[i].p[j])) < 0)
+			if (v[i].quoted || (d = strnum_hex_digit(v[i].p[j])) < 0)
 				return zone_fail(zp, zp->entry_line,
 				    "hex data holds a non-hex character");
 			if (hi < 0) {

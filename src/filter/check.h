@@ -47,6 +47,9 @@ struct check_txn {
 	size_t			 header_len;	/* from CHECK_HEADERS */
 	size_t			 len;		/* all of it from CHECK_EOM */
 	const char		*authserv_id;	/* ours, for A-R */
+	const char		*receiver;	/* SPF %{r}; NULL: authserv_id */
+	bool			 dmarc_seeded;	/* pct draws from dmarc_seed */
+	unsigned long long	 dmarc_seed;	/* (tests), else random */
 	const char		*auth_user;	/* logged in as, or NULL */
 	bool			 trusted;	/* in trusted_networks */
 	bool			 tls;
@@ -73,5 +76,9 @@ struct check {
 
 /* "connect", "helo", "mail", "rcpt", "headers", "eom" */
 const char	*check_stage_name(enum check_stage);
+
+/* The length of msg's header section with the empty line after it (all
+ * of msg when it has no body): check_txn.header_len. */
+size_t		 check_header_len(const char *msg, size_t n);
 
 #endif

@@ -1,13 +1,12 @@
 /*
  * check_arc — the ARC chain (RFC 8617) of the whole message at EOM,
- * through the ARC module's hook. Its result is a fact for now: what a
+ * through arc_auth. Its result is a fact for now: what a
  * valid chain from a trusted forwarder may override (a DMARC failure
  * after a mailing list) is a verdict rule still to come.
  */
 #include <string.h>
 
 #include "auth/arc/arc.h"
-#include "auth/auth.h"
 #include "core/arena.h"
 #include "filter/checks.h"
 #include "filter/facts.h"
@@ -76,10 +75,10 @@ arc_stage(struct pipeline *p, void *state, enum check_stage stage)
 	(void)stage;
 	st->p = p;
 	st->hold = pipeline_hold(p, CHECK_EOM);
-	st->handle = arc_auth_hook.start(env->base, env->resolver, t->msg,
+	st->handle = arc_auth_start(env->base, env->resolver, t->msg,
 	    t->len, &t->ip, t->now, pipeline_arena(p), arc_done, st);
 	if (st->handle == NULL) {
-		/* the hook will not call back: no ARC result */
+		/* arc_auth will not call back: no ARC result */
 		pipeline_facts(p)->arc_done = true;
 		pipeline_release(p, st->hold);
 		st->hold = NULL;
@@ -92,7 +91,7 @@ arc_cancel(void *state)
 	struct arc_state *st = state;
 
 	if (st->handle != NULL)
-		arc_auth_hook.cancel(st->handle);
+		arc_auth_cancel(st->handle);
 	st->handle = NULL;
 }
 
@@ -102,8 +101,8 @@ arc_expire(struct pipeline *p, void *state)
 	struct arc_state *st = state;
 
 	(void)p;
-	if (st->handle != NULL && arc_auth_hook.expire != NULL)
-		arc_auth_hook.expire(st->handle);
+	if (st->handle != NULL)
+		arc_auth_expire(st->handle);
 }
 
 const struct check check_arc = {

@@ -23,6 +23,7 @@ struct dkim_state {
 	struct pipeline		*p;
 	struct dkim_verify	*v;
 	struct pipeline_hold	*hold;
+	bool			 streamed;	/* fed by the driver */
 	bool			 body_done;
 	bool			 keys_pending;
 };
@@ -153,17 +154,26 @@ dkim_keys_in(struct dkim_verify *v, void *arg)
 		dkim_finish(st);
 }
 
+/* The header section is in: the verifier (the driver's, when it fed
+ * the message as it streamed in; else our own), and the key lookups. */
 static void
 dkim_headers(struct pipeline *p, struct dkim_state *st)
 {
 	const struct check_txn *t = pipeline_txn(p);
+	struct check_facts *facts = pipeline_facts(p);
 	struct dkim_verify_options vo;
 
-	memset(&vo, 0, sizeof(vo));
-	vo.now = (time_t)t->now;
-	vo.clock_skew = -1;
-	st->v = dkim_verify_new(&vo);
-	dkim_verify_header(st->v, t->msg, t->header_len);
+	if (facts->dkim_stream != NULL) {
+		st->v = facts->dkim_stream;	/* ours now */
+		facts->dkim_stream = NULL;
+		st->streamed = true;
+	} else {
+		memset(&vo, 0, sizeof(vo));
+		vo.now = (time_t)t->now;
+		vo.clock_skew = -1;
+		st->v = dkim_verify_new(&vo);
+		dkim_verify_header(st->v, t->msg, t->header_len);
+	}
 	st->hold = pipeline_hold(p, CHECK_EOM);
 	st->keys_pending = dkim_verify_lookup(st->v, pipeline_env(p)->resolver,
 	    dkim_keys_in, st) > 0;
@@ -182,8 +192,9 @@ dkim_stage(struct pipeline *p, void *state, enum check_stage stage)
 	}
 	if (st->v == NULL)		/* no HEADERS stage was run */
 		dkim_headers(p, st);
-	dkim_verify_body(st->v, t->msg + t->header_len,
-	    t->len - t->header_len);
+	if (!st->streamed)
+		dkim_verify_body(st->v, t->msg + t->header_len,
+		    t->len - t->header_len);
 	st->body_done = true;
 	if (!st->keys_pending)
 		dkim_finish(st);
@@ -204,12 +215,10 @@ dkim_expire(struct pipeline *p, void *state)
 {
 	struct dkim_state *st = state;
 
-	(void)p;
 	if (st->v == NULL)
 		return;
 	if (st->keys_pending)
-		dkim_verify_expire(st->v, "no DNS answer within the message's "
-		    "deadline");
+		dkim_verify_expire(st->v, pipeline_deadline_why(p));
 	st->keys_pending = false;
 	if (st->body_done)
 		dkim_finish(st);

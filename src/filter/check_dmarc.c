@@ -187,6 +187,8 @@ dmarc_headers(struct pipeline *p, struct dmarc_state *st)
 	st->req.from = from;
 	st->req.envelope_from = t->mail_from != NULL ? t->mail_from : "";
 	st->req.deferred = true;
+	st->req.seeded = t->dmarc_seeded;
+	st->req.seed = t->dmarc_seed;
 	st->started = true;
 	st->hold = pipeline_hold(p, CHECK_EOM);
 	st->check = dmarc_check_start(env->base, env->resolver, &st->req, a,
@@ -221,8 +223,7 @@ dmarc_expire(struct pipeline *p, void *state)
 
 	dmarc_progress(p, st);
 	if (st->check != NULL)
-		dmarc_check_expire(st->check, "no DNS answer within the "
-		    "message's deadline");
+		dmarc_check_expire(st->check, pipeline_deadline_why(p));
 }
 
 const struct check check_dmarc = {

@@ -120,11 +120,9 @@ iprev_expire(struct pipeline *p, void *state)
 {
 	struct iprev_state *st = state;
 
-	(void)p;
 	/* the callback runs from here, with a temperror */
 	if (st->check != NULL)
-		iprev_check_expire(st->check, "no DNS answer within the "
-		    "message's deadline");
+		iprev_check_expire(st->check, pipeline_deadline_why(p));
 }
 
 const struct check check_iprev = {

@@ -144,7 +144,7 @@ spf_start(struct pipeline *p, struct spf_one *one)
 	sq.ip = t->ip;
 	sq.sender = t->mail_from != NULL ? t->mail_from : "";
 	sq.helo = t->helo;
-	sq.receiver = t->authserv_id;
+	sq.receiver = t->receiver != NULL ? t->receiver : t->authserv_id;
 	sq.now = t->now;
 	sq.identity = one->identity;
 	one->hold = pipeline_hold(p, CHECK_EOM);
@@ -184,9 +184,8 @@ static void
 spf_expire(struct pipeline *p, void *state)
 {
 	struct spf_state *st = state;
-	const char *why = "no DNS answer within the message's deadline";
+	const char *why = pipeline_deadline_why(p);
 
-	(void)p;
 	/* each callback runs from its expire, with a temperror */
 	if (st->helo.check != NULL)
 		spf_check_expire(st->helo.check, why);

@@ -21,4 +21,10 @@ extern const struct check check_arc;		/* check_arc.c */
 extern const struct check *const checks_all[];
 extern const size_t checks_n;
 
+struct config;
+struct verdict_policy;
+
+/* The verdict's thresholds from [verdict]. */
+void	 checks_verdict_policy(const struct config *, struct verdict_policy *);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/json.h"
+#include "filter/facts.h"
 
 /* Header lines are folded before this many octets. */
 #define EXPLAIN_FOLD_AT		76
@@ -142,5 +143,179 @@ explain_findings_json(const struct findings *f, struct json *j)
 			    finding_wants_name(f->v[i].wants));
 		json_end(j);
 	}
+	json_end(j);
+}
+
+/* ---- the facts as JSON (netjes auth --json) ---- */
+
+static void
+kv_str_or_null(struct json *j, const char *k, const char *v)
+{
+	json_key(j, k);
+	if (v != NULL)
+		json_str(j, v);
+	else
+		json_null(j);
+}
+
+static void
+json_spf(struct json *j, const struct spf_outcome *s)
+{
+	json_obj_begin(j);
+	json_kv_str(j, "result", spf_result_name(s->result));
+	kv_str_or_null(j, "domain", s->domain);
+	kv_str_or_null(j, "mechanism", s->mechanism);
+	kv_str_or_null(j, "reason", s->reason);
+	json_end(j);
+}
+
+static void
+json_resinfo(struct json *j, const struct authres_resinfo *ri)
+{
+	size_t i;
+
+	json_obj_begin(j);
+	json_kv_str(j, "result", ri->result);
+	kv_str_or_null(j, "reason", ri->reason);
+	kv_str_or_null(j, "comment", ri->comment);
+	json_key(j, "properties");
+	json_obj_begin(j);
+	for (i = 0; i < ri->nprops; i++) {
+		char key[128];
+
+		snprintf(key, sizeof(key), "%s.%s", ri->props[i].ptype,
+		    ri->props[i].property);
+		json_kv_str(j, key, ri->props[i].value);
+	}
+	json_end(j);
+	json_end(j);
+}
+
+static void
+json_iprev(struct json *j, const struct iprev_outcome *o)
+{
+	char ip[IP_STRLEN];
+	size_t i;
+
+	json_obj_begin(j);
+	json_kv_str(j, "result", iprev_result_name(o->result));
+	json_kv_str(j, "ip", ip_format(&o->ip, ip, sizeof(ip)));
+	kv_str_or_null(j, "name", o->name);
+	json_key(j, "ptr");
+	json_arr_begin(j);
+	for (i = 0; i < o->nnames; i++)
+		json_str(j, o->names[i]);
+	json_end(j);
+	kv_str_or_null(j, "reason", o->reason);
+	json_end(j);
+}
+
+static void
+json_dmarc_policy(struct json *j, const struct dmarc_outcome *d)
+{
+	const struct dmarc_record *r = &d->record;
+
+	if (d->record_text == NULL || d->result == DMARC_RESULT_PERMERROR) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kv_str(j, "p", dmarc_policy_name(r->p));
+	json_kv_str(j, "sp", dmarc_policy_name(r->sp));
+	json_kv_str(j, "np", dmarc_policy_name(r->np));
+	json_kv_str(j, "adkim", r->adkim == DMARC_ALIGN_STRICT ? "s" : "r");
+	json_kv_str(j, "aspf", r->aspf == DMARC_ALIGN_STRICT ? "s" : "r");
+	json_kv_int(j, "pct", r->pct);
+	json_kv_str(j, "requested", dmarc_policy_name(d->requested));
+	json_kv_str(j, "source", d->policy_source == DMARC_FROM_NP ? "np" :
+	    d->policy_source == DMARC_FROM_SP ? "sp" : "p");
+	json_kv_bool(j, "nonexistent_subdomain", d->nonexistent);
+	json_end(j);
+}
+
+static void
+json_dmarc(struct json *j, const struct dmarc_outcome *d,
+    const struct from_result *from)
+{
+	if (d == NULL) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kv_str(j, "result", dmarc_result_name(d->result));
+	kv_str_or_null(j, "reason", d->reason);
+	kv_str_or_null(j, "header_from", d->header_from);
+	json_kv_str(j, "envelope_from", d->envelope_from ? d->envelope_from :
+	    "");
+	kv_str_or_null(j, "org_domain", d->org_domain);
+	kv_str_or_null(j, "record_domain", d->record_domain);
+	kv_str_or_null(j, "record", d->record_text);
+	json_kv_str(j, "from_status", from_status_name(from != NULL ?
+	    from->status : FROM_MISSING));
+	json_kv_bool(j, "spf_aligned", d->spf_aligned);
+	json_kv_bool(j, "dkim_aligned", d->dkim_aligned);
+	json_key(j, "policy");
+	json_dmarc_policy(j, d);
+	json_key(j, "disposition");
+	json_obj_begin(j);
+	json_kv_str(j, "evaluated", dmarc_policy_name(d->evaluated));
+	json_kv_str(j, "applied", dmarc_policy_name(d->applied));
+	json_kv_bool(j, "sampled_out", d->sampled_out);
+	json_end(j);
+	json_end(j);
+}
+
+void
+explain_facts_json(const struct check_facts *f, struct json *j,
+    const char *authres_text)
+{
+	size_t i;
+
+	json_obj_begin(j);
+	json_key(j, "iprev");
+	if (f->iprev != NULL)
+		json_iprev(j, f->iprev);
+	else
+		json_null(j);
+
+	json_key(j, "spf");
+	json_obj_begin(j);
+	json_key(j, "mailfrom");
+	if (f->spf_mailfrom != NULL)
+		json_spf(j, f->spf_mailfrom);
+	else
+		json_null(j);
+	json_key(j, "helo");
+	if (f->spf_helo != NULL)
+		json_spf(j, f->spf_helo);
+	else
+		json_null(j);
+	json_end(j);
+
+	json_key(j, "dkim");
+	json_arr_begin(j);
+	for (i = 0; i < f->ndkim; i++) {
+		const struct dkim_sig_result *k = &f->dkim[i];
+
+		json_obj_begin(j);
+		json_kv_str(j, "result", dkim_result_name(k->result));
+		json_kv_str(j, "domain", k->domain ? k->domain : "");
+		json_kv_str(j, "selector", k->selector ? k->selector : "");
+		json_kv_str(j, "algorithm", k->algorithm ? k->algorithm : "");
+		kv_str_or_null(j, "reason", k->reason);
+		json_end(j);
+	}
+	json_end(j);
+
+	json_key(j, "dmarc");
+	json_dmarc(j, f->dmarc, f->from);
+
+	json_key(j, "arc");
+	if (f->arc != NULL)
+		json_resinfo(j, f->arc);
+	else
+		json_null(j);
+	if (authres_text != NULL)
+		json_kv_str(j, "authentication_results", authres_text);
 	json_end(j);
 }

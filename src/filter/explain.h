@@ -31,6 +31,15 @@ void	 explain_authres(const struct findings *, const char *authserv_id,
 void	 explain_spam_headers(const struct findings *, const struct verdict *,
 	    double required, struct buf *out);
 
+struct check_facts;
+
+/* One object with what each authentication check found: iprev, spf
+ * (mailfrom, helo), dkim (an array), dmarc (with policy and
+ * disposition), arc, and authentication_results when it is not NULL.
+ * The contract of `netjes auth --json`. */
+void	 explain_facts_json(const struct check_facts *, struct json *,
+	    const char *authres_text);
+
 /* The "findings" array: symbol, score, check, reason, wants. */
 void	 explain_findings_json(const struct findings *, struct json *);
 

@@ -33,6 +33,11 @@ struct check_facts {
 	const struct dmarc_outcome	*dmarc;
 	bool				 arc_done;
 	const struct authres_resinfo	*arc;		/* NULL: none */
+	/* From the driver: a DKIM verifier that was fed the whole message
+	 * as it streamed in (dkim_verify_feed, _feed_end), so the body is
+	 * hashed by the end of data. The DKIM check takes it over at
+	 * HEADERS; NULL: the check hashes the message itself. */
+	struct dkim_verify		*dkim_stream;
 };
 
 #endif

@@ -61,6 +61,17 @@ check_stage_name(enum check_stage s)
 	return (unsigned)s < CHECK_NSTAGES ? stage_names[s] : "?";
 }
 
+size_t
+check_header_len(const char *msg, size_t n)
+{
+	const char *end;
+
+	if (n >= 2 && msg[0] == '\r' && msg[1] == '\n')
+		return 2;
+	end = memmem(msg, n, "\r\n\r\n", 4);
+	return end != NULL ? (size_t)(end - msg) + 4 : n;
+}
+
 static void pipeline_on_wake(evutil_socket_t, short, void *);
 static void pipeline_on_deadline(evutil_socket_t, short, void *);
 
@@ -132,6 +143,9 @@ pipeline_free(struct pipeline *p)
 			p->checks[i]->cancel(p->states[i]);
 	for (h = p->holds; h != NULL; h = h->next)
 		h->live = false;
+	/* a streamed verifier no DKIM check took over is still ours */
+	dkim_verify_free(p->facts.dkim_stream);
+	p->facts.dkim_stream = NULL;
 	if (p->wake != NULL)
 		event_free(p->wake);
 	if (p->timer != NULL)
@@ -228,6 +242,36 @@ pipeline_run(struct pipeline *p, enum check_stage stage,
 		pipeline_arm_deadline(p);
 	else
 		event_active(p->wake, EV_TIMEOUT, 0);
+}
+
+static void
+pipeline_stage_ended(struct pipeline *p, enum check_stage stage, void *arg)
+{
+	bool *ended = arg;
+
+	(void)p;
+	(void)stage;
+	*ended = true;
+}
+
+int
+pipeline_run_all(struct pipeline *p)
+{
+	enum check_stage s;
+	bool ended;
+
+	for (s = CHECK_CONNECT; s < CHECK_NSTAGES; s++) {
+		if (s == CHECK_RCPT && p->txn->nrcpts == 0)
+			continue;
+		ended = false;
+		pipeline_run(p, s, pipeline_stage_ended, &ended);
+		while (!ended && event_base_loop(p->env->base,
+		    EVLOOP_ONCE) == 0)
+			;
+		if (!ended)
+			return -1;
+	}
+	return 0;
 }
 
 /* The check state belongs to: the one in its stage callback, else found
@@ -332,4 +376,11 @@ bool
 pipeline_expired(const struct pipeline *p)
 {
 	return p->expired;
+}
+
+const char *
+pipeline_deadline_why(const struct pipeline *p)
+{
+	return arena_printf(p->a, "no DNS answer within the message's "
+	    "deadline of %.3g s", p->env->deadline);
 }

@@ -57,6 +57,14 @@ void		 pipeline_free(struct pipeline *);
 void		 pipeline_run(struct pipeline *, enum check_stage,
 		    pipeline_done_cb *done, void *arg);
 
+/*
+ * Every stage in order, each to its end, on env->base's loop (the CLI,
+ * tests and benches; the server never waits like this). RCPT is skipped
+ * when the transaction has no recipients. 0, or -1 when the loop ran
+ * out of events before a stage ended.
+ */
+int		 pipeline_run_all(struct pipeline *);
+
 /* From a check's stage callback: keep working; needed_by is the stage
  * that must wait for it (a stage already run means the current one). */
 struct pipeline_hold *pipeline_hold(struct pipeline *,
@@ -78,5 +86,8 @@ struct arena	*pipeline_arena(const struct pipeline *);
 const char	*pipeline_current_check(const struct pipeline *);
 /* Whether a stage ran out of time (a finding's temperror may say so). */
 bool		 pipeline_expired(const struct pipeline *);
+/* "no DNS answer within the message's deadline of 1.5 s": what an
+ * expiring check gives as its temperror's reason (in the arena). */
+const char	*pipeline_deadline_why(const struct pipeline *);
 
 #endif

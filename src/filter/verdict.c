@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 
@@ -197,6 +198,39 @@ verdict_decide(const struct findings *f, const struct verdict_subject *s,
 	if (s->exempt_rcpt != NULL && !verdict_delivers(v->action))
 		spare_exempt(s, p, a, v);
 	set_reply(a, v);
+}
+
+/* Whether item (n octets: a local part, or an address) names addr,
+ * whose local part is local_len octets. */
+static bool
+exempt_item(const char *item, size_t n, const char *addr, size_t local_len)
+{
+	if (memchr(item, '@', n) != NULL)
+		return strlen(addr) == n && strncasecmp(item, addr, n) == 0;
+	return local_len == n && strncasecmp(item, addr, n) == 0;
+}
+
+bool
+verdict_exempt(const char *addr, const char *list)
+{
+	const char *at = strrchr(addr, '@');
+	size_t local_len, k;
+
+	if (at == NULL)
+		return false;
+	local_len = (size_t)(at - addr);
+	if (exempt_item("postmaster", 10, addr, local_len) ||
+	    exempt_item("abuse", 5, addr, local_len))
+		return true;
+	while (list != NULL && *list != '\0') {
+		list += strspn(list, " ");
+		if ((k = strcspn(list, " ")) == 0)
+			break;
+		if (exempt_item(list, k, addr, local_len))
+			return true;
+		list += k;
+	}
+	return false;
 }
 
 const char *

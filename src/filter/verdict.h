@@ -85,6 +85,13 @@ void		 verdict_decide(const struct findings *,
 		    const struct verdict_policy *, struct arena *,
 		    struct verdict *out);
 
+/*
+ * Whether a recipient is never refused: postmaster@ or abuse@ of any
+ * domain, or on list (space separated: a local part for any domain, or
+ * a whole address; ASCII case-insensitive). list may be NULL.
+ */
+bool		 verdict_exempt(const char *addr, const char *list);
+
 /* "accept", "add_header", "junk", "tempfail", "reject" */
 const char	*verdict_action_name(enum verdict_action);
 /* The delivery folder the action means: "Junk" or NULL (the inbox). */

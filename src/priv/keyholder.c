@@ -5,10 +5,12 @@
 #include "priv/keyholder.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -16,6 +18,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "priv/privmsg.h"
 #include "priv/privsep.h"
@@ -69,59 +73,26 @@ static int
 keyholder_read_file(const char *path, const char *what, unsigned char **out,
     size_t *outlen, char *err, size_t errlen)
 {
-	FILE *f;
-	unsigned char *buf = NULL, *grown;
-	size_t len = 0, cap = 0, got;
+	struct buf b = BUF_INIT;
+	int fd;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
-		    strerror(errno));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fsutil_read_all(fd, &b, PRIVMSG_PAYLOAD_MAX) < 0) {
+		if (errno == EFBIG)
+			snprintf(err, errlen, "%s %s: larger than %d octets",
+			    what, path, PRIVMSG_PAYLOAD_MAX);
+		else
+			snprintf(err, errlen, "cannot read %s %s: %s", what,
+			    path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		buf_free(&b);
 		return -1;
 	}
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= PRIVMSG_PAYLOAD_MAX) {
-				snprintf(err, errlen, "%s %s: larger than "
-				    "%d octets", what, path,
-				    PRIVMSG_PAYLOAD_MAX);
-				goto fail;
-			}
-			cap = cap == 0 ? 8192 : cap * 2;
-			if ((grown = realloc(buf, cap + 1)) == NULL) {
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			buf = grown;
-		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
-		    strerror(errno));
-		goto fail;
-	}
-	fclose(f);
-	if (len > PRIVMSG_PAYLOAD_MAX) {
-		free(buf);
-		snprintf(err, errlen, "%s %s: larger than %d octets", what,
-		    path, PRIVMSG_PAYLOAD_MAX);
-		return -1;
-	}
-	if (buf == NULL && (buf = malloc(1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
+	close(fd);
+	*outlen = b.len;
+	*out = (unsigned char *)buf_steal(&b);
 	return 0;
-fail:
-	free(buf);
-	fclose(f);
-	return -1;
 }
 
 /* The key at key_path, checked against the leaf of the chain in pem. */

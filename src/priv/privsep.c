@@ -195,6 +195,11 @@ privsep_prepare(const struct config *cfg, const char *mail_root,
 
 /* ---- the channel ---------------------------------------------------- */
 
+/*
+ * fsutil_write_all() with send(MSG_NOSIGNAL): a channel whose other end
+ * died gives EPIPE here whether or not the process ignores SIGPIPE (the
+ * server does, the unit tests and other callers need not).
+ */
 static int
 privsep_write_all(int fd, const void *p, size_t n)
 {
@@ -276,18 +281,20 @@ privsep_recv(int fd, struct privmsg *m, unsigned char **buf)
 static void
 privsep_drop(const struct privsep_account *a)
 {
+	char q[LOG_QUOTE_MAX];
 	uid_t ru, eu, su;
 
 	if (a->drop && (setgroups(1, &a->gid) == -1 ||
 	    setresgid(a->gid, a->gid, a->gid) == -1 ||
 	    setresuid(a->uid, a->uid, a->uid) == -1)) {
-		fprintf(stderr, "netjes serve: cannot drop privileges to %s: "
-		    "%s\n", a->name, strerror(errno));
+		log_error("privsep.drop", "result=failed user=%s error=%s",
+		    a->name, log_quote(q, sizeof(q), strerror(errno)));
 		_exit(1);
 	}
 	if (a->drop && (setuid(0) != -1 || getresuid(&ru, &eu, &su) == -1 ||
 	    ru != a->uid || eu != a->uid || su != a->uid)) {
-		fprintf(stderr, "netjes serve: privileges not dropped\n");
+		log_error("privsep.drop", "result=failed user=%s "
+		    "error=still-privileged", a->name);
 		_exit(1);
 	}
 	/* setuid made the process undumpable; the sanitizers need it, and
@@ -300,6 +307,7 @@ static void
 privsep_child(const struct privsep_account *a, const char *data_dir,
     pid_t parent)
 {
+	char q[LOG_QUOTE_MAX], e[LOG_QUOTE_MAX];
 	sigset_t none;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -308,8 +316,9 @@ privsep_child(const struct privsep_account *a, const char *data_dir,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (chdir(data_dir) == -1) {
-		fprintf(stderr, "netjes serve: cannot enter %s: %s\n",
-		    data_dir, strerror(errno));
+		log_error("privsep.chdir", "result=failed dir=%s error=%s",
+		    log_quote(q, sizeof(q), data_dir),
+		    log_quote(e, sizeof(e), strerror(errno)));
 		_exit(1);
 	}
 	privsep_drop(a);

@@ -4,7 +4,7 @@
  *
  * Every change to queue/ goes through one pipeline, spool_batch_run(),
  * whether it runs inline (the synchronous calls) or in the worker thread
- * (the _async calls, batched): stage (write and fsync files in tmp/),
+ * (spool_commit_async, batched): stage (write and fsync files in tmp/),
  * move (renames and unlinks in queue/), then one fsync of queue/ for the
  * whole batch. A job's callback runs only after the directory fsync, so
  * a success always means "on disk".
@@ -39,6 +39,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 
 #define SPOOL_WBUF		(64 * 1024)	/* one content chunk */
@@ -152,25 +153,6 @@ job_fail(struct spool_job *job, int err, const char *what, const char *name)
 	    strerror(err));
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, s, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void
 name_of(char out[SPOOL_NAME_MAX], const char *id, const char *ext)
 {
@@ -236,7 +218,7 @@ stage_file(struct spool *sp, struct spool_job *job, const char *name,
 		job_fail(job, errno, "chown tmp/", name);
 		goto bad;
 	}
-	if (write_all(fd, job->env.data, job->env.len) < 0) {
+	if (fsutil_write_all(fd, job->env.data, job->env.len) < 0) {
 		job_fail(job, errno, "write tmp/", name);
 		goto bad;
 	}
@@ -389,25 +371,6 @@ spool_batch_run(struct spool *sp, struct spool_job *list)
 	}
 }
 
-static ssize_t
-pwrite_all(int fd, const char *p, size_t n, off_t off)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = pwrite(fd, p, n, off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 static void *
 spool_writer(void *arg)
 {
@@ -428,7 +391,7 @@ spool_writer(void *arg)
 		err = msg->werr;
 		pthread_mutex_unlock(&sp->wlock);
 		/* after an error the rest is not written: the commit fails */
-		if (err == 0 && pwrite_all(msg->fd, c->data, c->len,
+		if (err == 0 && fsutil_pwrite_all(msg->fd, c->data, c->len,
 		    c->off) < 0)
 			err = errno;
 		pthread_mutex_lock(&sp->wlock);
@@ -603,7 +566,8 @@ job_log(const struct spool_job *job)
 		    log_quote(q, sizeof(q), job->reason));
 }
 
-size_t
+/* Runs the callbacks of finished async operations; returns how many. */
+static size_t
 spool_dispatch(struct spool *sp)
 {
 	struct spool_job *list, *job, *next;
@@ -664,12 +628,6 @@ spool_attach(struct spool *sp, struct event_base *base)
 	return 0;
 }
 
-int
-spool_event_fd(const struct spool *sp)
-{
-	return sp->efd;
-}
-
 size_t
 spool_inflight(const struct spool *sp)
 {
@@ -685,57 +643,11 @@ spool_stats(const struct spool *sp, struct spool_stats *st)
 
 /* ---- open and close ---------------------------------------------------- */
 
-/* mkdir -p, fsyncing the parent of every directory it creates. */
-static int
-mkdir_durable(const char *path, char *reason, size_t reasonlen)
-{
-	char *p, *slash;
-	int fd;
-
-	p = strdup(path);
-	if (p == NULL)
-		abort();
-	for (slash = p + 1; ; slash++) {
-		if (*slash != '/' && *slash != '\0')
-			continue;
-		char save = *slash;
-
-		*slash = '\0';
-		if (mkdir(p, 0700) == 0) {
-			char *up = strrchr(p, '/');
-
-			if (up == p)
-				fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			else if (up == NULL)
-				fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			else {
-				*up = '\0';
-				fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				*up = '/';
-			}
-			if (fd >= 0) {
-				fsync(fd);
-				close(fd);
-			}
-		} else if (errno != EEXIST) {
-			set_reason(reason, reasonlen, "mkdir %s: %s", p,
-			    strerror(errno));
-			free(p);
-			return -1;
-		}
-		*slash = save;
-		if (save == '\0')
-			break;
-	}
-	free(p);
-	return 0;
-}
-
 static int
 open_subdir(const char *dir, const char *sub, char *reason,
     size_t reasonlen)
 {
-	char path[4096];
+	char path[4096], part[4096];
 	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >=
@@ -743,8 +655,13 @@ open_subdir(const char *dir, const char *sub, char *reason,
 		set_reason(reason, reasonlen, "spool path too long");
 		return -1;
 	}
-	if (mkdir_durable(path, reason, reasonlen) < 0)
+	/* mkdir -p, fsyncing the parent of every directory it makes */
+	if (fsutil_mkdir_p(path, 0700, FSUTIL_MKDIR_SYNC, part,
+	    sizeof(part)) < 0) {
+		set_reason(reason, reasonlen, "mkdir %s: %s", part,
+		    strerror(errno));
 		return -1;
+	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		set_reason(reason, reasonlen, "open %s: %s", path,
@@ -1059,13 +976,6 @@ spool_commit_async(struct spool_msg *msg, const struct spool_envelope *env,
 }
 
 void
-spool_msg_cancel_cb(struct spool_msg *msg)
-{
-	msg->job.cb = NULL;
-	msg->job.arg = NULL;
-}
-
-void
 spool_msg_rebind_cb(struct spool_msg *msg, spool_done_cb *cb, void *arg)
 {
 	msg->job.cb = cb;
@@ -1125,33 +1035,11 @@ spool_update(struct spool *sp, const struct spool_envelope *env,
 	return run_one(sp, update_job(env), reason, reasonlen);
 }
 
-void
-spool_update_async(struct spool *sp, const struct spool_envelope *env,
-    spool_done_cb *cb, void *arg)
-{
-	struct spool_job *job = update_job(env);
-
-	job->cb = cb;
-	job->arg = arg;
-	submit(sp, job);
-}
-
 int
 spool_remove(struct spool *sp, const char *id, char *reason,
     size_t reasonlen)
 {
 	return run_one(sp, job_new(SPOOL_JOB_REMOVE, id), reason, reasonlen);
-}
-
-void
-spool_remove_async(struct spool *sp, const char *id, spool_done_cb *cb,
-    void *arg)
-{
-	struct spool_job *job = job_new(SPOOL_JOB_REMOVE, id);
-
-	job->cb = cb;
-	job->arg = arg;
-	submit(sp, job);
 }
 
 int
@@ -1171,10 +1059,8 @@ spool_open_content(struct spool *sp, const char *id)
 static char *
 read_whole(int dirfd, const char *name, size_t *len, int *err)
 {
+	struct buf text = BUF_INIT;
 	struct stat st;
-	char *p;
-	size_t got = 0;
-	ssize_t r;
 	int fd;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -1182,34 +1068,20 @@ read_whole(int dirfd, const char *name, size_t *len, int *err)
 		*err = errno;
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		*err = errno;
+	else if (!S_ISREG(st.st_mode))
+		*err = EINVAL;
+	else if (fsutil_read_all(fd, &text, SPOOL_ENV_MAX) < 0)
+		*err = errno;	/* EFBIG past the sanity bound */
+	else {
 		close(fd);
-		return NULL;
+		*len = text.len;
+		return buf_steal(&text);
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SPOOL_ENV_MAX) {
-		*err = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		close(fd);
-		return NULL;
-	}
-	p = malloc((size_t)st.st_size + 1);
-	if (p == NULL)
-		abort();
-	while (got < (size_t)st.st_size) {
-		r = read(fd, p + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			*err = r < 0 ? errno : EIO;
-			free(p);
-			close(fd);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
+	buf_free(&text);
 	close(fd);
-	*len = got;
-	return p;
+	return NULL;
 }
 
 static int

@@ -22,8 +22,8 @@
  * thread owned by the spool. The worker takes every commit queued since
  * its last round, fsyncs all their files, renames them, fsyncs queue/
  * once for the whole batch, and wakes the event loop through an eventfd;
- * the loop then runs each commit's callback (spool_dispatch(), or
- * automatically after spool_attach()). Under load a batch is everything
+ * the loop then runs each commit's callback (registered with
+ * spool_attach(); spool_drain() and spool_free() run the last ones). Under load a batch is everything
  * that arrived during the previous round's fsyncs, so the cost of the
  * directory fsync is shared and no timer or batch-size guess adds
  * latency; the event loop itself never waits for a disk flush. Content
@@ -38,18 +38,19 @@
  * tmp file, fsync, rename, directory fsync), so a recipient marked
  * delivered is never delivered again after a crash; spool_remove()
  * unlinks .env (the commit marker) first, then .msg, then fsyncs queue/.
- * Both have _async variants that go through the same worker.
+ * Both run in the calling thread (the delivery runner's), through the
+ * same stage/move/fsync pipeline as a commit.
  *
  * Ownership: when root opens a spool whose directory belongs to another
  * user (the daemon's account), every file it creates is given to that
  * user, so an admin's queue command never leaves the daemon a file it
  * cannot read.
  *
- * Threads: the _async calls, spool_dispatch and spool_free belong to one
- * thread (the event loop's); spool_begin and spool_write may run in any
- * thread, one thread per message. The synchronous
- * calls (spool_commit, spool_load, spool_update, spool_remove) may run
- * in any thread, on different messages.
+ * Threads: spool_commit_async, spool_attach, spool_drain and spool_free
+ * belong to one thread (the event loop's); spool_begin and spool_write
+ * may run in any thread, one thread per message. The synchronous calls
+ * (spool_commit, spool_load, spool_update, spool_remove) may run in any
+ * thread, on different messages.
  */
 #ifndef NETJES_QUEUE_SPOOL_H
 #define NETJES_QUEUE_SPOOL_H
@@ -156,28 +157,19 @@ void		 spool_commit_async(struct spool_msg *,
 		    void *arg);
 
 /*
- * The session that waits for msg's commit is going away: its callback
- * will not run. The commit itself goes on (the client may send the
- * message again: a duplicate, never a loss).
- */
-void		 spool_msg_cancel_cb(struct spool_msg *);
-
-/*
- * As spool_msg_cancel_cb(), but cb(arg, ...) runs instead of the old
- * callback: whoever outlives the session (the delivery runner) takes
- * the committed message, so a client that hung up before reading the
- * 250 does not leave its message stranded until the next start.
+ * The session that waits for msg's commit is going away: cb(arg, ...)
+ * runs instead of its callback (NULL: none). The commit itself goes on;
+ * whoever outlives the session (the delivery runner) takes the
+ * committed message, so a client that hung up before reading the 250
+ * does not leave its message stranded until the next start.
  */
 void		 spool_msg_rebind_cb(struct spool_msg *, spool_done_cb *cb,
 		    void *arg);
 
 /* ---- the event loop -------------------------------------------------- */
 
-/* Readable when async results are ready; then call spool_dispatch(). */
-int		 spool_event_fd(const struct spool *);
-/* Runs the callbacks of finished async operations; returns how many. */
-size_t		 spool_dispatch(struct spool *);
-/* Registers spool_event_fd() with base so dispatch happens by itself. */
+/* Registers the spool's eventfd with base: the callbacks of finished
+ * async operations then run by themselves. */
 int		 spool_attach(struct spool *, struct event_base *base);
 /*
  * Waits (on the loop thread, outside the loop) until every async
@@ -208,15 +200,10 @@ int		 spool_open_content(struct spool *, const char *id);
 /* Durably replaces the envelope of a queued message (recipient states). */
 int		 spool_update(struct spool *, const struct spool_envelope *env,
 		    char *reason, size_t reasonlen);
-void		 spool_update_async(struct spool *,
-		    const struct spool_envelope *env, spool_done_cb *cb,
-		    void *arg);
 
 /* Durably removes a delivered message. */
 int		 spool_remove(struct spool *, const char *id, char *reason,
 		    size_t reasonlen);
-void		 spool_remove_async(struct spool *, const char *id,
-		    spool_done_cb *cb, void *arg);
 
 /* The spool directory as given to spool_open(). */
 const char	*spool_dir(const struct spool *);

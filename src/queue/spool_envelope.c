@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/strnum.h"
 
 #define SPOOL_MAGIC	"netjes-envelope"
 
@@ -250,18 +251,6 @@ fail(const char **reason, const char *why)
 	return -1;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes one token s[0..n) into an arena string. */
 static int
 get_token(const char *s, size_t n, struct arena *arena, const char **out,
@@ -287,8 +276,8 @@ get_token(const char *s, size_t n, struct arena *arena, const char **out,
 			d[j++] = (char)c;
 			continue;
 		}
-		if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-		    (lo = hexval(s[i + 2])) < 0)
+		if (n - i < 3 || (hi = strnum_hex_digit(s[i + 1])) < 0 ||
+		    (lo = strnum_hex_digit(s[i + 2])) < 0)
 			return fail(reason, "bad %-escape in value");
 		if (hi == 0 && lo == 0)
 			return fail(reason, "NUL in value");
@@ -297,25 +286,6 @@ get_token(const char *s, size_t n, struct arena *arena, const char **out,
 	}
 	d[j] = '\0';
 	*out = d;
-	return 0;
-}
-
-static int
-get_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
 	return 0;
 }
 
@@ -460,13 +430,13 @@ parse_rcpt(const char *s, size_t n, struct arena *arena,
 			r->state = (enum spool_rcpt_state)k;
 			break;
 		case F_ATTEMPTS:
-			if (get_u64(s + eq, j - eq, UINT_MAX, &u) < 0)
+			if (strnum_decimal(s + eq, j - eq, UINT_MAX, &u) < 0)
 				return fail(reason, "bad rcpt attempts");
 			r->attempts = (unsigned)u;
 			break;
 		case F_FIRST:
 		case F_NEXT:
-			if (get_u64(s + eq, j - eq, INT64_MAX, &u) < 0)
+			if (strnum_decimal(s + eq, j - eq, INT64_MAX, &u) < 0)
 				return fail(reason, "bad rcpt time");
 			if (f == F_FIRST)
 				r->first_attempt = (int64_t)u;
@@ -504,12 +474,12 @@ parse_end(const char *s, size_t n, uint64_t *count, uint32_t *crc)
 		return -1;
 	for (sp = 4; sp < n && s[sp] != ' '; sp++)
 		;
-	if (sp == n || get_u64(s + 4, sp - 4, SPOOL_RCPT_MAX, count) < 0)
+	if (sp == n || strnum_decimal(s + 4, sp - 4, SPOOL_RCPT_MAX, count) < 0)
 		return -1;
 	if (n - sp - 1 != 8)
 		return -1;
 	for (i = sp + 1; i < n; i++) {
-		if ((h = hexval(s[i])) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
+		if ((h = strnum_hex_digit(s[i])) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
 			return -1;
 		v = v << 4 | (uint32_t)h;
 	}
@@ -602,12 +572,12 @@ spool_envelope_parse(const char *s, size_t n, struct arena *arena,
 			memcpy(env->id, tok, SPOOL_ID_LEN + 1);
 			break;
 		case K_RECEIVED:
-			if (get_u64(val, vlen, INT64_MAX, &u) < 0)
+			if (strnum_decimal(val, vlen, INT64_MAX, &u) < 0)
 				return fail(reason, "bad received time");
 			env->received = (int64_t)u;
 			break;
 		case K_SIZE:
-			if (get_u64(val, vlen, INT64_MAX, &u) < 0)
+			if (strnum_decimal(val, vlen, INT64_MAX, &u) < 0)
 				return fail(reason, "bad size");
 			env->size = u;
 			break;

@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/fsutil.h"
 #include "core/ip.h"
 #include "core/log.h"
 #include "deliver/delivery.h"
@@ -174,36 +176,26 @@ server_format_sockaddr(const struct sockaddr *sa, char *out, size_t n)
 	server_format_addr(&ip, port, out, n);
 }
 
-/* mkdir -p with mode for the directories it creates. */
-static int
-server_mkdirs(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	struct stat st;
-	char *p, saved;
+/*
+ * Why the server cannot start, as one log line. log_init() runs before
+ * anything here, and its default target is stderr, so the terminal of
+ * `netjes serve` shows the reason (with syslog, log.c copies errors to
+ * a terminal as well).
+ */
+static void	server_start_failed(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		saved = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) == -1 && errno != EEXIST)
-			return -1;
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	if (stat(path, &st) == -1)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
+static void
+server_start_failed(const char *fmt, ...)
+{
+	char why[LOG_QUOTE_MAX], q[LOG_QUOTE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_error("server.start", "result=failed reason=%s",
+	    log_quote(q, sizeof(q), why));
 }
 
 /* Stopping and every session is gone: leave the loop, after a moment
@@ -381,7 +373,7 @@ server_listener_name(const struct config_listener *c, char *out, size_t n)
 }
 
 /* Bind every listener of cfg into fds (before privileges go: ports
- * below 1024). 0, or -1 after a message on stderr (fds closed). */
+ * below 1024). 0, or -1 after a log line (fds closed). */
 static int
 server_bind_all(const struct config *cfg, int *fds)
 {
@@ -389,7 +381,7 @@ server_bind_all(const struct config *cfg, int *fds)
 	size_t i, j;
 
 	if (cfg->nlisteners == 0) {
-		fprintf(stderr, "netjes serve: no listeners configured\n");
+		server_start_failed("no listeners configured");
 		return -1;
 	}
 	for (i = 0; i < cfg->nlisteners; i++) {
@@ -397,8 +389,8 @@ server_bind_all(const struct config *cfg, int *fds)
 		    sizeof(err))) != -1)
 			continue;
 		server_listener_name(&cfg->listeners[i], name, sizeof(name));
-		fprintf(stderr, "netjes serve: cannot listen on %s "
-		    "(listener %s): %s\n", name, cfg->listeners[i].name, err);
+		server_start_failed("cannot listen on %s (listener %s): %s",
+		    name, cfg->listeners[i].name, err);
 		for (j = 0; j < i; j++)
 			close(fds[j]);
 		return -1;
@@ -420,16 +412,16 @@ server_listen(struct server *srv, const struct config_listener *c,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l->evl == NULL) {
 		close(fd);
-		fprintf(stderr, "netjes serve: cannot listen on %s "
-		    "(listener %s): event setup failed\n", l->address, c->name);
+		server_start_failed("cannot listen on %s (listener %s): "
+		    "event setup failed", l->address, c->name);
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, server_on_accept_error);
 	srv->nlisteners++;
 	if ((l->backoff = evtimer_new(srv->base, server_on_accept_backoff,
 	    l)) == NULL) {
-		fprintf(stderr, "netjes serve: cannot listen on %s "
-		    "(listener %s): event setup failed\n", l->address, c->name);
+		server_start_failed("cannot listen on %s (listener %s): "
+		    "event setup failed", l->address, c->name);
 		return -1;
 	}
 	return 0;
@@ -449,14 +441,12 @@ server_listen_all(struct server *srv)
 		}
 	for (i = 0; i < srv->nlisteners; i++) {
 		const struct config_listener *c = srv->listeners[i].conf;
+		char q[LOG_QUOTE_MAX];
 
-		if (strcmp(c->name, config_listener_mode_name(c->mode)) == 0)
-			fprintf(stderr, "netjes: listening on %s (%s)\n",
-			    srv->listeners[i].address, c->name);
-		else
-			fprintf(stderr, "netjes: listening on %s (%s, %s)\n",
-			    srv->listeners[i].address, c->name,
-			    config_listener_mode_name(c->mode));
+		log_info("server.listening", "listener=%s mode=%s address=%s",
+		    log_quote(q, sizeof(q), c->name),
+		    config_listener_mode_name(c->mode),
+		    srv->listeners[i].address);
 	}
 	return 0;
 }
@@ -608,7 +598,7 @@ server_tls_setup(struct server *srv)
 	char err[TLS_ERR_MAX];
 
 	if ((srv->tls = tls_server_new(srv->keys, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "netjes serve: %s\n", err);
+		server_start_failed("%s", err);
 		return -1;
 	}
 	return 0;
@@ -617,9 +607,9 @@ server_tls_setup(struct server *srv)
 static int
 server_data_dir(const struct config *cfg)
 {
-	if (server_mkdirs(cfg->data_dir, 0700) == -1) {
-		fprintf(stderr, "netjes serve: cannot create data directory "
-		    "%s: %s\n", cfg->data_dir, strerror(errno));
+	if (fsutil_mkdir_p(cfg->data_dir, 0700, 0, NULL, 0) == -1) {
+		server_start_failed("cannot create data directory %s: %s",
+		    cfg->data_dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -636,7 +626,7 @@ server_path(char *out, size_t n, const char *dir, const char *name)
 	    snprintf(out, n, "%s", dir);
 
 	if (len < 0 || (size_t)len >= n) {
-		fprintf(stderr, "netjes serve: path too long under %s\n", dir);
+		server_start_failed("path too long under %s", dir);
 		return -1;
 	}
 	return 0;
@@ -835,7 +825,7 @@ server_conf_setup(struct server *srv)
 
 	if ((srv->conf = server_conf_new(srv, srv->cfg, NULL, NULL, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "netjes serve: %s\n", err);
+		server_start_failed("%s", err);
 		return -1;
 	}
 	srv->generations = srv->conf->generation;
@@ -858,8 +848,8 @@ server_dns_setup(struct server *srv)
 	o.cache = true;
 	if ((srv->host.resolver = dns_unbound_new(srv->base, &o,
 	    &err)) == NULL) {
-		fprintf(stderr, "netjes serve: cannot set up the resolver: "
-		    "%s\n", err != NULL ? err : "unknown error");
+		server_start_failed("cannot set up the resolver: %s",
+		    err != NULL ? err : "unknown error");
 		return -1;
 	}
 	return 0;
@@ -906,16 +896,16 @@ server_mail_setup(struct server *srv)
 	if (server_path(dir, sizeof(dir), cfg->data_dir, "spool") != 0)
 		return -1;
 	if ((srv->spool = spool_open(dir, reason, sizeof(reason))) == NULL) {
-		fprintf(stderr, "netjes serve: spool: %s\n", reason);
+		server_start_failed("spool: %s", reason);
 		return -1;
 	}
 	if (spool_recover(srv->spool, &rec, reason, sizeof(reason)) != 0) {
-		fprintf(stderr, "netjes serve: spool recovery: %s\n", reason);
+		server_start_failed("spool recovery: %s", reason);
 		return -1;
 	}
 	if (spool_attach(srv->spool, srv->base) != 0) {
 		spool_recovery_free(&rec);
-		fprintf(stderr, "netjes serve: spool: event setup failed\n");
+		server_start_failed("spool: event setup failed");
 		return -1;
 	}
 	if (server_mail_root(cfg, srv->mail_root, sizeof(srv->mail_root)) !=
@@ -924,17 +914,17 @@ server_mail_setup(struct server *srv)
 		return -1;
 	}
 	/* relative (to the data directory we run in) when it is below it */
-	if (server_mkdirs(srv->mail_root, 0700) == -1) {
+	if (fsutil_mkdir_p(srv->mail_root, 0700, 0, NULL, 0) == -1) {
 		spool_recovery_free(&rec);
-		fprintf(stderr, "netjes serve: cannot create mail root %s: "
-		    "%s\n", srv->mail_root, strerror(errno));
+		server_start_failed("cannot create mail root %s: %s",
+		    srv->mail_root, strerror(errno));
 		return -1;
 	}
 	if (server_conf_setup(srv) != 0 ||
 	    (srv->delivery = delivery_new(srv->spool, srv->mail_root,
 	    cfg->hostname, reason, sizeof(reason))) == NULL) {
 		if (srv->conf != NULL && srv->delivery == NULL)
-			fprintf(stderr, "netjes serve: %s\n", reason);
+			server_start_failed("%s", reason);
 		spool_recovery_free(&rec);
 		return -1;
 	}
@@ -1332,7 +1322,7 @@ server_child(const struct config *cfg, const int *fds, int chan,
 	    (srv->host.authlimit = authlimit_new(AUTHLIMIT_DEFAULT_CAP)) ==
 	    NULL) {
 		free(srv);
-		fprintf(stderr, "netjes serve: out of memory\n");
+		server_start_failed("out of memory");
 		close(chan);
 		return 1;
 	}
@@ -1347,8 +1337,7 @@ server_child(const struct config *cfg, const int *fds, int chan,
 		close(chan);
 	else if (server_tls_setup(srv) == 0) {
 		if (server_events_setup(srv) == -1)
-			fprintf(stderr, "netjes serve: cannot set up the event "
-			    "loop\n");
+			server_start_failed("cannot set up the event loop");
 		else if (server_mail_setup(srv) == 0 &&
 		    server_listen_all(srv) == 0) {
 			server_raise_nofile(cfg);
@@ -1379,10 +1368,9 @@ server_check_owner(const struct config *cfg, const struct privsep_account *a)
 	if (cfg->delivery_owner[0] == '\0' ||
 	    strcmp(cfg->delivery_owner, a->name) == 0)
 		return 0;
-	fprintf(stderr, "netjes serve: [delivery] owner '%s' differs from "
-	    "the account the server runs as ('%s'): not supported; set "
-	    "[server] user = %s instead\n", cfg->delivery_owner, a->name,
-	    cfg->delivery_owner);
+	server_start_failed("[delivery] owner '%s' differs from the account "
+	    "the server runs as ('%s'): not supported; set [server] user = "
+	    "%s instead", cfg->delivery_owner, a->name, cfg->delivery_owner);
 	return -1;
 }
 
@@ -1398,17 +1386,17 @@ server_prepare(const struct config *cfg, struct privsep_account *acct,
 		return -1;
 	if (getcwd(cwd, PATH_MAX) == NULL ||
 	    realpath(cfg->data_dir, data_abs) == NULL) {
-		fprintf(stderr, "netjes serve: cannot resolve data directory "
-		    "%s: %s\n", cfg->data_dir, strerror(errno));
+		server_start_failed("cannot resolve data directory %s: %s",
+		    cfg->data_dir, strerror(errno));
 		return -1;
 	}
 	if (privsep_account(cfg, acct, err, sizeof(err)) == -1 ||
 	    (server_check_owner(cfg, acct) == 0 &&
 	    (server_mail_root(cfg, mail_root, sizeof(mail_root)) != 0 ||
-	    server_mkdirs(mail_root, 0700) == -1 ||
+	    fsutil_mkdir_p(mail_root, 0700, 0, NULL, 0) == -1 ||
 	    privsep_prepare(cfg, mail_root, acct, err, sizeof(err)) == -1))) {
 		if (err[0] != '\0')
-			fprintf(stderr, "netjes serve: %s\n", err);
+			server_start_failed("%s", err);
 		return -1;
 	}
 	return 0;
@@ -1428,7 +1416,7 @@ server_run(struct config *cfg)
 	if (server_prepare(cfg, &acct, data_abs, cwd) != 0)
 		return 1;
 	if ((kh = keyholder_new(cfg, server_keyholder_files)) == NULL) {
-		fprintf(stderr, "netjes serve: out of memory\n");
+		server_start_failed("out of memory");
 		return 1;
 	}
 	/* the key is read only after the fork, in the parent: not a byte
@@ -1446,7 +1434,7 @@ server_run(struct config *cfg)
 		return server_child(cfg, fds, chan, cwd, data_abs);
 	}
 	if (rc == -1) {
-		fprintf(stderr, "netjes serve: %s\n", err);
+		server_start_failed("%s", err);
 		return 1;
 	}
 	return status;

@@ -98,13 +98,18 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "auth/arc/arc.h"
-#include "auth/auth.h"
+#include "auth/authres.h"
+#include "auth/iprev.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "deliver/delivery.h"
 #include "deliver/local.h"
+#include "filter/checks.h"
+#include "filter/explain.h"
+#include "filter/facts.h"
+#include "filter/pipeline.h"
+#include "filter/verdict.h"
 #include "msg/from.h"
 #include "msg/header.h"
 #include "queue/spool.h"
@@ -192,7 +197,11 @@ struct session {
 	struct spool_msg		*msg;
 	size_t				 received_len;	/* our header */
 	struct hdrguard			 guard;
-	struct auth_check		*check;
+	/* the checks of the transaction (filter/): from MAIL to the end
+	 * of data, in the transaction's arena */
+	struct pipeline			*pipe;
+	struct check_txn		 ctxn;
+	struct pipeline_env		 penv;
 	/* DKIM, fed as the content streams into the spool, so the body
 	 * hashes are done by end of data (not in one go on the loop) */
 	struct dkim_verify		*dkim;
@@ -343,9 +352,8 @@ session_spool_out(void *arg, const char *p, size_t n)
 static void
 session_txn_reset(struct session *s)
 {
-	if (s->check != NULL)
-		auth_check_cancel(s->check);
-	s->check = NULL;
+	pipeline_free(s->pipe);
+	s->pipe = NULL;
 	dkim_verify_free(s->dkim);
 	s->dkim = NULL;
 	if (s->msg != NULL && s->state != SESSION_COMMIT)
@@ -511,6 +519,9 @@ session_sender_allowed(struct session *s, const struct mailaddr *path)
 	    s->auth_user, path->local, path->domain, s->txn);
 }
 
+static bool session_checks_wanted(const struct session *);
+static void session_pipe_start(struct session *);
+
 static bool
 session_mail(struct session *s)
 {
@@ -543,6 +554,8 @@ session_mail(struct session *s)
 	    m->ret == SMTP_RET_HDRS ? SPOOL_RET_HDRS : SPOOL_RET_UNSET;
 	s->env.body = session_body(m->body);
 	s->env.smtputf8 = m->smtputf8;
+	if (session_checks_wanted(s))
+		session_pipe_start(s);
 	session_reply(s, 250, "2.1.0", "Ok");
 	return session_enter(s, SESSION_MAIL);
 }
@@ -669,7 +682,6 @@ session_sink(void *arg, const char *p, size_t n)
 	return hdrguard_feed(&s->guard, p, n);
 }
 
-static bool session_checks_wanted(const struct session *);
 
 /* Opens the spool file and writes the Received: header. */
 static bool
@@ -850,19 +862,7 @@ session_commit(struct session *s)
 	return true;
 }
 
-/* ---- checks at end of data (auth.h) ------------------------------------- */
-
-enum session_action {
-	SESSION_ACCEPT,
-	SESSION_JUNK,
-	SESSION_REJECT,
-};
-
-static const char *const session_action_names[] = {
-	[SESSION_ACCEPT] = "accept",
-	[SESSION_JUNK] = "junk",
-	[SESSION_REJECT] = "reject",
-};
+/* ---- the check pipeline (filter/) --------------------------------------- */
 
 /* Mail from outside gets checked; our users and trusted hosts do not. */
 static bool
@@ -872,72 +872,121 @@ session_checks_wanted(const struct session *s)
 	    !config_is_trusted(s->conf->cfg, &s->ip);
 }
 
-/* What the DMARC outcome asks of us under [auth] dmarc_policy. A
- * temperror is never a failure here: the domain's policy is unknown. */
-static enum session_action
-session_dmarc_action(const struct session *s, const struct dmarc_outcome *d)
+/* A stage the session does not wait for: its lookups go on. */
+static void
+session_stage_started(struct pipeline *p, enum check_stage stage, void *arg)
 {
-	if (s->conf->cfg->dmarc_monitor || d->result != DMARC_RESULT_FAIL)
-		return SESSION_ACCEPT;
-	switch (d->applied) {
-	case DMARC_POLICY_REJECT:
-		return SESSION_REJECT;
-	case DMARC_POLICY_QUARANTINE:
-		return SESSION_JUNK;
-	case DMARC_POLICY_UNSET:
-	case DMARC_POLICY_NONE:
-		break;
+	(void)p;
+	(void)stage;
+	(void)arg;
+}
+
+/*
+ * At MAIL FROM: the transaction's pipeline, and the stages known so
+ * far (connect, helo, mail) at once, so iprev and both SPF checks run
+ * while the client sends RCPT and DATA. Without a pipeline (out of
+ * memory) the message goes unchecked, with a log line.
+ */
+static void
+session_pipe_start(struct session *s)
+{
+	struct check_txn *t = &s->ctxn;
+
+	memset(t, 0, sizeof(*t));
+	t->ip = s->ip;
+	t->ip_text = s->ip_text;
+	t->helo = s->helo;
+	t->mail_from = s->env.mail_from;
+	t->authserv_id = session_hostname(s);
+	t->tls = s->tls;
+	memset(&s->penv, 0, sizeof(s->penv));
+	s->penv.base = s->host->base;
+	s->penv.resolver = s->host->resolver;
+	s->penv.deadline = s->conf->cfg->dns_message_deadline;
+	s->penv.cfg = s->conf->cfg;
+	s->pipe = pipeline_new(checks_all, checks_n, &s->penv, t, s->txn);
+	if (s->pipe == NULL) {
+		log_error("smtp.checks_skipped", "session=%06" PRIx64
+		    " reason=no-pipeline", s->id);
+		return;
 	}
-	return SESSION_ACCEPT;
+	pipeline_run(s->pipe, CHECK_CONNECT, session_stage_started, s);
+	pipeline_run(s->pipe, CHECK_HELO, session_stage_started, s);
+	pipeline_run(s->pipe, CHECK_MAIL, session_stage_started, s);
+}
+
+/* The first accepted recipient that is never refused (verdict.h), or
+ * NULL. */
+static const char *
+session_exempt_rcpt(const struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->env.nrcpts; i++)
+		if (verdict_exempt(s->env.rcpts[i].addr,
+		    s->conf->cfg->verdict_exempt))
+			return s->env.rcpts[i].addr;
+	return NULL;
 }
 
 /* One word for the log: "pass" when any signature passed, else the
  * first signature's result, "none" without one. */
 static const char *
-session_dkim_summary(const struct auth_outcome *o)
+session_dkim_summary(const struct check_facts *f)
 {
 	size_t i;
 
-	for (i = 0; i < o->ndkim; i++)
-		if (o->dkim[i].result == DKIM_RESULT_PASS)
+	for (i = 0; i < f->ndkim; i++)
+		if (f->dkim[i].result == DKIM_RESULT_PASS)
 			return "pass";
-	return o->ndkim > 0 ? dkim_result_name(o->dkim[0].result) : "none";
+	return f->ndkim > 0 ? dkim_result_name(f->dkim[0].result) : "none";
 }
 
 static void
-session_check_log(const struct session *s, const struct auth_outcome *o,
-    enum session_action action)
+session_check_log(const struct session *s, const struct check_facts *f,
+    const struct verdict *v)
 {
-	const struct dmarc_outcome *d = &o->dmarc;
-	char qd[LOG_QUOTE_MAX];
+	const struct dmarc_outcome *d = f->dmarc;
+	char qd[LOG_QUOTE_MAX], qr[LOG_QUOTE_MAX];
 
 	log_info("smtp.auth_checked", "session=%06" PRIx64 " queue_id=%s "
 	    "iprev=%s spf=%s spf_helo=%s dkim=%s dmarc=%s from_domain=%s "
-	    "policy=%s disposition=%s action=%s forged_ar=%zu", s->id,
-	    spool_msg_id(s->msg), iprev_result_name(o->iprev.result),
-	    spf_result_name(o->spf_mailfrom.result),
-	    o->spf_helo.helo != NULL ? spf_result_name(o->spf_helo.result) :
-	    "none", session_dkim_summary(o), dmarc_result_name(d->result),
-	    log_quote(qd, sizeof(qd), d->header_from != NULL ?
-	    d->header_from : "-"),
-	    s->conf->cfg->dmarc_monitor ? "monitor" : "enforce",
-	    dmarc_policy_name(d->applied), session_action_names[action],
+	    "policy=%s disposition=%s action=%s score=%.1f decided_by=%s "
+	    "reason=%s forged_ar=%zu", s->id, spool_msg_id(s->msg),
+	    f->iprev != NULL ? iprev_result_name(f->iprev->result) : "none",
+	    f->spf_mailfrom != NULL ?
+	    spf_result_name(f->spf_mailfrom->result) : "none",
+	    f->spf_helo != NULL ? spf_result_name(f->spf_helo->result) :
+	    "none", session_dkim_summary(f), d != NULL ?
+	    dmarc_result_name(d->result) : "none", log_quote(qd, sizeof(qd),
+	    d != NULL && d->header_from != NULL ? d->header_from : "-"),
+	    s->conf->cfg->dmarc_monitor ? "monitor" : "enforce", d != NULL ?
+	    dmarc_policy_name(d->applied) : "none",
+	    verdict_action_name(v->action), v->score, v->decider != NULL ?
+	    v->decider->symbol : "-", log_quote(qr, sizeof(qr), v->reason),
 	    s->guard.renamed);
 }
 
-/* The Authentication-Results header for the envelope; "" when the
- * rendering is not a clean header line (it never should be). */
+/* Our headers for the envelope, from the findings and the verdict:
+ * X-Spam-*, then Authentication-Results; "" when the rendering is not
+ * clean header lines (it never should be). */
 static const char *
-session_authres_text(struct session *s, const struct auth_outcome *o)
+session_headers_text(struct session *s, const struct findings *f,
+    const struct verdict *v, double required)
 {
 	struct authres_render_options ro;
+	struct authres_header h;
 	struct buf hdr = BUF_INIT;
 	const char *text = "";
 
+	/* X-Spam-* first: Authentication-Results stays right above our
+	 * Received, where a reader of the trace looks for it */
+	explain_spam_headers(f, v, required, &hdr);
+	explain_authres(f, session_hostname(s), s->txn, &h);
 	memset(&ro, 0, sizeof(ro));
 	ro.eol = "\r\n";
 	ro.final_eol = true;
-	authres_render(&o->authres, &ro, &hdr);
+	authres_render(&h, &ro, &hdr);
 	if (spool_prepend_valid(hdr.data, hdr.len))
 		text = arena_strdup(s->txn, hdr.data);
 	else
@@ -948,74 +997,64 @@ session_authres_text(struct session *s, const struct auth_outcome *o)
 	return text;
 }
 
-/* 550 for a DMARC reject: nothing was queued. The From domain comes
- * from the message, so only name characters reach the reply. */
+/*
+ * Every check is done (from the loop): the verdict says what happens.
+ * A refusal answers with the deciding reason and queues nothing (never
+ * a bounce); otherwise the message is committed with our header, to
+ * the folder the verdict names.
+ */
 static void
-session_check_reject(struct session *s, const struct dmarc_outcome *d)
-{
-	char domain[256];
-	size_t i;
-
-	snprintf(domain, sizeof(domain), "%s", d->header_from != NULL ?
-	    d->header_from : "the From domain");
-	for (i = 0; domain[i] != '\0'; i++)
-		if ((unsigned char)domain[i] <= 0x20 ||
-		    (unsigned char)domain[i] >= 0x7f)
-			domain[i] = '?';
-	session_reply(s, 550, "5.7.1", "Message rejected: DMARC policy of "
-	    "%s says reject (SPF and DKIM do not align with From)", domain);
-	session_txn_done(s);
-}
-
-/* The checks are done (from the loop): reject, or commit with the
- * header (and to Junk when the domain asks for quarantine). */
-static void
-session_checked(const struct auth_outcome *o, void *arg)
+session_checked(struct pipeline *p, enum check_stage stage, void *arg)
 {
 	struct session *s = arg;
-	enum session_action action = session_dmarc_action(s, &o->dmarc);
+	struct verdict_subject subj;
+	struct verdict_policy pol;
+	struct verdict v;
+	const char *folder;
 
-	s->check = NULL;
-	session_check_log(s, o, action);
-	if (action == SESSION_REJECT) {
-		session_check_reject(s, &o->dmarc);
+	(void)stage;
+	memset(&subj, 0, sizeof(subj));
+	subj.exempt_rcpt = session_exempt_rcpt(s);
+	checks_verdict_policy(s->conf->cfg, &pol);
+	verdict_decide(pipeline_findings(p), &subj, &pol, s->txn, &v);
+	session_check_log(s, pipeline_facts(p), &v);
+	if (!verdict_delivers(v.action)) {
+		session_reply(s, v.code, v.status, "%s", v.reply);
+		session_txn_done(s);
 		return;
 	}
-	s->env.prepend = session_authres_text(s, o);
-	if (action == SESSION_JUNK)
-		s->env.folder = "Junk";
+	s->env.prepend = session_headers_text(s, pipeline_findings(p), &v,
+	    pol.add_header);
+	if ((folder = verdict_folder(v.action)) != NULL)
+		s->env.folder = folder;
 	session_commit(s);
 }
 
-/* Start the checks on the spooled message, after our Received. */
+/* End of data: the message (after our Received) to the pipeline, and
+ * the last stages; the DKIM verifier fed while it streamed in goes
+ * with it. */
 static bool
 session_check_start(struct session *s)
 {
-	struct auth_request req;
+	struct check_txn *t = &s->ctxn;
 	const char *p;
 	size_t n;
 
-	if (spool_msg_map(s->msg, &p, &n) != 0 || n < s->received_len)
-		return session_commit(s);	/* the commit says 451 */
-	memset(&req, 0, sizeof(req));
-	req.ip = s->ip;
-	req.helo = s->helo;
-	req.mail_from = s->env.mail_from;
-	req.authserv_id = session_hostname(s);
-	req.receiver = session_hostname(s);
-	req.msg = p + s->received_len;
-	req.len = n - s->received_len;
-	req.arc = &arc_auth_hook;
-	req.deadline = s->conf->cfg->dns_message_deadline;
+	if (s->pipe == NULL || spool_msg_map(s->msg, &p, &n) != 0 ||
+	    n < s->received_len)
+		return session_commit(s);	/* a map failure says 451 */
+	t->msg = p + s->received_len;
+	t->len = n - s->received_len;
+	t->header_len = check_header_len(t->msg, t->len);
 	if (s->dkim != NULL) {
 		dkim_verify_feed_end(s->dkim);
-		req.dkim = s->dkim;	/* the check owns it now */
+		pipeline_facts(s->pipe)->dkim_stream = s->dkim;
 		s->dkim = NULL;
 	}
 	if (!session_enter(s, SESSION_CHECK))
 		return false;
-	s->check = auth_check_start(s->host->base, s->host->resolver, &req,
-	    s->txn, session_checked, s);
+	pipeline_run(s->pipe, CHECK_HEADERS, session_stage_started, s);
+	pipeline_run(s->pipe, CHECK_EOM, session_checked, s);
 	return true;
 }
 
@@ -2087,9 +2126,8 @@ session_free(struct session *s, const char *reason)
 	log_info("smtp.disconnect", "session=%06" PRIx64 " listener=%s "
 	    "client=%s reason=%s duration=%.3f", s->id, s->listener->name,
 	    s->client, reason, session_elapsed(&s->started));
-	if (s->check != NULL)
-		auth_check_cancel(s->check);
-	s->check = NULL;
+	pipeline_free(s->pipe);
+	s->pipe = NULL;
 	dkim_verify_free(s->dkim);
 	s->dkim = NULL;
 	if (s->msg != NULL && s->state == SESSION_COMMIT)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/strnum.h"
 
 /* Enhanced status codes used by the parser (RFC 3463). */
 #define ENH_SYNTAX	"5.5.2"	/* syntax error, command unrecognised */
@@ -135,17 +136,6 @@ fail(struct smtp_cmd *cmd, int code, const char *enhanced,
 
 /* --- xtext ------------------------------------------------------------ */
 
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = upper(c);
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 ssize_t
 smtp_xtext_decode(const char *s, size_t n, bool utf8, char *out,
     size_t outlen)
@@ -160,8 +150,8 @@ smtp_xtext_decode(const char *s, size_t n, bool utf8, char *out,
 		if (c == '+') {
 			if (n - i < 3)
 				return -1;
-			hi = hex_value((unsigned char)s[i + 1]);
-			lo = hex_value((unsigned char)s[i + 2]);
+			hi = strnum_hex_digit((unsigned char)s[i + 1]);
+			lo = strnum_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;

@@ -41,6 +41,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/fsutil.h"
 #include "core/ip.h"
 
 /*
@@ -86,22 +87,6 @@ tls_err_openssl(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
-/* OpenSSL says "system lib" for a missing file; say it plainly first. */
-static int
-tls_check_readable(const char *path, const char *what, char *err,
-    size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
-		    strerror(errno));
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
-
 /* ---- contexts ---------------------------------------------------- */
 
 static int
@@ -123,43 +108,6 @@ tls_ctx_policy(SSL_CTX *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-tls_ctx_load(SSL_CTX *ctx, const char *cert_path, const char *key_path,
-    char *err, size_t errlen)
-{
-	char what[2 * PATH_MAX + 64];
-
-	if (tls_check_readable(cert_path, "certificate", err, errlen) == -1 ||
-	    tls_check_readable(key_path, "private key", err, errlen) == -1)
-		return -1;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
-		snprintf(what, sizeof(what),
-		    "cannot load certificate chain from %s", cert_path);
-		tls_err_openssl(err, errlen, what);
-		return -1;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) {
-		if (ERR_GET_REASON(ERR_peek_last_error()) ==
-		    X509_R_KEY_VALUES_MISMATCH)
-			snprintf(what, sizeof(what), "private key %s does not "
-			    "match certificate %s", key_path, cert_path);
-		else
-			snprintf(what, sizeof(what),
-			    "cannot load private key from %s", key_path);
-		tls_err_openssl(err, errlen, what);
-		return -1;
-	}
-	/* a key of another type passes the load but fails here */
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(what, sizeof(what),
-		    "private key %s does not match certificate %s",
-		    key_path, cert_path);
-		tls_err_openssl(err, errlen, what);
-		return -1;
-	}
-	return 0;
-}
-
 /* A server context with our policy, empty; NULL with a reason. */
 static SSL_CTX *
 tls_ctx_empty(char *err, size_t errlen)
@@ -172,20 +120,6 @@ tls_ctx_empty(char *err, size_t errlen)
 		return NULL;
 	}
 	if (tls_ctx_policy(ctx, err, errlen) == -1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-SSL_CTX *
-tls_ctx_new(const char *cert_path, const char *key_path, char *err,
-    size_t errlen)
-{
-	SSL_CTX *ctx = tls_ctx_empty(err, errlen);
-
-	if (ctx != NULL && tls_ctx_load(ctx, cert_path, key_path, err,
-	    errlen) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -496,24 +430,6 @@ tls_cert_make(EVP_PKEY *key, const char *hostname)
 	return x;
 }
 
-/* Write all of data to fd; -1 with errno set on failure. */
-static int
-tls_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		w = write(fd, data, len);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* dir/name := data, via a temporary file, fsync and rename. */
 static int
 tls_write_atomic(const char *dir, const char *name, const char *data,
@@ -535,7 +451,7 @@ tls_write_atomic(const char *dir, const char *name, const char *data,
 		    strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) == -1 || tls_write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fsutil_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
@@ -647,21 +563,6 @@ tls_selfsigned_generate(const char *dir, const char *hostname, char *err,
 }
 
 static int
-tls_mkdir_private(const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) == 0)
-		return 0;
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	snprintf(err, errlen, "cannot create directory %s: %s", dir,
-	    errno == EEXIST ? "exists and is not a directory" :
-	    strerror(errno));
-	return -1;
-}
-
-static int
 tls_is_file(const char *path)
 {
 	struct stat st;
@@ -715,8 +616,11 @@ tls_selfsigned_ensure(const char *data_dir, const char *hostname,
 		    data_dir);
 		return -1;
 	}
-	if (tls_mkdir_private(dir, err, errlen) == -1)
+	if (fsutil_mkdir_p(dir, 0700, 0, NULL, 0) == -1) {
+		snprintf(err, errlen, "cannot create directory %s: %s", dir,
+		    strerror(errno));
 		return -1;
+	}
 	if (tls_is_file(key_out) && tls_is_file(cert_out) &&
 	    tls_cert_matches(cert_out, hostname))
 		return 0;

@@ -58,12 +58,6 @@ int	 tls_selfsigned_ensure(const char *data_dir, const char *hostname,
 	    char *cert_out, char *key_out, size_t outlen, int *created,
 	    char *err, size_t errlen);
 
-/* A new server context from a PEM certificate chain and a PEM key
- * (the server itself never reads a key: `config check` does, as the
- * admin); NULL with a reason in err. */
-SSL_CTX	*tls_ctx_new(const char *cert_path, const char *key_path,
-	    char *err, size_t errlen);
-
 /* A tls_server whose contexts get the certificate chain and a proxy of
  * the private key from the key holder (keyproxy.h); NULL with a reason
  * in err. */

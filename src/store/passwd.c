@@ -30,6 +30,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 
 #define LINE_MAX_OCTETS		4096
@@ -540,29 +541,6 @@ ident_same(const struct file_ident *a, const struct file_ident *b)
 	    a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
-/* Read the whole of fd (at most FILE_MAX_OCTETS) into b. 0 or -1. */
-static int
-read_all(int fd, struct buf *b)
-{
-	char chunk[8192];
-	ssize_t r;
-
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		if (b->len + (size_t)r > FILE_MAX_OCTETS) {
-			errno = EFBIG;
-			return -1;
-		}
-		buf_append(b, chunk, (size_t)r);
-	}
-}
-
 /* Where path stands now: its identity, or errno when stat fails for
  * another reason than absence. */
 static int
@@ -599,7 +577,8 @@ snapshot_read(const char *path)
 		path_ident(path, &snap->ident);
 		return snap;
 	}
-	if (fd >= 0 && (fstat(fd, &st) != 0 || read_all(fd, &text) != 0)) {
+	if (fd >= 0 && (fstat(fd, &st) != 0 ||
+	    fsutil_read_all(fd, &text, FILE_MAX_OCTETS) != 0)) {
 		snap->error = errno != 0 ? errno : EIO;
 		if (fstat(fd, &st) == 0)
 			ident_of(&st, &snap->ident);
@@ -1101,23 +1080,6 @@ dir_of(const char *path, char *out, size_t n)
 		snprintf(out, n, "%.*s", (int)(slash - path), path);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Replace path with text atomically: PATH.tmp.PID, fsync, rename, fsync
  * the directory. st is the old file (mode and owner kept), or NULL.
@@ -1145,7 +1107,7 @@ replace_file(const char *path, int dirfd, const struct buf *text,
 	    errno != EPERM)
 		goto fail;
 	if (fchmod(fd, mode) != 0 ||
-	    write_all(fd, text->data != NULL ? text->data : "",
+	    fsutil_write_all(fd, text->data != NULL ? text->data : "",
 	    text->len) != 0 || fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
@@ -1207,7 +1169,8 @@ passwd_file_edit(const char *path, enum edit_op op, const char *user,
 			goto done;
 		}
 		exists = false;
-	} else if (fstat(fd, &st) != 0 || read_all(fd, &old) != 0) {
+	} else if (fstat(fd, &st) != 0 ||
+	    fsutil_read_all(fd, &old, FILE_MAX_OCTETS) != 0) {
 		set_err(err, errlen, "cannot read", path);
 		close(fd);
 		goto done;

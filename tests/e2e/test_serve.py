@@ -149,7 +149,8 @@ def test_ipv6_listener(tmp_path):
     srv = d.Daemon(tmp_path, hostname=HOST,
                    listeners=[d.Listener("smtp6", "smtp", address="::1")]).start()
     try:
-        assert f"listening on [::1]:{srv.listener('smtp6').port} (smtp6, smtp)" in srv.stderr()
+        assert ("event=server.listening listener=smtp6 mode=smtp "
+                f"address=[::1]:{srv.listener('smtp6').port}") in srv.stderr()
         with srv.connect("smtp6") as c:
             assert c.reply() == BANNER
             assert c.cmd("QUIT") == "221 2.0.0 Bye"
@@ -160,8 +161,9 @@ def test_ipv6_listener(tmp_path):
 def test_startup_prints_one_line_per_listener(server):
     log = server.stderr()
     for lst in server.listeners:
-        assert f"listening on 127.0.0.1:{lst.port} ({lst.name})" in log
-    assert log.count("listening on ") == len(server.listeners)
+        assert (f"event=server.listening listener={lst.name} mode={lst.mode} "
+                f"address=127.0.0.1:{lst.port}") in log
+    assert log.count("event=server.listening ") == len(server.listeners)
 
 
 # ---- implicit TLS (smtps) -------------------------------------------------
@@ -408,6 +410,7 @@ def test_port_taken_exits_1_naming_the_listener(tmp_path):
         rc = srv.wait_exit()
         log = srv.stderr()
         assert rc == 1, log
+        assert "level=error event=server.start result=failed" in log
         assert f"cannot listen on 127.0.0.1:{port} (listener busy)" in log
         assert "Address already in use" in log
         assert "Sanitizer" not in log

@@ -183,6 +183,10 @@ def test_signed_message_passes_with_one_header_above_received(server,
     log = server.stderr()
     assert "spf=pass" in log and "dmarc=pass" in log
     assert "action=accept" in log
+    # the verdict's headers, SpamAssassin's way, below ours
+    assert msgs[0]["X-Spam-Status"].startswith("No, score=0.0 required=5.0")
+    assert msgs[0]["X-Spam-Score"] == "0.0"
+    assert msgs[0]["X-Spam-Flag"] is None
 
 
 def test_dmarc_reject_refuses_at_end_of_data(server):
@@ -195,6 +199,48 @@ def test_dmarc_reject_refuses_at_end_of_data(server):
     assert delivered(server, timeout=0.5) == []
     assert queue_empty(server)
     assert list((server.data_dir / "spool" / "tmp").iterdir()) == []
+
+
+def test_score_thresholds_and_exempt_recipients(tmp_path, dns):
+    """[verdict]: with DMARC only monitored, the score alone decides; a
+    refusal names the score and the finding that added most; an exempt
+    recipient gets the message, marked, instead."""
+    msg = message(DOMAIN, "t@t")
+    srv = start(tmp_path, dns.addr, extra="[auth]\ndmarc_policy = monitor\n"
+                "[verdict]\nreject = 2.5\n")
+    try:
+        code, text = send(srv, "someone@other.example", msg,
+                          helo="liar.other.example")
+        assert code == 550, text
+        assert text.startswith(b"5.7.1 Message rejected: score ")
+        assert b"reached the reject threshold 2.5" in text
+        assert b"(DMARC_POLICY_REJECT +2.0)" in text
+        srv.wait_log("action=reject")
+        assert "decided_by=DMARC_POLICY_REJECT" in srv.stderr()
+        assert delivered(srv, timeout=0.5) == []
+        assert queue_empty(srv)
+    finally:
+        srv.assert_clean_stop()
+
+    srv = start(tmp_path, dns.addr, extra="[auth]\ndmarc_policy = monitor\n"
+                "[verdict]\nadd_header = 1\nreject = 2.5\n"
+                "exempt = alice\n")
+    try:
+        code, text = send(srv, "someone@other.example", msg,
+                          helo="liar.other.example")
+        assert code == 250, text
+        msgs = delivered(srv)
+        assert len(msgs) == 1
+        assert msgs[0]["X-Spam-Flag"] == "YES"
+        status = " ".join(msgs[0]["X-Spam-Status"].split())
+        assert status.startswith("Yes, score=")
+        assert "required=1.0" in status
+        assert "DMARC_POLICY_REJECT" in status and "SPF_FAIL" in status
+        assert float(msgs[0]["X-Spam-Score"]) >= 2.5
+        srv.wait_log("action=add_header")
+        assert "alice@example.test is never refused" in srv.stderr()
+    finally:
+        srv.assert_clean_stop()
 
 
 def test_dmarc_quarantine_goes_to_junk(server):

@@ -208,7 +208,7 @@ class Daemon:
                 raise AssertionError(
                     f"netjes serve exited with {self.proc.returncode} "
                     f"before listening:\n{self.stderr()}")
-            return self.stderr().count("listening on ") >= want
+            return self.stderr().count("event=server.listening ") >= want
         wait_for(ready, START_TIMEOUT, "netjes serve to listen")
         return self
 

@@ -85,6 +85,11 @@ test_defaults(void **state)
 	assert_string_equal(c.store_redis_password, "");
 	assert_int_equal(c.store_redis_db, 0);
 	assert_int_equal(c.store_lmdb_map_size, 256 << 20);
+	assert_true(c.verdict_add_header == 5);
+	assert_true(c.verdict_junk == 6);
+	assert_true(c.verdict_tempfail == 0);
+	assert_true(c.verdict_reject == 15);
+	assert_string_equal(c.verdict_exempt, "");
 	assert_int_equal(c.naliases, 0);
 	assert_string_equal(c.tls_cert, "");
 	assert_string_equal(c.tls_key, "");
@@ -192,6 +197,12 @@ static const char full_config[] =
 	"redis_password = pa ss#word\n"
 	"redis_db = 5\n"
 	"lmdb_map_size = 1073741824\n"
+	"[verdict]\n"
+	"add_header = 4.5\n"
+	"junk = 7\n"
+	"tempfail = 9.25\n"
+	"reject = 0\n"
+	"exempt = hostmaster, ceo@Example.org  spam-reports\n"
 	"[listener \"mx\"]\n"
 	"address = 0.0.0.0\n"
 	"port = 25\n"
@@ -255,6 +266,12 @@ test_every_key(void **state)
 	assert_string_equal(c.store_redis_password, "pa ss#word");
 	assert_int_equal(c.store_redis_db, 5);
 	assert_int_equal(c.store_lmdb_map_size, 1073741824);
+	assert_true(c.verdict_add_header == 4.5);
+	assert_true(c.verdict_junk == 7);
+	assert_true(c.verdict_tempfail == 9.25);
+	assert_true(c.verdict_reject == 0);
+	assert_string_equal(c.verdict_exempt,
+	    "hostmaster ceo@Example.org spam-reports");
 	assert_string_equal(c.domains[0].catchall, "sink@example.org");
 	assert_string_equal(c.domains[1].catchall, "");
 	assert_int_equal(c.naliases, 1);
@@ -527,6 +544,13 @@ static const struct error_case error_cases[] = {
 	{ "[store]\nlmdb_map_size = 1000\n", 2, "out of range" },
 	{ "[store]\nlmdb_map_size = 2T\n", 2, "not a whole number" },
 	{ "[store]\nttl = 5\n", 2, "unknown key" },
+	{ "[verdict]\nreject = -1\n", 2, "not a score from 0 to 1000" },
+	{ "[verdict]\njunk = 1001\n", 2, "not a score from 0 to 1000" },
+	{ "[verdict]\nadd_header = five\n", 2, "not a score" },
+	{ "[verdict]\ntempfail = 5x\n", 2, "not a score" },
+	{ "[verdict]\nexempt = @example.org\n", 2, "neither a local part" },
+	{ "[verdict]\nexempt = a@\n", 2, "neither a local part" },
+	{ "[verdict]\nquarantine = 5\n", 2, "unknown key" },
 	{ "[alias \"nodomain\"]\nto = a\n", 1, "give local@domain" },
 	{ "[alias \"a@example.test\"]\n", 1, "has no to" },
 	{ "[alias \"a@elsewhere.example\"]\nto = b\n", 1, "not a local domain" },
@@ -803,6 +827,11 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_string_equal(a->store_redis_password, b->store_redis_password);
 	assert_int_equal(a->store_redis_db, b->store_redis_db);
 	assert_int_equal(a->store_lmdb_map_size, b->store_lmdb_map_size);
+	assert_true(a->verdict_add_header == b->verdict_add_header);
+	assert_true(a->verdict_junk == b->verdict_junk);
+	assert_true(a->verdict_tempfail == b->verdict_tempfail);
+	assert_true(a->verdict_reject == b->verdict_reject);
+	assert_string_equal(a->verdict_exempt, b->verdict_exempt);
 	assert_int_equal(a->nlisteners, b->nlisteners);
 	for (i = 0; i < a->nlisteners; i++) {
 		assert_string_equal(a->listeners[i].name, b->listeners[i].name);
@@ -882,6 +911,8 @@ test_write_ini_text(void **state)
 	assert_non_null(strstr(buf_cstr(&b), "\n[store]\nbackend = lmdb\n"
 	    "redis = 127.0.0.1:6379\nredis_password =\nredis_db = 0\n"
 	    "lmdb_map_size = 268435456\n"));
+	assert_non_null(strstr(buf_cstr(&b), "\n[verdict]\nadd_header = 5\n"
+	    "junk = 6\ntempfail = 0\nreject = 15\nexempt =\n"));
 	buf_free(&b);
 	config_free(&c);
 }

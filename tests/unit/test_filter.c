@@ -249,6 +249,26 @@ test_verdict_reply_is_clean_ascii(void **state)
 	arena_free(x.a);
 }
 
+static void
+test_verdict_exempt(void **state)
+{
+	(void)state;
+	assert_true(verdict_exempt("postmaster@example.org", NULL));
+	assert_true(verdict_exempt("PostMaster@example.org", ""));
+	assert_true(verdict_exempt("abuse@x.example", NULL));
+	assert_false(verdict_exempt("abuser@x.example", NULL));
+	assert_false(verdict_exempt("postmaster", NULL));	/* no domain */
+	assert_false(verdict_exempt("bob@example.org", NULL));
+	assert_true(verdict_exempt("hostmaster@a.example",
+	    "hostmaster ceo@example.org"));
+	assert_true(verdict_exempt("CEO@Example.ORG",
+	    "hostmaster ceo@example.org"));
+	assert_false(verdict_exempt("ceo@other.example",
+	    "hostmaster ceo@example.org"));
+	assert_false(verdict_exempt("host@a.example", "hostmaster"));
+	assert_false(verdict_exempt("hostmasters@a.example", "hostmaster"));
+}
+
 /* ---- explain ---- */
 
 /* One resinfo "method=pass" with an smtp.PROP=VALUE when prop is set. */
@@ -622,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_verdict_thresholds),
 		cmocka_unit_test(test_verdict_requests_and_who),
 		cmocka_unit_test(test_verdict_reply_is_clean_ascii),
+		cmocka_unit_test(test_verdict_exempt),
 		cmocka_unit_test(test_explain_headers),
 		cmocka_unit_test(test_pipeline_stages_and_holds),
 		cmocka_unit_test(test_pipeline_waits_where_needed),

@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -32,33 +31,9 @@
 #include "core/buf.h"
 #include "deliver/maildir.h"
 #include "queue/spool.h"
+#include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/netjes-maildir-test.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
-}
 
 static size_t
 count_files(const char *path)
@@ -223,7 +198,8 @@ test_first_delivery_creates_maildir(void **state)
 	static const char content[] = "Subject: hi\r\n\r\nbody\r\n..dots\r\n";
 	static const char want[] = "Received: from a\n\tby b; now\n"
 	    "Subject: hi\n\nbody\n..dots\n";
-	char *dir = make_tmpdir(), *md = join(dir, "/example.test/alice");
+	char *dir = testutil_tmpdir("maildir");
+	char *md = join(dir, "/example.test/alice");
 	char *p, suffix[64];
 	struct maildir_delivery d = { 0 };
 	struct maildir_result res;
@@ -274,7 +250,7 @@ test_first_delivery_creates_maildir(void **state)
 	free(p);
 	close(fd);
 	free(md);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -282,7 +258,7 @@ test_first_delivery_creates_maildir(void **state)
 static void
 test_crlf_folding_across_boundaries(void **state)
 {
-	char *dir = make_tmpdir(), *md = join(dir, "/m");
+	char *dir = testutil_tmpdir("maildir"), *md = join(dir, "/m");
 	struct maildir_delivery d = { 0 };
 	struct maildir_result res;
 	struct buf in = BUF_INIT, got;
@@ -316,14 +292,14 @@ test_crlf_folding_across_boundaries(void **state)
 	buf_free(&in);
 	close(fd);
 	free(md);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
 static void
 test_large_message_streams(void **state)
 {
-	char *dir = make_tmpdir(), *md = join(dir, "/m");
+	char *dir = testutil_tmpdir("maildir"), *md = join(dir, "/m");
 	struct maildir_delivery d = { 0 };
 	struct maildir_result res;
 	struct buf in = BUF_INIT;
@@ -348,14 +324,14 @@ test_large_message_streams(void **state)
 	buf_free(&in);
 	close(fd);
 	free(md);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
 static void
 test_folders_are_maildirplusplus(void **state)
 {
-	char *dir = make_tmpdir(), *md = join(dir, "/bob");
+	char *dir = testutil_tmpdir("maildir"), *md = join(dir, "/bob");
 	struct maildir_delivery d = { 0 };
 	struct maildir_result res;
 	char path[1024];
@@ -393,7 +369,7 @@ test_folders_are_maildirplusplus(void **state)
 	snprintf(path, sizeof(path), "%s/.Archive/tmp", md);
 	assert_true(is_dir(path));
 	free(md);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -402,7 +378,7 @@ test_bad_paths_defer(void **state)
 {
 	static const char *const bad_folders[] = { "../../etc", ".hidden",
 	    "a..b", "a/b", "x\ty" };
-	char *dir = make_tmpdir(), *file = join(dir, "/plainfile");
+	char *dir = testutil_tmpdir("maildir"), *file = join(dir, "/plainfile");
 	char *md = join(file, "/Maildir");
 	struct maildir_delivery d = { 0 };
 	struct maildir_result res;
@@ -444,7 +420,7 @@ test_bad_paths_defer(void **state)
 	assert_false(is_dir(md));	/* nothing created for a bad folder */
 	free(md);
 	free(file);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -456,7 +432,7 @@ test_bad_paths_defer(void **state)
 static void
 test_unwritable_maildir_defers(void **state)
 {
-	char *dir = make_tmpdir(), *md = join(dir, "/root-only");
+	char *dir = testutil_tmpdir("maildir"), *md = join(dir, "/root-only");
 	struct maildir_result res;
 	pid_t pid;
 	int status;
@@ -488,7 +464,7 @@ test_unwritable_maildir_defers(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	chmod(md, 0700);
 	free(md);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -500,7 +476,8 @@ test_unwritable_maildir_defers(void **state)
 static void
 test_full_then_readonly_fs_defers(void **state)
 {
-	char *dir = make_tmpdir(), *md = join(dir, "/m"), path[1024];
+	char *dir = testutil_tmpdir("maildir");
+	char *md = join(dir, "/m"), path[1024];
 	struct maildir_delivery d = { 0 };
 	struct maildir_result res;
 	struct buf big = BUF_INIT;
@@ -513,7 +490,7 @@ test_full_then_readonly_fs_defers(void **state)
 		print_message("# no private tmpfs here (%s): skipped\n",
 		    strerror(errno));
 		free(md);
-		rm_tree(dir);
+		testutil_rm_tree(dir);
 		free(dir);
 		skip();
 	}
@@ -541,7 +518,7 @@ test_full_then_readonly_fs_defers(void **state)
 	assert_int_equal(umount(dir), 0);
 	buf_free(&big);
 	free(md);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 
@@ -597,7 +574,7 @@ deliver_pending(struct spool *sp, struct spool_envelope *env,
 static void
 test_deferred_never_dropped(void **state)
 {
-	char *dir = make_tmpdir(), *spooldir = join(dir, "/spool");
+	char *dir = testutil_tmpdir("maildir"), *spooldir = join(dir, "/spool");
 	char *good = join(dir, "/mail/good"), *blocker = join(dir, "/blocker");
 	char *bad = join(blocker, "/bad"), *maildirs[2] = { good, bad };
 	char reason[SPOOL_REASON_MAX], id[SPOOL_ID_LEN + 1], *p;
@@ -657,7 +634,7 @@ test_deferred_never_dropped(void **state)
 	free(bad);
 	free(blocker);
 	free(spooldir);
-	rm_tree(dir);
+	testutil_rm_tree(dir);
 	free(dir);
 }
 

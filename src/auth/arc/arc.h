@@ -207,10 +207,31 @@ int	 arc_seal(const struct arc_seal_options *, const char *p, size_t n,
 	    const struct arc_verdict *incoming, struct buf *out, char *why,
 	    size_t whylen);
 
-/* --- the hook of the authentication pipeline (auth.h) --------------- */
+/* --- for the check pipeline (arc_auth.c, used by filter/check_arc.c) -- */
 
-/* arc_auth.c: `netjes auth` and the SMTP session pass &arc_auth_hook. */
-struct auth_arc_hook;
-extern const struct auth_arc_hook arc_auth_hook;
+struct arena;
+struct authres_resinfo;
+struct dns_resolver;
+struct event_base;
+struct ip_addr;
+
+/* done: called once, from the event loop (never from inside start),
+ * with the resinfo to add ("arc" method; its strings may come from
+ * out; the callee copies it), or NULL when ARC has nothing to say. */
+typedef void arc_auth_done_cb(void *done_arg,
+	    const struct authres_resinfo *arc);
+
+/* Validate the ARC chain of msg[0..n) (CRLF line ends) as of now
+ * (seconds since the epoch; 0: time(NULL)). Returns a handle for
+ * cancel; NULL means done will never be called (no ARC result). */
+void	*arc_auth_start(struct event_base *, struct dns_resolver *,
+	    const char *msg, size_t n, const struct ip_addr *client,
+	    long long now, struct arena *out, arc_auth_done_cb *done,
+	    void *done_arg);
+/* Stop a running validation: done will not be called. */
+void	 arc_auth_cancel(void *handle);
+/* The message's DNS deadline passed: done runs now, from here, with
+ * what is known (missing keys are DNS trouble). */
+void	 arc_auth_expire(void *handle);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * arc_auth — the ARC hook of the authentication pipeline (auth.h): run
+ * arc_auth — ARC for the check pipeline (filter/check_arc.c): run
  * arc_verify on a message with the pipeline's resolver and hand back
  * one resinfo, "arc=RESULT (i=N)" with header.oldest-pass and
  * smtp.remote-ip (RFC 8617 10.1), reason= for a failure, or a bare
@@ -7,7 +7,7 @@
  * always delivered from the event loop, never from inside start.
  */
 #include "auth/arc/arc.h"
-#include "auth/auth.h"
+#include "auth/authres.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@ struct arc_run {
 	struct arc_verify	*v;
 	struct event		*ev;
 	struct arena		*out;
-	auth_arc_done_cb	*done;
+	arc_auth_done_cb	*done;
 	void			*done_arg;
 	char			 ip[64];
 };
@@ -38,7 +38,7 @@ run_deliver(struct arc_run *r)
 	const struct arc_verdict *vd = arc_verify_finish(r->v);
 	struct authres_header h;
 	struct authres_resinfo *ri;
-	auth_arc_done_cb *done = r->done;
+	arc_auth_done_cb *done = r->done;
 	void *arg = r->done_arg;
 	char num[32];
 
@@ -78,10 +78,10 @@ run_later(evutil_socket_t fd, short what, void *arg)
 	run_deliver(arg);
 }
 
-static void *
-hook_start(struct event_base *base, struct dns_resolver *res,
+void *
+arc_auth_start(struct event_base *base, struct dns_resolver *res,
     const char *msg, size_t n, const struct ip_addr *client, long long now,
-    struct arena *out, auth_arc_done_cb *done, void *done_arg)
+    struct arena *out, arc_auth_done_cb *done, void *done_arg)
 {
 	struct arc_run *r = calloc(1, sizeof(*r));
 	struct arc_verify_options vo;
@@ -110,22 +110,19 @@ hook_start(struct event_base *base, struct dns_resolver *res,
 	return r;
 }
 
-static void
-hook_cancel(void *handle)
+void
+arc_auth_cancel(void *handle)
 {
 	if (handle != NULL)
 		run_free(handle);
 }
 
 /* The DNS deadline passed: keys not in count as DNS trouble. */
-static void
-hook_expire(void *handle)
+void
+arc_auth_expire(void *handle)
 {
 	struct arc_run *r = handle;
 
 	arc_verify_expire(r->v);
 	run_deliver(r);
 }
-
-const struct auth_arc_hook arc_auth_hook = { hook_start, hook_cancel,
-    hook_expire };
