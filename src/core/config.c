@@ -115,6 +115,7 @@ enum config_key_id {
 	KEY_DATA_DIR,
 	KEY_LOG_LEVEL,
 	KEY_LOG_TARGET,
+	KEY_LOG_FORMAT,
 	KEY_USERS_FILE,
 	KEY_SERVER_USER,
 	KEY_SERVER_GROUP,
@@ -615,6 +616,16 @@ config_set_log_target(struct config_parse *p, const char *v, char *why,
 	if (log_target_parse(v, &p->work.log_target) == 0)
 		return 0;
 	snprintf(why, n, "expected stderr or syslog");
+	return -1;
+}
+
+static int
+config_set_log_format(struct config_parse *p, const char *v, char *why,
+    size_t n)
+{
+	if (log_format_parse(v, &p->work.log_format) == 0)
+		return 0;
+	snprintf(why, n, "expected text or json");
 	return -1;
 }
 
@@ -1306,6 +1317,8 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    config_set_log_level },
 	[KEY_LOG_TARGET] = { SECTION_SERVER, "log_target",
 	    config_set_log_target },
+	[KEY_LOG_FORMAT] = { SECTION_SERVER, "log_format",
+	    config_set_log_format },
 	[KEY_USERS_FILE] = { SECTION_SERVER, "users_file",
 	    config_set_users_file },
 	[KEY_SERVER_USER] = { SECTION_SERVER, "user",
@@ -1997,6 +2010,7 @@ config_defaults(struct config *c)
 	snprintf(c->data_dir, sizeof(c->data_dir), "%s", data);
 	c->log_level = LOG_LEVEL_INFO;
 	c->log_target = LOG_TARGET_STDERR;
+	c->log_format = LOG_FORMAT_TEXT;
 	c->dns_timeout = 5.0;
 	c->dns_message_deadline = 10.0;
 	c->limits.message_size = 36700160;	/* 35 MiB */
@@ -2290,6 +2304,13 @@ config_get_log_target(const struct config *c, const struct config_key_doc *d,
 }
 
 static void
+config_get_log_format(const struct config *c, const struct config_key_doc *d,
+    size_t i, struct buf *b)
+{
+	buf_append_str(b, log_format_name(c->log_format));
+}
+
+static void
 config_get_trusted(const struct config *c, const struct config_key_doc *d,
     size_t i, struct buf *b)
 {
@@ -2370,6 +2391,10 @@ static const struct config_key_doc config_key_docs[KEY_COUNT] = {
 	[KEY_LOG_TARGET] = { CONFIG_JSON_STRING, config_get_log_target, 0,
 	    "stderr|syslog", "Where the log goes (syslog: facility mail).",
 	    NULL },
+	[KEY_LOG_FORMAT] = { CONFIG_JSON_STRING, config_get_log_format, 0,
+	    "text|json", "text: level=... event=... key=value pairs; json: "
+	    "the same as one JSON object a line (every value a string), for "
+	    "log shippers. Set at start.", NULL },
 	[KEY_USERS_FILE] = { CONFIG_JSON_STRING, config_get_str,
 	    CONFIG_OFF(users_file), "FILE",
 	    "The users, a Dovecot passwd-file managed by netjes user: the "

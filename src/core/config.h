@@ -3,7 +3,7 @@
  *
  * INI with git-config style named sections, parsed by libinih:
  *
- *	[server]		hostname, data_dir, log_level, log_target,
+ *	[server]		hostname, data_dir, log_level, log_target, log_format,
  *				users_file, user, group, trusted_networks
  *	[tls]			cert, key (empty: self-signed, made on first start)
  *	[dns]			nameserver, timeout, message_deadline
@@ -113,6 +113,7 @@ struct config {
 	char			 data_dir[PATH_MAX];
 	enum log_level		 log_level;
 	enum log_target		 log_target;
+	enum log_format		 log_format;
 	char			 users_file[PATH_MAX];	/* "" = DATA_DIR/users */
 	/* the account sessions run as when started as root (privsep.h) */
 	char			 server_user[CONFIG_ACCOUNT_MAX];

@@ -22,6 +22,12 @@
 static enum log_level	 log_cur_level = LOG_LEVEL_INFO;
 static enum log_target	 log_cur_target = LOG_TARGET_STDERR;
 static bool		 log_tty_errors;	/* syslog: errors to the tty too */
+static enum log_format	 log_cur_format = LOG_FORMAT_TEXT;
+
+static const char *const log_format_names[] = {
+	[LOG_FORMAT_TEXT] = "text",
+	[LOG_FORMAT_JSON] = "json",
+};
 
 static const char *const log_level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -47,6 +53,125 @@ void
 log_set_level(enum log_level level)
 {
 	log_cur_level = level;
+}
+
+void
+log_set_format(enum log_format f)
+{
+	log_cur_format = f;
+}
+
+int
+log_format_parse(const char *s, enum log_format *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_format_names) / sizeof(*log_format_names);
+	    i++)
+		if (strcasecmp(s, log_format_names[i]) == 0) {
+			*out = (enum log_format)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+log_format_name(enum log_format f)
+{
+	return (unsigned)f < sizeof(log_format_names) /
+	    sizeof(*log_format_names) ? log_format_names[f] : "text";
+}
+
+/* One JSON string of p[0..n) (already free of controls: the line went
+ * through log_defang): only '"' and '\' need escaping. */
+static void
+log_json_str(struct buf *out, const char *p, size_t n)
+{
+	size_t i;
+
+	buf_append_char(out, '"');
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			buf_append_char(out, '\\');
+		buf_append_char(out, p[i]);
+	}
+	buf_append_char(out, '"');
+}
+
+/* A quoted value at p (after its opening quote): its content, the
+ * text's own escapes \" and \\ undone (\xNN stays as written), into
+ * val; returns where the value ends (after the closing quote). */
+static const char *
+log_kv_unquote(const char *p, struct buf *val)
+{
+	while (*p != '\0' && *p != '"') {
+		if (*p == '\\' && (p[1] == '"' || p[1] == '\\')) {
+			buf_append_char(val, p[1]);
+			p += 2;
+			continue;
+		}
+		buf_append_char(val, *p++);
+	}
+	return *p == '"' ? p + 1 : p;
+}
+
+void
+log_kv_json(const char *kv, struct buf *out)
+{
+	struct buf val = BUF_INIT;
+	const char *p = kv, *key, *eq;
+	bool first = true;
+	size_t klen;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		key = p;
+		p += strcspn(p, " =");
+		klen = (size_t)(p - key);
+		eq = *p == '=' ? p : NULL;
+		buf_reset(&val);
+		if (eq != NULL && eq[1] == '"')
+			p = log_kv_unquote(eq + 2, &val);
+		else if (eq != NULL) {
+			p = eq + 1;
+			buf_append(&val, p, strcspn(p, " "));
+			p += strcspn(p, " ");
+		}
+		if (!first)
+			buf_append_char(out, ',');
+		first = false;
+		log_json_str(out, key, klen);
+		buf_append_char(out, ':');
+		log_json_str(out, val.data != NULL ? val.data : "", val.len);
+	}
+	buf_free(&val);
+}
+
+/* The finished text line as one JSON object: ts (stderr only), level,
+ * event, then the pairs. */
+static void
+log_line_json(const char *ts, enum log_level level, const char *event,
+    const char *kv, struct buf *out)
+{
+	buf_append_char(out, '{');
+	if (ts != NULL) {
+		buf_append(out, "\"ts\":", 5);
+		log_json_str(out, ts, strlen(ts));
+		buf_append_char(out, ',');
+	}
+	buf_append(out, "\"level\":", 8);
+	log_json_str(out, log_level_names[level],
+	    strlen(log_level_names[level]));
+	buf_append(out, ",\"event\":", 9);
+	log_json_str(out, event, strlen(event));
+	if (kv[0] != '\0') {
+		buf_append_char(out, ',');
+		log_kv_json(kv, out);
+	}
+	buf_append_char(out, '}');
 }
 
 int
@@ -285,29 +410,44 @@ log_defang(struct buf *line)
 void
 log_event(enum log_level level, const char *event, const char *fmt, ...)
 {
-	struct buf line = BUF_INIT;
+	struct buf line = BUF_INIT, ev = BUF_INIT, kv = BUF_INIT;
+	char ts[48] = "";
 	va_list ap;
 
 	if (!log_enabled(level))
 		return;
 	if (log_cur_target == LOG_TARGET_STDERR) {
-		char ts[32];
+		char day[32];
 		struct timespec now;
 		struct tm tm;
 
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		buf_printf(&line, "%s.%03ldZ ", ts, now.tv_nsec / 1000000);
+		strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(ts, sizeof(ts), "%s.%03ldZ", day,
+		    now.tv_nsec / 1000000);
 	}
-	buf_printf(&line, "level=%s event=%s", log_level_names[level], event);
 	if (fmt != NULL && fmt[0] != '\0') {
-		buf_append_char(&line, ' ');
 		va_start(ap, fmt);
-		buf_vprintf(&line, fmt, ap);
+		buf_vprintf(&kv, fmt, ap);
 		va_end(ap);
 	}
-	log_defang(&line);
+	/* both formats see the defanged text: no control or invalid
+	 * UTF-8 byte reaches either */
+	buf_append(&ev, event, strlen(event));
+	log_defang(&ev);
+	log_defang(&kv);
+	if (log_cur_format == LOG_FORMAT_JSON)
+		log_line_json(ts[0] != '\0' ? ts : NULL, level, buf_cstr(&ev),
+		    buf_cstr(&kv), &line);
+	else {
+		if (ts[0] != '\0')
+			buf_printf(&line, "%s ", ts);
+		buf_printf(&line, "level=%s event=%s", log_level_names[level],
+		    buf_cstr(&ev));
+		if (kv.len > 0)
+			buf_printf(&line, " %s", buf_cstr(&kv));
+	}
 	if (log_cur_target == LOG_TARGET_SYSLOG) {
 		syslog(log_syslog_priority(level), "%s", buf_cstr(&line));
 		if (log_tty_errors && level == LOG_LEVEL_ERROR)
@@ -317,5 +457,7 @@ log_event(enum log_level level, const char *event, const char *fmt, ...)
 		fwrite(line.data, 1, line.len, stderr);
 	}
 	buf_free(&line);
+	buf_free(&ev);
+	buf_free(&kv);
 }
 

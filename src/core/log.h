@@ -10,6 +10,12 @@
  * written with log_quote() by the caller; as a last line of defence
  * log_event() escapes any control or invalid UTF-8 byte left in the
  * finished line, so no caller's slip can split it.
+ *
+ * With the json format (`[server] log_format = json`) the same line is
+ * written as one JSON object: {"ts", "level", "event", then each key
+ * with its value as a string}, for log shippers that want JSON. Values
+ * keep their escapes (an ESC is the four characters \x1b in both
+ * formats), so both say the same thing.
  */
 #ifndef NETJES_CORE_LOG_H
 #define NETJES_CORE_LOG_H
@@ -28,10 +34,27 @@ enum log_target {
 	LOG_TARGET_SYSLOG,
 };
 
+enum log_format {
+	LOG_FORMAT_TEXT = 0,	/* level=... event=... key=value */
+	LOG_FORMAT_JSON,	/* one object a line */
+};
+
 void	log_init(enum log_level, enum log_target, const char *ident);
 void	log_set_level(enum log_level);
 int	log_level_parse(const char *, enum log_level *);	/* 0 or -1 */
 int	log_target_parse(const char *, enum log_target *);	/* 0 or -1 */
+void	log_set_format(enum log_format);
+int	log_format_parse(const char *, enum log_format *);	/* 0 or -1 */
+const char *log_format_name(enum log_format);
+
+/*
+ * The key=value text of a line (as log_event() builds it: bare values,
+ * or double-quoted ones with \" and \\ inside) as the members of a JSON
+ * object, appended to out without braces: "k":"v","k2":"v2". Every
+ * value becomes a string. Pure; for the json format and its tests.
+ */
+struct buf;
+void	log_kv_json(const char *kv, struct buf *out);
 int	log_enabled(enum log_level);
 
 /* fmt holds the key=value pairs after the event name. */

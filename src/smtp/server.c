@@ -1102,6 +1102,10 @@ server_keep_bound(const struct config *running, struct config *cfg)
 		server_restart_needed("server.log_target");
 		cfg->log_target = running->log_target;
 	}
+	if (cfg->log_format != running->log_format) {
+		server_restart_needed("server.log_format");
+		cfg->log_format = running->log_format;
+	}
 }
 
 /* New connections get the certificate cfg names; -1: the old one stays. */
@@ -1411,6 +1415,7 @@ server_run(struct config *cfg)
 	int fds[CONFIG_MAX_LISTENERS], chan, status = 1, rc;
 
 	log_init(cfg->log_level, cfg->log_target, "netjes");
+	log_set_format(cfg->log_format);
 	server_ignore_sigpipe();
 	memset(&acct, 0, sizeof(acct));
 	if (server_prepare(cfg, &acct, data_abs, cwd) != 0)

@@ -202,6 +202,11 @@ struct session {
 	struct pipeline			*pipe;
 	struct check_txn		 ctxn;
 	struct pipeline_env		 penv;
+	/* for the one line per message (smtp.message): the verdict, its
+	 * findings' symbols and the Message-ID, in the transaction arena */
+	const struct verdict		*verdict;
+	const char			*symbols;
+	const char			*message_id;
 	/* DKIM, fed as the content streams into the spool, so the body
 	 * hashes are done by end of data (not in one go on the loop) */
 	struct dkim_verify		*dkim;
@@ -362,6 +367,9 @@ session_txn_reset(struct session *s)
 	hdrguard_free(&s->guard);
 	hdrguard_init(&s->guard, session_hostname(s), session_spool_out, s);
 	arena_reset(s->txn);
+	s->verdict = NULL;
+	s->symbols = NULL;
+	s->message_id = NULL;
 	memset(&s->env, 0, sizeof(s->env));
 	s->nrcpt_ok = 0;
 	s->first_rcpt = NULL;
@@ -807,6 +815,72 @@ session_txn_done(struct session *s)
 		session_process_input(s);
 }
 
+/* The verdict of a message no check looked at (our user, a trusted
+ * network, or no resolver): accept, and why. */
+static const struct verdict *
+session_unfiltered_verdict(struct session *s)
+{
+	struct verdict_subject subj;
+	struct verdict_policy pol;
+	struct findings none;
+	struct verdict *v = arena_calloc(s->txn, 1, sizeof(*v));
+
+	memset(&subj, 0, sizeof(subj));
+	subj.auth_user = s->auth_user[0] != '\0' ? s->auth_user : NULL;
+	subj.trusted = config_is_trusted(s->conf->cfg, &s->ip);
+	findings_init(&none, s->txn);
+	checks_verdict_policy(s->conf->cfg, &pol);
+	verdict_decide(&none, &subj, &pol, s->txn, v);
+	if (subj.auth_user == NULL && !subj.trusted)
+		v->reason = "no checks (no resolver)";
+	return v;
+}
+
+/* "<a@b>,<c@d>" of the accepted recipients, quoted for the log. */
+static const char *
+session_rcpts_text(struct session *s, char *out, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < s->env.nrcpts; i++)
+		buf_printf(&b, "%s<%s>", i > 0 ? "," : "",
+		    s->env.rcpts[i].addr);
+	log_quote(out, n, buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+/*
+ * The one line per message: who sent what to whom, over what, and what
+ * the verdict made of it (result: queued, refused or failed), so one
+ * grep on a queue id or an address answers "what happened to it".
+ */
+static void
+session_message_log(struct session *s, const char *queue_id,
+    const char *result)
+{
+	const struct verdict *v = s->verdict != NULL ? s->verdict :
+	    session_unfiltered_verdict(s);
+	char qh[LOG_QUOTE_MAX], qf[LOG_QUOTE_MAX], qr[LOG_QUOTE_MAX];
+	char qm[LOG_QUOTE_MAX], qw[LOG_QUOTE_MAX], qs[LOG_QUOTE_MAX];
+
+	log_info("smtp.message", "session=%06" PRIx64 " queue_id=%s "
+	    "result=%s client=%s client_name=%s helo=%s from=%s rcpts=%s "
+	    "message_id=%s size=%" PRIu64 " tls=%s cipher=%s action=%s "
+	    "score=%.1f decided_by=%s reason=%s symbols=%s", s->id, queue_id,
+	    result, s->ip_text, s->rdns[0] != '\0' ? s->rdns : "-",
+	    log_quote(qh, sizeof(qh), s->helo), log_quote_addr(qf,
+	    sizeof(qf), s->env.mail_from), session_rcpts_text(s, qr,
+	    sizeof(qr)), log_quote(qm, sizeof(qm), s->message_id != NULL ?
+	    s->message_id : "-"), s->data.size, s->tls ? s->tls_version :
+	    "no", s->tls && s->tls_cipher != NULL ? s->tls_cipher : "-",
+	    verdict_action_name(v->action), v->score, v->decider != NULL ?
+	    v->decider->symbol : "-", log_quote(qw, sizeof(qw), v->reason),
+	    log_quote(qs, sizeof(qs), s->symbols != NULL && s->symbols[0] !=
+	    '\0' ? s->symbols : "-"));
+}
+
 static void
 session_committed(void *arg, const char *id, int err, const char *reason)
 {
@@ -817,6 +891,7 @@ session_committed(void *arg, const char *id, int err, const char *reason)
 	if (err != 0) {
 		log_error("smtp.commit_failed", "session=%06" PRIx64
 		    " queue_id=%s reason=\"%s\"", s->id, id, reason);
+		session_message_log(s, id, "failed");
 		session_reply(s, 451, "4.3.0", "Local error in processing, "
 		    "try again later");
 	} else {
@@ -825,6 +900,7 @@ session_committed(void *arg, const char *id, int err, const char *reason)
 		    s->id, id, log_quote_addr(qa, sizeof(qa),
 		    s->env.mail_from), s->env.nrcpts, s->data.size,
 		    s->ip_text, s->tls ? s->tls_version : "no");
+		session_message_log(s, id, "queued");
 		session_reply(s, 250, "2.0.0", "Ok: queued as %s", id);
 		delivery_enqueue(s->host->delivery, id, false);
 	}
@@ -860,6 +936,42 @@ session_commit(struct session *s)
 		return false;
 	spool_commit_async(s->msg, &s->env, session_committed, s);
 	return true;
+}
+
+/* v[0..n) without its folding whitespace at either end, in the arena. */
+static const char *
+session_trim(struct session *s, const char *v, size_t n)
+{
+	while (n > 0 && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')) {
+		v++;
+		n--;
+	}
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+	    v[n - 1] == '\r' || v[n - 1] == '\n'))
+		n--;
+	return arena_strndup(s->txn, v, n);
+}
+
+/* The Message-ID of the spooled message (after our Received), for the
+ * message's log line; absent or unreadable: none. */
+static void
+session_note_message_id(struct session *s)
+{
+	struct hdr_section hs;
+	const char *p;
+	size_t n, i;
+
+	if (s->msg == NULL || spool_msg_map(s->msg, &p, &n) != 0 ||
+	    n < s->received_len)
+		return;
+	hdr_parse(p + s->received_len, n - s->received_len, s->txn, &hs);
+	for (i = 0; i < hs.n; i++) {
+		if (!hdr_name_is(&hs.fields[i], "Message-ID"))
+			continue;
+		s->message_id = session_trim(s, hs.fields[i].value,
+		    hs.fields[i].value_len);
+		return;
+	}
 }
 
 /* ---- the check pipeline (filter/) --------------------------------------- */
@@ -997,6 +1109,21 @@ session_headers_text(struct session *s, const struct findings *f,
 	return text;
 }
 
+/* The findings' symbols, comma-separated, for the message's line. */
+static const char *
+session_symbols(struct session *s, const struct findings *f)
+{
+	struct buf b = BUF_INIT;
+	const char *out;
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		buf_printf(&b, "%s%s", i > 0 ? "," : "", f->v[i].symbol);
+	out = arena_strdup(s->txn, buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
 /*
  * Every check is done (from the loop): the verdict says what happens.
  * A refusal answers with the deciding reason and queues nothing (never
@@ -1018,7 +1145,10 @@ session_checked(struct pipeline *p, enum check_stage stage, void *arg)
 	checks_verdict_policy(s->conf->cfg, &pol);
 	verdict_decide(pipeline_findings(p), &subj, &pol, s->txn, &v);
 	session_check_log(s, pipeline_facts(p), &v);
+	s->verdict = arena_memdup(s->txn, &v, sizeof(v));
+	s->symbols = session_symbols(s, pipeline_findings(p));
 	if (!verdict_delivers(v.action)) {
+		session_message_log(s, spool_msg_id(s->msg), "refused");
 		session_reply(s, v.code, v.status, "%s", v.reply);
 		session_txn_done(s);
 		return;
@@ -1147,6 +1277,7 @@ session_content_end(struct session *s)
 		log_info("smtp.forged_authres", "session=%06" PRIx64
 		    " queue_id=%s renamed=%zu", s->id, spool_msg_id(s->msg),
 		    s->guard.renamed);
+	session_note_message_id(s);
 	if (session_checks_wanted(s))
 		return session_check_start(s);
 	return session_commit(s);

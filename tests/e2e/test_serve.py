@@ -9,6 +9,7 @@ Every daemon started here is stopped with a signal and must exit 0, so
 AddressSanitizer and LeakSanitizer reports fail the test that caused them.
 """
 
+import json
 import os
 import signal
 import socket
@@ -489,6 +490,41 @@ def test_signals_while_stopping_still_exit_0(tmp_path):
                 time.sleep(0.001)
         srv.assert_clean_stop()
         assert "killed" not in srv.stderr()
+
+
+def test_json_log_format(tmp_path):
+    """[server] log_format = json: every line the daemon writes is one
+    JSON object, with ts, level, event and the same pairs as text; a
+    client's ESC in HELO is the escape, not the byte, in JSON too."""
+    srv = d.Daemon(tmp_path, hostname=HOST,
+                   extra="[server]\nlog_format = json\n")
+    srv.spawn()
+    try:
+        def events():
+            out = []
+            for line in srv.stderr().splitlines():
+                out.append(json.loads(line))
+            return out
+        d.wait_for(lambda: sum(e["event"] == "server.listening"
+                               for e in events()) == len(srv.listeners),
+                   d.IO_TIMEOUT, "the listeners in JSON")
+        with srv.connect() as c:
+            assert c.reply() == BANNER
+            assert c.cmd("EHLO bad\x1bname").startswith("500 5.5.2")
+            assert c.cmd("QUIT") == "221 2.0.0 Bye"
+        d.wait_for(lambda: any(e["event"] == "smtp.helo_refused"
+                               for e in events()), d.IO_TIMEOUT,
+                   "the refused HELO")
+    finally:
+        rc = srv.stop()
+    evs = events()
+    assert rc == 0
+    assert all({"ts", "level", "event"} <= set(e) for e in evs)
+    assert all(isinstance(v, str) for e in evs for v in e.values())
+    refused = [e for e in evs if e["event"] == "smtp.helo_refused"][0]
+    assert "\\x1b" in refused["helo"] and "\x1b" not in refused["helo"]
+    assert any(e["event"] == "server.stop" for e in evs)
+    assert "\x1b" not in srv.stderr()
 
 
 def test_stop_closes_the_listeners(tmp_path):

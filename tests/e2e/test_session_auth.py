@@ -183,6 +183,18 @@ def test_signed_message_passes_with_one_header_above_received(server,
     log = server.stderr()
     assert "spf=pass" in log and "dmarc=pass" in log
     assert "action=accept" in log
+    # one line per message, with everything about it
+    server.wait_log("event=smtp.message ")
+    line = [ln for ln in server.stderr().splitlines()
+            if "event=smtp.message " in ln][0]
+    for part in ("result=queued", f"client={CLIENT_IP}",
+                 f"client_name=mail.{DOMAIN}", f"helo=mail.{DOMAIN}",
+                 f"from=<bounce@{DOMAIN}>", "rcpts=<alice@example.test>",
+                 "message_id=<p@t>", "action=accept", "score=0.0",
+                 "decided_by=-", "tls=no"):
+        assert part in line, (part, line)
+    assert "SPF_PASS" in line and "DKIM_VALID" in line
+    assert "DMARC_PASS" in line
     # the verdict's headers, SpamAssassin's way, below ours
     assert msgs[0]["X-Spam-Status"].startswith("No, score=0.0 required=5.0")
     assert msgs[0]["X-Spam-Score"] == "0.0"
@@ -196,6 +208,12 @@ def test_dmarc_reject_refuses_at_end_of_data(server):
     assert text.startswith(b"5.7.1 ")
     assert DOMAIN.encode() in text
     server.wait_log("action=reject")
+    server.wait_log("event=smtp.message ")
+    line = [ln for ln in server.stderr().splitlines()
+            if "event=smtp.message " in ln][0]
+    assert "result=refused" in line and "action=reject" in line
+    assert "decided_by=DMARC_POLICY_REJECT" in line
+    assert "message_id=<r@t>" in line
     assert delivered(server, timeout=0.5) == []
     assert queue_empty(server)
     assert list((server.data_dir / "spool" / "tmp").iterdir()) == []
@@ -365,6 +383,13 @@ def test_trusted_network_is_not_checked(tmp_path, dns):
         assert len(msgs) == 1
         assert msgs[0].get_all("Authentication-Results") is None
         assert "event=smtp.auth_checked" not in srv.stderr()
+        assert msgs[0]["X-Spam-Status"] is None
+        srv.wait_log("event=smtp.message ")
+        line = [ln for ln in srv.stderr().splitlines()
+                if "event=smtp.message " in ln][0]
+        assert "result=queued" in line and "action=accept" in line
+        assert ('reason="the client is in trusted_networks: not '
+                'filtered"') in line
     finally:
         srv.assert_clean_stop()
 
@@ -447,5 +472,14 @@ def test_authenticated_submission_is_not_checked(tmp_path, dns):
         assert "(authenticated as alice@example.test)" in received
         assert "with ESMTPSA" in received
         assert "event=smtp.auth_checked" not in srv.stderr()
+        assert msgs[0]["X-Spam-Status"] is None
+        # its line says why nothing judged it, and that it went over TLS
+        srv.wait_log("event=smtp.message ")
+        line = [ln for ln in srv.stderr().splitlines()
+                if "event=smtp.message " in ln][0]
+        assert "result=queued" in line and "action=accept" in line
+        assert ('reason="sent by our user alice@example.test (logged in): '
+                'not filtered"') in line
+        assert "tls=TLSv1." in line and "symbols=-" in line
     finally:
         srv.assert_clean_stop()

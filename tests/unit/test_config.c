@@ -59,6 +59,7 @@ test_defaults(void **state)
 	assert_string_equal(c.data_dir, "./var");
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(c.log_target, LOG_TARGET_STDERR);
+	assert_int_equal(c.log_format, LOG_FORMAT_TEXT);
 	assert_string_equal(c.users_file, "");
 	assert_string_equal(c.server_user, "netjes");
 	assert_string_equal(c.server_group, "");
@@ -155,6 +156,7 @@ static const char full_config[] =
 	"data_dir = /var/lib/netjes\n"
 	"log_level = debug\n"
 	"log_target = syslog\n"
+	"log_format = JSON\n"
 	"users_file = /etc/netjes/users\n"
 	"user = _mail\n"
 	"group = mail-users\n"
@@ -234,6 +236,7 @@ test_every_key(void **state)
 	assert_string_equal(c.data_dir, "/var/lib/netjes");
 	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(c.log_target, LOG_TARGET_SYSLOG);
+	assert_int_equal(c.log_format, LOG_FORMAT_JSON);
 	assert_string_equal(c.users_file, "/etc/netjes/users");
 	assert_string_equal(c.server_user, "_mail");
 	assert_string_equal(c.server_group, "mail-users");
@@ -499,6 +502,7 @@ static const struct error_case error_cases[] = {
 	{ "[server]\nlog_level = 1\n[server]\nlog_level = 2\n", 2,
 	  "bad log_level '1' in [server]: expected error, warn" },
 	{ "[server]\nlog_target = file\n", 2, "expected stderr or syslog" },
+	{ "[server]\nlog_format = xml\n", 2, "expected text or json" },
 	{ "[server]\nhostname = mx\n", 2, "not a fully-qualified" },
 	{ "[server]\nhostname = mx_1.example\n", 2, "'_' is not allowed" },
 	{ "[server]\nhostname = -a.example\n", 2, "starts or ends with '-'" },
@@ -793,6 +797,7 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_string_equal(a->data_dir, b->data_dir);
 	assert_int_equal(a->log_level, b->log_level);
 	assert_int_equal(a->log_target, b->log_target);
+	assert_int_equal(a->log_format, b->log_format);
 	assert_string_equal(a->users_file, b->users_file);
 	assert_string_equal(a->server_user, b->server_user);
 	assert_string_equal(a->server_group, b->server_group);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 
 static void
@@ -224,6 +225,56 @@ test_event_defangs_unquoted_values(void **state)
 }
 
 static void
+test_kv_json(void **state)
+{
+	struct buf b = BUF_INIT;
+	char q[LOG_QUOTE_MAX], line[256];
+
+	(void)state;
+	log_kv_json("a=1 b=x", &b);
+	assert_string_equal(buf_cstr(&b), "\"a\":\"1\",\"b\":\"x\"");
+	/* quoted values lose their quotes and the text's own escapes;
+	 * \xNN stays as written, a JSON string keeps the backslash */
+	buf_reset(&b);
+	snprintf(line, sizeof(line), "from=%s n=2 empty= bare",
+	    log_quote(q, sizeof(q), "a \"b\" \\ \x1b"));
+	log_kv_json(line, &b);
+	assert_string_equal(buf_cstr(&b), "\"from\":\"a \\\"b\\\" \\\\ "
+	    "\\\\x1b\",\"n\":\"2\",\"empty\":\"\",\"bare\":\"\"");
+	/* an unterminated quote ends the value at the end of the text */
+	buf_reset(&b);
+	log_kv_json("k=\"open", &b);
+	assert_string_equal(buf_cstr(&b), "\"k\":\"open\"");
+	buf_reset(&b);
+	log_kv_json("", &b);
+	assert_string_equal(buf_cstr(&b), "");
+	buf_free(&b);
+}
+
+static void
+test_json_line(void **state)
+{
+	char out[512];
+	const char *p;
+
+	(void)state;
+	log_set_format(LOG_FORMAT_JSON);
+	capture(out, sizeof(out), "x\r\ny\x1b");
+	log_set_format(LOG_FORMAT_TEXT);
+	p = strchr(out, '{');
+	assert_non_null(p);
+	assert_ptr_equal(p, out);
+	assert_non_null(strstr(out, "\"level\":\"info\",\"event\":"
+	    "\"test.event\",\"value\":\"x\\\\x0d\\\\x0ay\\\\x1b\","
+	    "\"end\":\"1\"}\n"));
+	assert_non_null(strstr(out, "{\"ts\":\"20"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	assert_int_equal(log_format_parse("JSON", &(enum log_format){ 0 }), 0);
+	assert_int_equal(log_format_parse("xml", &(enum log_format){ 0 }), -1);
+	assert_string_equal(log_format_name(LOG_FORMAT_JSON), "json");
+}
+
+static void
 test_level_parse(void **state)
 {
 	enum log_level l;
@@ -256,6 +307,8 @@ main(void)
 		cmocka_unit_test(test_quote_addr),
 		cmocka_unit_test(test_quote_truncation_keeps_escapes_whole),
 		cmocka_unit_test(test_event_defangs_unquoted_values),
+		cmocka_unit_test(test_kv_json),
+		cmocka_unit_test(test_json_line),
 		cmocka_unit_test(test_level_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
