@@ -183,6 +183,14 @@ privsep_prepare(const struct config *cfg, const char *mail_root,
 	if (privsep_own_dir(path, a, err, errlen) == -1 ||
 	    privsep_own_dir(mail_root, a, err, errlen) == -1)
 		return -1;
+	/* the LMDB state store (store/kv_lmdb.c) */
+	if (snprintf(path, sizeof(path), "%s/state", cfg->data_dir) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "data directory path too long");
+		return -1;
+	}
+	if (privsep_own_dir(path, a, err, errlen) == -1)
+		return -1;
 	if (cfg->users_file[0] != '\0')
 		snprintf(path, sizeof(path), "%s", cfg->users_file);
 	else if (snprintf(path, sizeof(path), "%s/users", cfg->data_dir) >=

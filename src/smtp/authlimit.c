@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -135,6 +136,42 @@ authlimit_fail(struct authlimit *t, const struct authlimit_rules *r,
 		e->failures++;
 	e->last = now;
 	return e->failures;
+}
+
+unsigned
+authlimit_raise(struct authlimit *t, const struct authlimit_rules *r,
+    const struct ip_addr *ip, double now, unsigned count)
+{
+	struct ip_addr client = authlimit_client(ip);
+	struct authlimit_entry *e = authlimit_find(t, &client);
+
+	if (count == 0)
+		return authlimit_failures(t, r, ip, now);
+	if (e == NULL) {
+		e = authlimit_take(t, r, now);
+		e->client = client;
+		e->failures = 0;
+	} else if (authlimit_expired(e, r, now))
+		e->failures = 0;
+	if (count > AUTHLIMIT_FAILURES_MAX)
+		count = AUTHLIMIT_FAILURES_MAX;
+	if (count > e->failures) {
+		e->failures = count;
+		e->last = now;
+	}
+	return e->failures;
+}
+
+const char *
+authlimit_client_text(const struct ip_addr *ip, char *out, size_t n)
+{
+	struct ip_addr client = authlimit_client(ip);
+	char text[IP_STRLEN];
+
+	ip_format(&client, text, sizeof(text));
+	snprintf(out, n, "%s%s", text, client.family == AF_INET6 ? "/64" :
+	    "");
+	return out;
 }
 
 bool

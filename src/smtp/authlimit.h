@@ -60,6 +60,18 @@ unsigned	 authlimit_fail(struct authlimit *,
 		    const struct authlimit_rules *, const struct ip_addr *,
 		    double now);
 
+/*
+ * What another MX (through the shared store) knows of ip's client:
+ * raise its count to at least count, as of now. Returns its failures.
+ */
+unsigned	 authlimit_raise(struct authlimit *,
+		    const struct authlimit_rules *, const struct ip_addr *,
+		    double now, unsigned count);
+/* The client as text, the key of the shared count: "192.0.2.1", or
+ * "2001:db8:1:2::/64". */
+const char	*authlimit_client_text(const struct ip_addr *, char *out,
+		    size_t n);
+
 /* A client with this many failures gets no more tries. */
 bool		 authlimit_blocked(const struct authlimit_rules *,
 		    unsigned failures);

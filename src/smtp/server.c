@@ -64,6 +64,7 @@
 #include "priv/privsep.h"
 #include "queue/spool.h"
 #include "smtp/authlimit.h"
+#include "store/kv.h"
 #include "smtp/session.h"
 #include "smtp/tls.h"
 #include "store/passwd.h"
@@ -1289,6 +1290,9 @@ server_free(struct server *srv)
 	if (srv->host.resolver != NULL)
 		dns_resolver_free(srv->host.resolver);
 	authlimit_free(srv->host.authlimit);
+	/* after the sessions: none of them has a request out any more */
+	if (srv->host.kv != NULL)
+		kv_free(srv->host.kv);
 	if (srv->reap != NULL)
 		event_free(srv->reap);
 	server_free_signals(srv);
@@ -1313,6 +1317,23 @@ server_ignore_sigpipe(void)
 }
 
 /* ---- the two processes (privsep.h) ------------------------------- */
+
+/* The state store ([store]): what the AUTH throttle shares between
+ * MX hosts (Redis) or keeps across restarts (LMDB). */
+static int
+server_store_setup(struct server *srv)
+{
+	char err[512];
+
+	if ((srv->host.kv = kv_open_from_config(srv->cfg, srv->base, err,
+	    sizeof(err))) != NULL) {
+		log_info("store.open", "backend=%s",
+		    kv_backend_name(srv->host.kv));
+		return 0;
+	}
+	server_start_failed("cannot open the store: %s", err);
+	return -1;
+}
 
 /* The unprivileged server, from the loop to the stop. */
 static int
@@ -1342,7 +1363,8 @@ server_child(const struct config *cfg, const int *fds, int chan,
 	else if (server_tls_setup(srv) == 0) {
 		if (server_events_setup(srv) == -1)
 			server_start_failed("cannot set up the event loop");
-		else if (server_mail_setup(srv) == 0 &&
+		else if (server_store_setup(srv) == 0 &&
+		    server_mail_setup(srv) == 0 &&
 		    server_listen_all(srv) == 0) {
 			server_raise_nofile(cfg);
 			log_info("server.start", "hostname=%s listeners=%zu "

@@ -114,6 +114,7 @@
 #include "msg/header.h"
 #include "queue/spool.h"
 #include "smtp/authlimit.h"
+#include "store/kv.h"
 #include "smtp/hdrguard.h"
 #include "smtp/helo.h"
 #include "smtp/received.h"
@@ -183,6 +184,7 @@ struct session {
 	/* the verdict, held while the reply waits out the failure delay */
 	enum passwd_result		 auth_result;
 	struct event			*auth_delay;
+	struct kv_req			*auth_kv;	/* the shared count */
 	struct timespec			 started;
 	unsigned			 ncommands;
 	unsigned			 nerrors;
@@ -1513,26 +1515,21 @@ session_on_auth_delay(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * The password check is done (on the loop). A failure is counted at
- * once, before any delay, so a client that hangs up rather than wait
- * for the reply still pays for its guess. The delay is the one the
- * client's earlier failures earned, whatever this verdict is.
+ * The counts are in (the local one, raised to the shared one when there
+ * is a store). A failure is counted at once, before any delay, so a
+ * client that hangs up rather than wait for the reply still pays for
+ * its guess. The delay is the one the client's earlier failures earned,
+ * whatever this verdict is.
  */
 static void
-session_auth_verified(enum passwd_result res, void *arg)
+session_auth_counted(struct session *s, unsigned before, unsigned failures)
 {
-	struct session *s = arg;
 	struct authlimit_rules r = session_authlimit_rules(s);
-	double now = session_now(), delay;
-	unsigned before, failures = 0;
+	double delay;
 	struct timeval tv;
 
-	s->auth_job = NULL;
-	s->auth_result = res;
-	before = authlimit_failures(s->host->authlimit, &r, &s->ip, now);
-	if (res == PASSWD_BAD || res == PASSWD_UNKNOWN_USER)
-		failures = authlimit_fail(s->host->authlimit, &r, &s->ip, now);
-	session_auth_log(s, s->auth_try, passwd_result_name(res), failures);
+	session_auth_log(s, s->auth_try, passwd_result_name(s->auth_result),
+	    failures);
 	delay = authlimit_delay(&r, before);
 	if (delay > 0 && !authlimit_blocked(&r, failures) &&
 	    !s->stop_after_commit) {
@@ -1547,6 +1544,94 @@ session_auth_verified(enum passwd_result res, void *arg)
 			return;
 	}
 	session_auth_answer(s);
+}
+
+static bool
+session_auth_failed(const struct session *s)
+{
+	return s->auth_result == PASSWD_BAD ||
+	    s->auth_result == PASSWD_UNKNOWN_USER;
+}
+
+/* The shared count (kv_incr on a failure, kv_get otherwise): the local
+ * one takes it over. A store that cannot answer leaves the local count
+ * alone: it is no information, never a block. */
+static void
+session_auth_shared(const struct kv_result *res, void *arg)
+{
+	struct session *s = arg;
+	struct authlimit_rules r = session_authlimit_rules(s);
+	double now = session_now();
+	unsigned before, failures, shared = 0;
+	char cl[IP_STRLEN + 4];
+
+	s->auth_kv = NULL;
+	if (res->status == KV_OK && res->num > 0)
+		shared = res->num > UINT32_MAX ? UINT32_MAX :
+		    (unsigned)res->num;
+	else if (res->status == KV_ERROR)
+		log_warn("smtp.auth_store", "session=%06" PRIx64 " client=%s "
+		    "result=unavailable action=local-count-only", s->id,
+		    authlimit_client_text(&s->ip, cl, sizeof(cl)));
+	before = authlimit_failures(s->host->authlimit, &r, &s->ip, now);
+	failures = before;
+	if (session_auth_failed(s)) {
+		failures = authlimit_fail(s->host->authlimit, &r, &s->ip, now);
+		/* the shared count includes this failure */
+		if (shared > 0)
+			before = shared - 1 > before ? shared - 1 : before;
+	} else if (shared > before)
+		before = shared;
+	failures = authlimit_raise(s->host->authlimit, &r, &s->ip, now,
+	    shared > failures ? shared : failures);
+	session_auth_counted(s, before, session_auth_failed(s) ? failures :
+	    0);
+}
+
+/* A get's answer is the count as text; an incr's is num already. */
+static void
+session_auth_shared_get(const struct kv_result *res, void *arg)
+{
+	struct kv_result r = *res;
+	char text[24];
+
+	if (r.status == KV_OK && r.val != NULL && r.vallen < sizeof(text)) {
+		memcpy(text, r.val, r.vallen);
+		text[r.vallen] = '\0';
+		r.num = strtoll(text, NULL, 10);
+	}
+	session_auth_shared(&r, arg);
+}
+
+/* The password check is done (on the loop): the shared count first,
+ * when there is a store. */
+static void
+session_auth_verified(enum passwd_result res, void *arg)
+{
+	struct session *s = arg;
+	struct authlimit_rules r = session_authlimit_rules(s);
+	double now = session_now();
+	unsigned before, failures = 0;
+	char key[IP_STRLEN + 16], cl[IP_STRLEN + 4];
+	int n;
+
+	s->auth_job = NULL;
+	s->auth_result = res;
+	if (s->host->kv != NULL && r.max_failures > 0) {
+		n = snprintf(key, sizeof(key), "authfail:%s",
+		    authlimit_client_text(&s->ip, cl, sizeof(cl)));
+		s->auth_kv = session_auth_failed(s) ?
+		    kv_incr(s->host->kv, key, (size_t)n, 1,
+		    (unsigned)r.window, session_auth_shared, s) :
+		    kv_get(s->host->kv, key, (size_t)n,
+		    session_auth_shared_get, s);
+		if (s->auth_kv != NULL)
+			return;
+	}
+	before = authlimit_failures(s->host->authlimit, &r, &s->ip, now);
+	if (session_auth_failed(s))
+		failures = authlimit_fail(s->host->authlimit, &r, &s->ip, now);
+	session_auth_counted(s, before, failures);
 }
 
 /* ---- STARTTLS --------------------------------------------------------- */
@@ -2279,6 +2364,7 @@ session_free(struct session *s, const char *reason)
 		event_free(s->banner_timer);
 	if (s->auth_delay != NULL)
 		event_free(s->auth_delay);
+	kv_cancel(s->auth_kv);
 	if (s->data_timer != NULL)
 		event_free(s->data_timer);
 	/* under STARTTLS the last reply may still sit below the TLS

@@ -30,6 +30,7 @@
 #include "core/ip.h"
 
 struct authlimit;
+struct kv;
 struct delivery;
 struct dns_resolver;
 struct event_base;
@@ -70,6 +71,9 @@ struct session_host {
 	/* AUTH failures per client address, across sessions and reloads
 	 * (authlimit.h); the rules come from each session's own conf */
 	struct authlimit	*authlimit;
+	/* the state store (store/kv.h): the throttle's counts, shared by
+	 * the MX hosts on one Redis; NULL: local counts only */
+	struct kv		*kv;
 	LIST_HEAD(session_list, session) sessions;
 	size_t			 nsessions;
 	uint64_t		 next_id;

@@ -24,6 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import daemon as d  # noqa: E402
 from mailtest import ehlo  # noqa: E402
+from redisserver import RedisServer  # noqa: E402
 
 HOST = "mx.example.test"
 USER = "alice@example.test"
@@ -259,3 +260,93 @@ def test_config_check_refuses_bad_values(tmp_path, bad_value):
                        timeout=60)
     assert r.returncode != 0
     assert bad_value.split()[0] in r.stderr
+
+
+# ---- the shared count ([store]) --------------------------------------------
+
+def test_shared_count_blocks_on_the_other_mx(tmp_path):
+    """Two netjes on one Redis ([store] backend = redis): a client that
+    used up its failures on one MX is refused on the other, even with
+    the right password; another client is not; the count is in Redis
+    under the client's key."""
+    redis = RedisServer(tmp_path).start()
+    store = f"[store]\nbackend = redis\nredis = {redis.addr}\n"
+    ip = "127.0.0.41"
+    a = start(tmp_path / "a", throttle_conf(window=60) + store)
+    b = start(tmp_path / "b", throttle_conf(window=60) + store)
+    try:
+        assert "event=store.open backend=redis" in a.stderr()
+        with smtps_from(a, ip) as c:
+            for _ in range(MAX_FAILURES - 1):
+                assert c.cmd("AUTH PLAIN " + plain(USER, WRONG)) == BAD
+            assert_blocked(c.cmd("AUTH PLAIN " + plain(USER, WRONG)))
+        with smtps_from(b, ip) as c:
+            assert_blocked(c.cmd("AUTH PLAIN " + plain(USER, PASSWORD)))
+            assert c.at_eof()
+        with smtps_from(b, "127.0.0.42") as c:
+            assert c.cmd("AUTH PLAIN " + plain(USER, PASSWORD)) == \
+                "235 2.7.0 Authentication successful"
+        with socket.create_connection(("127.0.0.1", redis.port),
+                                      timeout=5) as s:
+            s.sendall(f"GET authfail:{ip}\r\nTTL authfail:{ip}\r\n"
+                      .encode())
+            time.sleep(0.2)
+            got = s.recv(256).decode()
+        assert got.startswith(f"${len(str(MAX_FAILURES))}\r\n"
+                              f"{MAX_FAILURES}\r\n:"), got
+        ttl = int(got.split(":")[1].split("\r")[0])
+        assert 0 < ttl <= 60
+    finally:
+        a.assert_clean_stop()
+        b.assert_clean_stop()
+        redis.stop()
+
+
+def test_redis_down_counts_locally(tmp_path):
+    """The store gone: AUTH still works, failures still count and block
+    on this MX (no information is not a verdict either way)."""
+    redis = RedisServer(tmp_path).start()
+    store = f"[store]\nbackend = redis\nredis = {redis.addr}\n"
+    ip = "127.0.0.43"
+    srv = start(tmp_path, throttle_conf(window=60) + store)
+    try:
+        redis.stop()
+        with smtps_from(srv, "127.0.0.44") as c:
+            assert c.cmd("AUTH PLAIN " + plain(USER, PASSWORD)) == \
+                "235 2.7.0 Authentication successful"
+        with smtps_from(srv, ip) as c:
+            for _ in range(MAX_FAILURES - 1):
+                assert c.cmd("AUTH PLAIN " + plain(USER, WRONG)) == BAD
+            assert_blocked(c.cmd("AUTH PLAIN " + plain(USER, WRONG)))
+        assert "event=smtp.auth_store" in srv.stderr()
+        assert "result=unavailable action=local-count-only" in srv.stderr()
+    finally:
+        srv.assert_clean_stop()
+        redis.stop()
+
+
+def test_count_survives_a_restart(tmp_path):
+    """The embedded store (LMDB in DATA_DIR/state): a restart does not
+    give a guesser a fresh count."""
+    ip = "127.0.0.45"
+    srv = start(tmp_path, throttle_conf(window=60))
+    try:
+        with smtps_from(srv, ip) as c:
+            for _ in range(MAX_FAILURES - 1):
+                assert c.cmd("AUTH PLAIN " + plain(USER, WRONG)) == BAD
+            assert_blocked(c.cmd("AUTH PLAIN " + plain(USER, WRONG)))
+    finally:
+        srv.assert_clean_stop()
+    srv.start()
+    try:
+        # the first attempt after the restart is checked, then refused:
+        # the count came back from the store
+        with smtps_from(srv, ip) as c:
+            assert_blocked(c.cmd("AUTH PLAIN " + plain(USER, PASSWORD)))
+        with smtps_from(srv, "127.0.0.46") as c:
+            assert c.cmd("AUTH PLAIN " + plain(USER, PASSWORD)) == \
+                "235 2.7.0 Authentication successful"
+        state = srv.data_dir / "state"
+        assert state.is_dir() and (state.stat().st_mode & 0o777) == 0o700
+    finally:
+        srv.assert_clean_stop()

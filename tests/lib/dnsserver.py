@@ -160,18 +160,21 @@ class FakeDnsServer:
     queries and never answers. Names in `silent` never get an answer;
     with `upstream` (a server with .port, such as NsdServer) every other
     query is passed on to it and its reply relayed, so one server can
-    answer some names for real and leave others hanging. .queries counts
-    what it received.
+    answer some names for real and leave others hanging. With delay
+    (seconds) every answer goes out that much later, each on its own
+    timer, so answers stay parallel (a slow resolver path, for
+    bench/eom). .queries counts what it received.
     """
 
     def __init__(self, rcodes=None, default=RCODE.NXDOMAIN, blackhole=False,
-                 silent=(), upstream=None):
+                 silent=(), upstream=None, delay=0.0):
         self.rcodes = {k.rstrip(".").lower(): v
                        for k, v in (rcodes or {}).items()}
         self.default = default
         self.blackhole = blackhole
         self.silent = {n.rstrip(".").lower() for n in silent}
         self.upstream = upstream
+        self.delay = delay
         self.queries = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((LOOPBACK, 0))
@@ -208,12 +211,19 @@ class FakeDnsServer:
             self.queries += 1
             if self.blackhole:
                 continue
-            try:
-                reply = self._reply(data)
-                if reply is not None:
-                    self.sock.sendto(reply, peer)
-            except Exception:  # a query dnslib cannot parse: stay silent
-                pass
+            if self.delay > 0:
+                threading.Timer(self.delay, self._answer,
+                                (data, peer)).start()
+            else:
+                self._answer(data, peer)
+
+    def _answer(self, data, peer):
+        try:
+            reply = self._reply(data)
+            if reply is not None:
+                self.sock.sendto(reply, peer)
+        except Exception:  # unparsable, or the socket closed: stay silent
+            pass
 
     def stop(self):
         self._stop.set()
