@@ -2,13 +2,16 @@
  * Fuzz target for core/log escaping: any bytes from the network. The
  * escaped text holds no control byte, DEL or invalid UTF-8, fits its
  * buffer, and unescapes to exactly the prefix of the input it claims
- * to have written; a quoted value is one token with its quotes.
+ * to have written; a quoted value is one token with its quotes. The
+ * JSON form of a line holding that value (log_kv_json) carries exactly
+ * the value, JSON-escaped, and the pair after it intact.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -57,6 +60,49 @@ check_bytes(const char *s)
 			abort();
 }
 
+/* What the JSON form must hold for quoted value q: its content, the
+ * text's \" and \\ undone, then '"' and '\' JSON-escaped. */
+static void
+expected_json(const char *q, struct buf *want)
+{
+	size_t n = strlen(q), i = 0, end = n;
+	char c;
+
+	buf_append_str(want, "\"k\":\"");
+	if (n >= 2 && q[0] == '"') {
+		i = 1;
+		end = n - 1;
+	}
+	for (; i < end; i++) {
+		c = q[i];
+		if (c == '\\' && i + 1 < end && (q[i + 1] == '"' ||
+		    q[i + 1] == '\\'))
+			c = q[++i];
+		if (c == '"' || c == '\\')
+			buf_append_char(want, '\\');
+		buf_append_char(want, c);
+	}
+	buf_append_str(want, "\",\"other\":\"1\"");
+}
+
+static void
+check_json(const char *src, size_t size)
+{
+	char q[LOG_QUOTE_MAX];
+	struct buf line = BUF_INIT, got = BUF_INIT, want = BUF_INIT;
+
+	log_quote_len(q, sizeof(q), src, size);
+	buf_printf(&line, "k=%s other=1", q);
+	log_kv_json(buf_cstr(&line), &got);
+	expected_json(q, &want);
+	if (strcmp(buf_cstr(&got), buf_cstr(&want)) != 0)
+		abort();
+	check_bytes(buf_cstr(&got));
+	buf_free(&line);
+	buf_free(&got);
+	buf_free(&want);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -82,5 +128,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > 0 && out[0] == '"' && (len < 2 || out[len - 1] != '"'))
 			abort();
 	}
+	check_json(src, size);
 	return 0;
 }
