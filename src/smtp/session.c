@@ -133,6 +133,9 @@
 #define SESSION_INPUT_MAX	(64 * 1024)
 /* "[" address "]:" port */
 #define SESSION_ADDR_MAX	(IP_STRLEN + 9)
+/* Octets of header section collected for the headers stage; a bigger
+ * section is checked at the end of data */
+#define SESSION_HDRS_MAX	(256 * 1024)
 
 enum session_state {
 	SESSION_TLS_HANDSHAKE,
@@ -209,6 +212,13 @@ struct session {
 	const struct verdict		*verdict;
 	const char			*symbols;
 	const char			*message_id;
+	/* the header section as it streams in, so the headers stage (DKIM
+	 * keys, the DMARC record) runs while the body still comes */
+	struct buf			 hdrs;
+	bool				 headers_run;	/* the stage ran */
+	bool				 hdrs_overflow;	/* too big: at EOM */
+	bool				 dkim_given;	/* s->dkim is the
+							 * pipeline's now */
 	/* DKIM, fed as the content streams into the spool, so the body
 	 * hashes are done by end of data (not in one go on the loop) */
 	struct dkim_verify		*dkim;
@@ -345,6 +355,8 @@ session_pause_reading(struct session *s)
 
 /* ---- the transaction ---------------------------------------------- */
 
+static void session_collect_headers(struct session *, const char *, size_t);
+
 /* Where hdrguard writes: the message being spooled. */
 static int
 session_spool_out(void *arg, const char *p, size_t n)
@@ -353,7 +365,23 @@ session_spool_out(void *arg, const char *p, size_t n)
 
 	if (s->dkim != NULL)
 		dkim_verify_feed(s->dkim, p, n);
+	if (s->pipe != NULL && !s->headers_run && !s->hdrs_overflow)
+		session_collect_headers(s, p, n);
 	return spool_write(s->msg, p, n);
+}
+
+/* The DKIM verifier and the header copy of a transaction, gone (after
+ * the pipeline, which may own the verifier). */
+static void
+session_txn_free_stream(struct session *s)
+{
+	if (!s->dkim_given)
+		dkim_verify_free(s->dkim);
+	s->dkim = NULL;
+	s->dkim_given = false;
+	buf_free(&s->hdrs);
+	s->headers_run = false;
+	s->hdrs_overflow = false;
 }
 
 static void
@@ -361,8 +389,7 @@ session_txn_reset(struct session *s)
 {
 	pipeline_free(s->pipe);
 	s->pipe = NULL;
-	dkim_verify_free(s->dkim);
-	s->dkim = NULL;
+	session_txn_free_stream(s);
 	if (s->msg != NULL && s->state != SESSION_COMMIT)
 		spool_abort(s->msg);
 	s->msg = NULL;
@@ -1029,6 +1056,49 @@ session_pipe_start(struct session *s)
 	pipeline_run(s->pipe, CHECK_MAIL, session_stage_started, s);
 }
 
+/* The header section has come in whole: its stage runs now, while the
+ * body streams on; the DKIM verifier goes to the pipeline (the session
+ * goes on feeding it). */
+static void
+session_headers_in(struct session *s, size_t header_len)
+{
+	struct check_txn *t = &s->ctxn;
+
+	t->msg = arena_memdup(s->txn, s->hdrs.data, header_len);
+	t->header_len = t->len = header_len;
+	if (s->dkim != NULL) {
+		pipeline_facts(s->pipe)->dkim_stream = s->dkim;
+		s->dkim_given = true;
+	}
+	s->headers_run = true;
+	buf_free(&s->hdrs);
+	pipeline_run(s->pipe, CHECK_HEADERS, session_stage_started, s);
+}
+
+/* Collect the header section as it is spooled; a section past
+ * SESSION_HDRS_MAX waits for the end of data instead. */
+static void
+session_collect_headers(struct session *s, const char *p, size_t n)
+{
+	size_t from = s->hdrs.len > 3 ? s->hdrs.len - 3 : 0;
+	const char *end;
+
+	if (s->hdrs.len + n > SESSION_HDRS_MAX) {
+		s->hdrs_overflow = true;
+		buf_free(&s->hdrs);
+		return;
+	}
+	buf_append(&s->hdrs, p, n);
+	if (s->hdrs.len >= 2 && s->hdrs.data[0] == '\r' &&
+	    s->hdrs.data[1] == '\n') {
+		session_headers_in(s, 2);
+		return;
+	}
+	end = memmem(s->hdrs.data + from, s->hdrs.len - from, "\r\n\r\n", 4);
+	if (end != NULL)
+		session_headers_in(s, (size_t)(end - s->hdrs.data) + 4);
+}
+
 /* The first accepted recipient that is never refused (verdict.h), or
  * NULL. */
 static const char *
@@ -1177,15 +1247,19 @@ session_check_start(struct session *s)
 		return session_commit(s);	/* a map failure says 451 */
 	t->msg = p + s->received_len;
 	t->len = n - s->received_len;
-	t->header_len = check_header_len(t->msg, t->len);
+	if (!s->headers_run)
+		t->header_len = check_header_len(t->msg, t->len);
 	if (s->dkim != NULL) {
 		dkim_verify_feed_end(s->dkim);
-		pipeline_facts(s->pipe)->dkim_stream = s->dkim;
-		s->dkim = NULL;
+		if (!s->dkim_given)
+			pipeline_facts(s->pipe)->dkim_stream = s->dkim;
+		s->dkim = NULL;		/* the pipeline's, either way */
+		s->dkim_given = false;
 	}
 	if (!session_enter(s, SESSION_CHECK))
 		return false;
-	pipeline_run(s->pipe, CHECK_HEADERS, session_stage_started, s);
+	if (!s->headers_run)
+		pipeline_run(s->pipe, CHECK_HEADERS, session_stage_started, s);
 	pipeline_run(s->pipe, CHECK_EOM, session_checked, s);
 	return true;
 }
@@ -2344,8 +2418,7 @@ session_free(struct session *s, const char *reason)
 	    s->client, reason, session_elapsed(&s->started));
 	pipeline_free(s->pipe);
 	s->pipe = NULL;
-	dkim_verify_free(s->dkim);
-	s->dkim = NULL;
+	session_txn_free_stream(s);
 	if (s->msg != NULL && s->state == SESSION_COMMIT)
 		spool_msg_rebind_cb(s->msg, session_orphan_committed,
 		    h->delivery);
