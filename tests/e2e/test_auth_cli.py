@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 
-import dkim
 import authres
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from mailtest import rsa_key_pair, txt_strings  # noqa: E402
+import authzone  # noqa: E402
+from authzone import DOMAIN, SELECTOR  # noqa: E402
+from mailtest import rsa_key_pair  # noqa: E402
 
-DOMAIN = "auth.example"
-SELECTOR = "sel"
 
 
 @pytest.fixture(scope="module")
@@ -33,42 +32,11 @@ def rsa_key(tmp_path_factory):
 
 @pytest.fixture
 def dns(dns_server, rsa_key):
-    _, pub = rsa_key
-    zone = (f"@ IN SOA ns.{DOMAIN}. hostmaster.{DOMAIN}. 1 3600 600 "
-            f"86400 300\n"
-            f"@ IN NS ns.{DOMAIN}.\n"
-            f"ns IN A 127.0.0.1\n"
-            f"@ IN TXT \"v=spf1 ip4:127.0.0.5 -all\"\n"
-            f"mail IN A 127.0.0.5\n"
-            f"mail IN TXT \"v=spf1 a -all\"\n"
-            f"liar IN A 192.0.2.1\n"
-            f"_dmarc IN TXT \"v=DMARC1; p=reject; adkim=r; aspf=r\"\n"
-            f"{SELECTOR}._domainkey IN TXT "
-            f"{txt_strings('v=DKIM1; k=rsa; p=' + pub)}\n")
-    rev = ("@ IN SOA ns.auth.example. hostmaster.auth.example. 1 3600 600 "
-           "86400 300\n"
-           "@ IN NS ns.auth.example.\n"
-           "5 IN PTR mail.auth.example.\n"
-           "6 IN PTR liar.auth.example.\n")
-    other = ("@ IN SOA ns.auth.example. hostmaster.auth.example. 1 3600 "
-             "600 86400 300\n"
-             "@ IN NS ns.auth.example.\n"
-             "@ IN TXT \"v=spf1 -all\"\n")
-    return dns_server({DOMAIN: zone, "0.0.127.in-addr.arpa": rev,
-                       "other.example": other})
+    return dns_server(authzone.zones(rsa_key[1]))
 
 
-def signed_message(rsa_key):
-    key, _ = rsa_key
-    msg = (f"From: Sender <sender@{DOMAIN}>\r\n"
-           f"To: rcpt@example.net\r\n"
-           f"Subject: end to end\r\n"
-           f"Message-ID: <e2e@{DOMAIN}>\r\n"
-           f"\r\n"
-           f"Hello, DMARC.\r\n").encode()
-    sig = dkim.sign(msg, SELECTOR.encode(), DOMAIN.encode(), key,
-                    include_headers=[b"from", b"to", b"subject"])
-    return sig + msg
+def signed_message(rsa_key, body="Hello, DMARC.\r\n"):
+    return authzone.signed_message(rsa_key[0], body)
 
 
 def run_auth(netjes_bin, srv, ip, helo, mailfrom, msg, json_out=False):
