@@ -20,6 +20,7 @@
 
 #define HDRGUARD_AR		AUTHRES_FIELD
 #define HDRGUARD_PREFIX		"X-Forged-"
+#define HDRGUARD_SPAM_PREFIX	"X-Original-"
 
 void
 hdrguard_init(struct hdrguard *g, const char *authserv_id,
@@ -44,17 +45,47 @@ hdrguard_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Does p[0..n) start an Authentication-Results field (name, WSP, ':')? */
+/* Does p[0..n) start a field named name (name, WSP, ':')? */
 static bool
-hdrguard_is_ar(const char *p, size_t n)
+hdrguard_is_field(const char *p, size_t n, const char *name)
 {
-	size_t k = strlen(HDRGUARD_AR), i;
+	size_t k = strlen(name), i;
 
-	if (n < k || strncasecmp(p, HDRGUARD_AR, k) != 0)
+	if (n < k || strncasecmp(p, name, k) != 0)
 		return false;
 	for (i = k; i < n && hdrguard_wsp(p[i]); i++)
 		;
 	return i < n && p[i] == ':';
+}
+
+/* Does p[0..n) start an Authentication-Results field? */
+static bool
+hdrguard_is_ar(const char *p, size_t n)
+{
+	return hdrguard_is_field(p, n, HDRGUARD_AR);
+}
+
+/* One of the spam verdict fields we write ourselves? */
+static bool
+hdrguard_is_spam(const char *p, size_t n)
+{
+	return hdrguard_is_field(p, n, "X-Spam-Flag") ||
+	    hdrguard_is_field(p, n, "X-Spam-Score") ||
+	    hdrguard_is_field(p, n, "X-Spam-Status");
+}
+
+/* A line that starts a field other than AR: renamed first when it is a
+ * spam verdict field and we write our own. */
+static int
+hdrguard_write_other(struct hdrguard *g, const char *p, size_t n)
+{
+	if (g->rename_spam && !g->body && hdrguard_is_spam(p, n)) {
+		g->renamed_spam++;
+		if (g->out(g->out_arg, HDRGUARD_SPAM_PREFIX,
+		    strlen(HDRGUARD_SPAM_PREFIX)) < 0)
+			return -1;
+	}
+	return g->out(g->out_arg, p, n);
 }
 
 static bool
@@ -114,7 +145,7 @@ hdrguard_write_field(struct hdrguard *g, const char *p, size_t n)
 {
 	if (hdrguard_is_ar(p, n))
 		return hdrguard_write_ar(g, p, n);
-	return g->out(g->out_arg, p, n);
+	return hdrguard_write_other(g, p, n);
 }
 
 /* The held AR field goes out; the partial line moves to the front. */
@@ -176,7 +207,8 @@ hdrguard_line(struct hdrguard *g)
 	}
 	if (hdrguard_is_empty(lp, ln))
 		g->body = true;
-	rc = g->out(g->out_arg, lp, ln);
+	rc = hdrguard_wsp(lp[0]) ? g->out(g->out_arg, lp, ln) :
+	    hdrguard_write_other(g, lp, ln);
 	buf_reset(&g->hold);
 	g->line = 0;
 	return rc;

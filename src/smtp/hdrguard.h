@@ -17,6 +17,11 @@
  * value) and then passed on. After the empty line that ends the header
  * section, every octet passes unchanged. Pure: no I/O but the output
  * callback, no globals.
+ *
+ * With rename_spam, incoming X-Spam-Flag, X-Spam-Score and X-Spam-Status
+ * fields (SpamAssassin's, which netjes writes too) get the prefix
+ * X-Original- (X-Original-X-Spam-Flag, ...): a Sieve rule or a mail client that reads them must
+ * see only our verdict, and a sender cannot pass off "X-Spam-Flag: NO".
  */
 #ifndef NETJES_SMTP_HDRGUARD_H
 #define NETJES_SMTP_HDRGUARD_H
@@ -43,6 +48,10 @@ struct hdrguard {
 	bool		 mid_line;	/* passing, inside a line */
 	bool		 body;		/* past the header section */
 	size_t		 renamed;	/* fields renamed so far */
+	/* set by the caller when we add X-Spam-Flag, -Score and -Status
+	 * ourselves: incoming ones get the prefix X-Original- */
+	bool		 rename_spam;
+	size_t		 renamed_spam;
 };
 
 void	 hdrguard_init(struct hdrguard *, const char *authserv_id,

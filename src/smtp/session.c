@@ -756,8 +756,11 @@ session_content_begin(struct session *s)
 	spool_write(s->msg, hdr.data, hdr.len);
 	s->received_len = hdr.len;
 	buf_free(&hdr);
-	if (session_checks_wanted(s))
+	if (session_checks_wanted(s)) {
 		s->dkim = dkim_verify_new(NULL);
+		/* we write X-Spam-*: a sender's own go aside */
+		s->guard.rename_spam = true;
+	}
 	memset(&opts, 0, sizeof(opts));
 	opts.max_size = session_limits(s)->message_size;
 	opts.bare = SMTP_BARE_REJECT;

@@ -331,6 +331,28 @@ def test_forged_authentication_results_are_neutralised(server, rsa_key):
     server.wait_log("event=smtp.forged_authres")
 
 
+def test_incoming_spam_headers_are_set_aside(server, rsa_key):
+    """A sender's own verdict (X-Spam-Flag: NO ...) must not sit beside
+    ours where a Sieve rule reads it: it gets the prefix X-Original-."""
+    forged = ("X-Spam-Flag: NO\r\nX-Spam-Score: -100\r\n"
+              "X-Spam-Status: No, score=-100.0 tests=ALL_TRUSTED\r\n")
+    code, text = send(server, "someone@other.example",
+                      message(DOMAIN, "xs@t", extra=forged),
+                      helo="liar.other.example")
+    assert code == 550, text            # DMARC p=reject: refused anyway
+    code, text = send(server, "someone@other.example",
+                      message(QUAR, "xs2@t", extra=forged),
+                      helo="liar.other.example")
+    assert code == 250, text
+    msg = delivered(server, folder="Junk")[0]
+    assert msg.get_all("X-Spam-Flag") == ["YES"]
+    assert len(msg.get_all("X-Spam-Score")) == 1
+    assert msg.get_all("X-Spam-Status")[0].startswith("Yes, score=")
+    assert msg["X-Original-X-Spam-Flag"] == "NO"
+    assert msg["X-Original-X-Spam-Score"] == "-100"
+    assert msg["X-Original-X-Spam-Status"].startswith("No, score=-100.0")
+
+
 def test_dns_servfail_never_rejects(tmp_path, fake_dns):
     fake = fake_dns(default=RCODE.SERVFAIL)
     srv = start(tmp_path, fake.addr)

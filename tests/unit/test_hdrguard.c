@@ -21,6 +21,9 @@ collect(void *arg, const char *p, size_t n)
 	return 0;
 }
 
+static bool rename_spam;	/* the guard's rename_spam for guard() */
+static size_t renamed_spam;	/* what the last guard() renamed of them */
+
 /* Guards s fed in pieces of at most step octets; returns renamed. */
 static size_t
 guard(const char *s, size_t n, size_t step, struct buf *out)
@@ -30,12 +33,14 @@ guard(const char *s, size_t n, size_t step, struct buf *out)
 
 	buf_reset(out);
 	hdrguard_init(&g, OURS, collect, out);
+	g.rename_spam = rename_spam;
 	for (i = 0; i < n; i += k) {
 		k = n - i < step ? n - i : step;
 		assert_int_equal(hdrguard_feed(&g, s + i, k), 0);
 	}
 	assert_int_equal(hdrguard_finish(&g), 0);
 	renamed = g.renamed;
+	renamed_spam = g.renamed_spam;
 	hdrguard_free(&g);
 	return renamed;
 }
@@ -69,6 +74,47 @@ test_ours_is_renamed_others_kept(void **state)
 	    "X-Forged-Authentication-Results: mx.example.test; spf=pass\r\n"
 	    "Authentication-Results: other.example; spf=pass\r\n"
 	    "Subject: hi\r\n\r\nbody\r\n", 1);
+}
+
+static void
+test_spam_headers_renamed_when_asked(void **state)
+{
+	static const char in[] =
+	    "X-Spam-Flag: NO\r\n"
+	    "x-spam-score :  -100\r\n"
+	    "X-Spam-Status: No, score=-100.0\r\n\ttests=ALL_TRUSTED\r\n"
+	    "X-Spam-Level: *****\r\n"
+	    "X-Spam-Flagged: yes\r\n"
+	    "Authentication-Results: mx.example.test; spf=pass\r\n"
+	    "Subject: X-Spam-Flag: NO\r\n\r\n"
+	    "X-Spam-Flag: NO\r\n";
+
+	(void)state;
+	/* not asked (no verdict of ours is written): all kept */
+	rename_spam = false;
+	check(in, "X-Spam-Flag: NO\r\n"
+	    "x-spam-score :  -100\r\n"
+	    "X-Spam-Status: No, score=-100.0\r\n\ttests=ALL_TRUSTED\r\n"
+	    "X-Spam-Level: *****\r\n"
+	    "X-Spam-Flagged: yes\r\n"
+	    "X-Forged-Authentication-Results: mx.example.test; spf=pass\r\n"
+	    "Subject: X-Spam-Flag: NO\r\n\r\n"
+	    "X-Spam-Flag: NO\r\n", 1);
+	assert_int_equal(renamed_spam, 0);
+	/* asked: exactly the three fields we write, in the header section
+	 * only, folded lines kept with their field */
+	rename_spam = true;
+	check(in, "X-Original-X-Spam-Flag: NO\r\n"
+	    "X-Original-x-spam-score :  -100\r\n"
+	    "X-Original-X-Spam-Status: No, score=-100.0\r\n"
+	    "\ttests=ALL_TRUSTED\r\n"
+	    "X-Spam-Level: *****\r\n"
+	    "X-Spam-Flagged: yes\r\n"
+	    "X-Forged-Authentication-Results: mx.example.test; spf=pass\r\n"
+	    "Subject: X-Spam-Flag: NO\r\n\r\n"
+	    "X-Spam-Flag: NO\r\n", 1);
+	assert_int_equal(renamed_spam, 3);
+	rename_spam = false;
 }
 
 static void
@@ -200,6 +246,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ours_is_renamed_others_kept),
+		cmocka_unit_test(test_spam_headers_renamed_when_asked),
 		cmocka_unit_test(test_case_comments_and_folding),
 		cmocka_unit_test(test_body_is_never_touched),
 		cmocka_unit_test(test_bounded_hold),
