@@ -2,10 +2,10 @@
  * dkim_keycache — decoded DKIM keys keyed by the record text. See
  * dkim_keycache.h.
  *
- * One hash table of DKIM_KEYCACHE_BUCKETS chains plus a doubly linked
- * list from newest to oldest use, per thread. An entry is one
- * allocation: the outcome, then its own copy of the text (the parsed
- * record points into it).
+ * One core/lru table of DKIM_KEYCACHE_BUCKETS chains, per thread (set
+ * up on first use: a thread-local cannot be initialised with the
+ * address of its own buckets). An entry is one allocation: the outcome,
+ * then its own copy of the text (the parsed record points into it).
  */
 #include "auth/common/dkim_keycache.h"
 
@@ -19,19 +19,18 @@
 #include <openssl/rsa.h>
 
 #include "auth/common/dkim.h"
+#include "core/lru.h"
 
 #define DKIM_KEYCACHE_BUCKETS	256	/* a power of two */
 
 struct dkim_keycache_entry {
 	struct dkim_keycache_key	 key;	/* first: what callers see */
-	uint32_t			 hash;
+	struct lru_node			 node;
 	unsigned			 refs;	/* holders */
 	bool				 cached; /* still findable */
 	bool				 ctx_tried;
 	EVP_PKEY_CTX			*rsa_ctx;	/* RSA keys */
 	EVP_MD_CTX			*ed_tmpl, *ed_work; /* Ed25519 */
-	struct dkim_keycache_entry	*hnext;
-	struct dkim_keycache_entry	*newer, *older;
 	char				 parse_why[160];
 	char				 key_why[160];
 	size_t				 len;
@@ -39,9 +38,9 @@ struct dkim_keycache_entry {
 };
 
 struct dkim_keycache {
-	struct dkim_keycache_entry	*buckets[DKIM_KEYCACHE_BUCKETS];
-	struct dkim_keycache_entry	*newest, *oldest;
-	size_t				 entries;
+	struct lru_node			*buckets[DKIM_KEYCACHE_BUCKETS];
+	struct lru			 lru;
+	bool				 ready;
 };
 
 static _Thread_local struct dkim_keycache dkim_keycache;
@@ -86,54 +85,42 @@ dkim_keycache_entry_free(struct dkim_keycache_entry *e)
 	free(e);
 }
 
-static void
-dkim_keycache_lru_unlink(struct dkim_keycache *c,
-    struct dkim_keycache_entry *e)
+/* This thread's cache, set up on first use. */
+static struct dkim_keycache *
+dkim_keycache_of_thread(void)
 {
-	if (e->newer != NULL)
-		e->newer->older = e->older;
-	else
-		c->newest = e->older;
-	if (e->older != NULL)
-		e->older->newer = e->newer;
-	else
-		c->oldest = e->newer;
-	e->newer = e->older = NULL;
-}
+	struct dkim_keycache *c = &dkim_keycache;
 
-static void
-dkim_keycache_lru_push(struct dkim_keycache *c, struct dkim_keycache_entry *e)
-{
-	e->newer = NULL;
-	e->older = c->newest;
-	if (c->newest != NULL)
-		c->newest->newer = e;
-	else
-		c->oldest = e;
-	c->newest = e;
+	if (!c->ready) {
+		lru_init(&c->lru, c->buckets, DKIM_KEYCACHE_BUCKETS);
+		c->ready = true;
+	}
+	return c;
 }
 
 /* Take e out of the cache; it goes when its last holder lets go. */
 static void
 dkim_keycache_evict(struct dkim_keycache *c, struct dkim_keycache_entry *e)
 {
-	struct dkim_keycache_entry **pp =
-	    &c->buckets[e->hash & (DKIM_KEYCACHE_BUCKETS - 1)];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	dkim_keycache_lru_unlink(c, e);
-	c->entries--;
+	lru_remove(&c->lru, &e->node);
 	e->cached = false;
 	if (e->refs == 0)
 		dkim_keycache_entry_free(e);
 }
 
+static struct dkim_keycache_entry *
+dkim_keycache_oldest(const struct dkim_keycache *c)
+{
+	struct lru_node *n = lru_oldest(&c->lru);
+
+	return n != NULL ? LRU_ENTRY(n, struct dkim_keycache_entry, node) :
+	    NULL;
+}
+
 /* Parse the entry's copy of the text and decode its key: the work a hit
  * saves. */
 static struct dkim_keycache_entry *
-dkim_keycache_decode(const char *txt, size_t n, uint32_t hash)
+dkim_keycache_decode(const char *txt, size_t n)
 {
 	struct dkim_keycache_entry *e;
 	struct dkim_keycache_key *k;
@@ -141,7 +128,6 @@ dkim_keycache_decode(const char *txt, size_t n, uint32_t hash)
 	e = calloc(1, sizeof(*e) + n + 1);
 	if (e == NULL)
 		abort();
-	e->hash = hash;
 	e->refs = 1;
 	e->len = n;
 	if (n > 0)
@@ -161,32 +147,27 @@ dkim_keycache_decode(const char *txt, size_t n, uint32_t hash)
 const struct dkim_keycache_key *
 dkim_keycache_get(const char *txt, size_t n)
 {
-	struct dkim_keycache *c = &dkim_keycache;
+	struct dkim_keycache *c = dkim_keycache_of_thread();
 	uint32_t hash = dkim_keycache_hash(txt, n);
-	struct dkim_keycache_entry *e, **bucket;
+	struct dkim_keycache_entry *e;
+	struct lru_node *node;
 
-	bucket = &c->buckets[hash & (DKIM_KEYCACHE_BUCKETS - 1)];
-	for (e = *bucket; e != NULL; e = e->hnext) {
-		if (e->hash == hash && e->len == n &&
-		    (n == 0 || memcmp(e->text, txt, n) == 0)) {
-			if (c->newest != e) {
-				dkim_keycache_lru_unlink(c, e);
-				dkim_keycache_lru_push(c, e);
-			}
+	for (node = lru_first(&c->lru, hash); node != NULL;
+	    node = lru_next(node, hash)) {
+		e = LRU_ENTRY(node, struct dkim_keycache_entry, node);
+		if (e->len == n && (n == 0 || memcmp(e->text, txt, n) == 0)) {
+			lru_touch(&c->lru, node);
 			e->refs++;
 			return &e->key;
 		}
 	}
-	e = dkim_keycache_decode(txt, n, hash);
+	e = dkim_keycache_decode(txt, n);
 	if (n > DKIM_KEYCACHE_TEXT_MAX)
 		return &e->key;		/* private: freed on release */
 	e->cached = true;
-	e->hnext = *bucket;
-	*bucket = e;
-	dkim_keycache_lru_push(c, e);
-	c->entries++;
-	while (c->entries > DKIM_KEYCACHE_ENTRIES)
-		dkim_keycache_evict(c, c->oldest);
+	lru_insert(&c->lru, &e->node, hash);
+	while (lru_count(&c->lru) > DKIM_KEYCACHE_ENTRIES)
+		dkim_keycache_evict(c, dkim_keycache_oldest(c));
 	return &e->key;
 }
 
@@ -326,14 +307,15 @@ dkim_keycache_answer(enum dns_status st, const char *const *txt,
 size_t
 dkim_keycache_size(void)
 {
-	return dkim_keycache.entries;
+	return lru_count(&dkim_keycache_of_thread()->lru);
 }
 
 void
 dkim_keycache_clear(void)
 {
-	struct dkim_keycache *c = &dkim_keycache;
+	struct dkim_keycache *c = dkim_keycache_of_thread();
+	struct dkim_keycache_entry *e;
 
-	while (c->oldest != NULL)
-		dkim_keycache_evict(c, c->oldest);
+	while ((e = dkim_keycache_oldest(c)) != NULL)
+		dkim_keycache_evict(c, e);
 }
