@@ -50,6 +50,7 @@
 #include "auth/spf/spf.h"
 #include "auth/spf/spf_macro.h"
 #include "auth/spf/spf_record.h"
+#include "core/lru.h"
 
 /* What the outstanding lookup is for. */
 enum spf_state {
@@ -321,7 +322,7 @@ name_presentation(struct arena *a, const char *name)
 
 struct spf_parsed {
 	struct arena		*a;		/* owns this entry and the parse */
-	uint32_t		 hash;
+	struct lru_node		 node;
 	unsigned		 refs;		/* checks holding it */
 	bool			 cached;	/* still findable */
 	size_t			 bytes;		/* arena_used() after parsing */
@@ -330,14 +331,15 @@ struct spf_parsed {
 	const char		*why;		/* SPF_PARSE_ERROR */
 	const char		*text;
 	size_t			 len;
-	struct spf_parsed	*hnext;
-	struct spf_parsed	*newer, *older;
 };
 
+/* One core/lru table per thread, set up on first use; bounded by count
+ * and by the bytes of the parses. */
 struct spf_parsed_cache {
-	struct spf_parsed	*buckets[SPF_PARSED_BUCKETS];
-	struct spf_parsed	*newest, *oldest;
-	size_t			 entries, bytes;
+	struct lru_node		*buckets[SPF_PARSED_BUCKETS];
+	struct lru		 lru;
+	bool			 ready;
+	size_t			 bytes;
 };
 
 static _Thread_local struct spf_parsed_cache spf_parsed_cache;
@@ -365,44 +367,31 @@ spf_parsed_hash(const char *p, size_t n)
 	return (uint32_t)h;
 }
 
-static void
-spf_parsed_lru_unlink(struct spf_parsed_cache *pc, struct spf_parsed *e)
+static struct spf_parsed_cache *
+spf_parsed_cache_of_thread(void)
 {
-	if (e->newer != NULL)
-		e->newer->older = e->older;
-	else
-		pc->newest = e->older;
-	if (e->older != NULL)
-		e->older->newer = e->newer;
-	else
-		pc->oldest = e->newer;
-	e->newer = e->older = NULL;
+	struct spf_parsed_cache *pc = &spf_parsed_cache;
+
+	if (!pc->ready) {
+		lru_init(&pc->lru, pc->buckets, SPF_PARSED_BUCKETS);
+		pc->ready = true;
+	}
+	return pc;
 }
 
-static void
-spf_parsed_lru_push(struct spf_parsed_cache *pc, struct spf_parsed *e)
+static struct spf_parsed *
+spf_parsed_oldest(const struct spf_parsed_cache *pc)
 {
-	e->newer = NULL;
-	e->older = pc->newest;
-	if (pc->newest != NULL)
-		pc->newest->newer = e;
-	else
-		pc->oldest = e;
-	pc->newest = e;
+	struct lru_node *n = lru_oldest(&pc->lru);
+
+	return n != NULL ? LRU_ENTRY(n, struct spf_parsed, node) : NULL;
 }
 
 /* Take e out of the cache; it goes when its last holder lets go. */
 static void
 spf_parsed_evict(struct spf_parsed_cache *pc, struct spf_parsed *e)
 {
-	struct spf_parsed **pp =
-	    &pc->buckets[e->hash & (SPF_PARSED_BUCKETS - 1)];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	spf_parsed_lru_unlink(pc, e);
-	pc->entries--;
+	lru_remove(&pc->lru, &e->node);
 	pc->bytes -= e->bytes;
 	e->cached = false;
 	if (e->refs == 0)
@@ -420,19 +409,17 @@ spf_parsed_release(struct spf_parsed *e)
 static struct spf_parsed *
 spf_parsed_get(const char *p, size_t n)
 {
-	struct spf_parsed_cache *pc = &spf_parsed_cache;
+	struct spf_parsed_cache *pc = spf_parsed_cache_of_thread();
 	uint32_t hash = spf_parsed_hash(p, n);
-	struct spf_parsed *e, **bucket;
+	struct spf_parsed *e;
+	struct lru_node *node;
 	struct arena *a;
 
-	bucket = &pc->buckets[hash & (SPF_PARSED_BUCKETS - 1)];
-	for (e = *bucket; e != NULL; e = e->hnext) {
-		if (e->hash == hash && e->len == n &&
-		    memcmp(e->text, p, n) == 0) {
-			if (pc->newest != e) {
-				spf_parsed_lru_unlink(pc, e);
-				spf_parsed_lru_push(pc, e);
-			}
+	for (node = lru_first(&pc->lru, hash); node != NULL;
+	    node = lru_next(node, hash)) {
+		e = LRU_ENTRY(node, struct spf_parsed, node);
+		if (e->len == n && memcmp(e->text, p, n) == 0) {
+			lru_touch(&pc->lru, node);
 			e->refs++;
 			return e;
 		}
@@ -440,7 +427,6 @@ spf_parsed_get(const char *p, size_t n)
 	a = arena_new(1024 + 2 * n);
 	e = arena_calloc(a, 1, sizeof(*e));
 	e->a = a;
-	e->hash = hash;
 	e->refs = 1;
 	e->text = arena_memdup(a, p, n);
 	e->len = n;
@@ -449,14 +435,12 @@ spf_parsed_get(const char *p, size_t n)
 	if (n > SPF_PARSED_TEXT_MAX)
 		return e;		/* private: freed on release */
 	e->cached = true;
-	e->hnext = *bucket;
-	*bucket = e;
-	spf_parsed_lru_push(pc, e);
-	pc->entries++;
+	lru_insert(&pc->lru, &e->node, hash);
 	pc->bytes += e->bytes;
-	while (pc->oldest != e && (pc->entries > SPF_PARSED_ENTRIES ||
+	while (spf_parsed_oldest(pc) != e &&
+	    (lru_count(&pc->lru) > SPF_PARSED_ENTRIES ||
 	    pc->bytes > SPF_PARSED_BYTES))
-		spf_parsed_evict(pc, pc->oldest);
+		spf_parsed_evict(pc, spf_parsed_oldest(pc));
 	return e;
 }
 
