@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "core/config.h"
+#include "core/strnum.h"
 
 void *
 kv_xcalloc(size_t n, size_t size)
@@ -357,9 +358,16 @@ kv_redis_address(const char *s, struct kv_redis_options *o, char *host,
 	memcpy(host, s, len);
 	host[len] = '\0';
 	o->host = host;
-	o->port = port != NULL ? (uint16_t)strtoul(port, NULL, 10) :
-	    KV_REDIS_PORT;
-	return o->port != 0 ? 0 : -1;
+	o->port = KV_REDIS_PORT;
+	if (port != NULL) {
+		uint64_t v;
+
+		if (strnum_decimal(port, strlen(port), 65535, &v) != 0 ||
+		    v == 0)
+			return -1;
+		o->port = (uint16_t)v;
+	}
+	return 0;
 }
 
 struct kv *
