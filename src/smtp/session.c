@@ -565,10 +565,6 @@ session_mail(struct session *s)
 	const struct smtp_mail_args *m = &s->cmd.mail;
 	char addr[ADDR_STRLEN], qu[LOG_QUOTE_MAX], qa[LOG_QUOTE_MAX];
 
-	if (s->state == SESSION_GREETED)
-		return session_error(s, 503, "5.5.1", "Send EHLO or HELO first");
-	if (s->state != SESSION_READY)
-		return session_error(s, 503, "5.5.1", "Nested MAIL command");
 	if (m->size_given && m->size > session_limits(s)->message_size)
 		return session_error(s, 552, "5.3.4", "Message size exceeds "
 		    "fixed limit of %" PRIu64 " octets",
@@ -651,10 +647,6 @@ session_rcpt(struct session *s)
 	char given[ADDR_STRLEN], qa[LOG_QUOTE_MAX];
 	bool local;
 
-	if (s->state == SESSION_GREETED)
-		return session_error(s, 503, "5.5.1", "Send EHLO or HELO first");
-	if (s->state != SESSION_MAIL && s->state != SESSION_RCPT)
-		return session_error(s, 503, "5.5.1", "Need MAIL command");
 	if (s->nrcpt_ok >= session_limits(s)->recipients) {
 		session_reply(s, 452, "4.5.3", "Too many recipients");
 		return true;
@@ -777,12 +769,6 @@ session_content_begin(struct session *s)
 static bool
 session_data(struct session *s)
 {
-	if (s->state == SESSION_MAIL)
-		return session_error(s, 554, "5.5.1", "No valid recipients");
-	if (s->state == SESSION_BDAT_WAIT)
-		return session_error(s, 503, "5.5.1", "DATA after BDAT");
-	if (s->state != SESSION_RCPT)
-		return session_error(s, 503, "5.5.1", "Need RCPT command");
 	if (!session_content_begin(s)) {
 		session_reply(s, 451, "4.3.0", "Local error in processing");
 		session_txn_reset(s);
@@ -1502,8 +1488,6 @@ session_auth(struct session *s)
 	enum sasl_mech mech;
 	unsigned failures;
 
-	if (s->state == SESSION_GREETED)
-		return session_error(s, 503, "5.5.1", "Send EHLO first");
 	if (!s->tls) {
 		session_reply_raw(s, SASL_REPLY_NEED_TLS);
 		return session_count_error(s);
@@ -1758,6 +1742,150 @@ session_starttls(struct session *s)
 /* ---- the command table ------------------------------------------------ */
 
 static bool
+session_cmd_helo(struct session *s)
+{
+	return session_helo(s, false);
+}
+
+static bool
+session_cmd_ehlo(struct session *s)
+{
+	return session_helo(s, true);
+}
+
+static bool
+session_cmd_rset(struct session *s)
+{
+	session_txn_reset(s);
+	session_reply(s, 250, "2.0.0", "Ok");
+	return session_enter(s, session_idle_state(s));
+}
+
+static bool
+session_cmd_noop(struct session *s)
+{
+	session_reply(s, 250, "2.0.0", "Ok");
+	return true;
+}
+
+static bool
+session_cmd_quit(struct session *s)
+{
+	session_reply(s, 221, "2.0.0", "Bye");
+	s->close_reason = "quit";
+	return session_enter(s, SESSION_CLOSING);
+}
+
+static bool
+session_cmd_help(struct session *s)
+{
+	session_reply(s, 214, "2.0.0", "See RFC 5321; commands: EHLO "
+	    "HELO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS");
+	return true;
+}
+
+static bool
+session_cmd_vrfy(struct session *s)
+{
+	session_reply(s, 252, "2.5.0", "Cannot VRFY user, but will "
+	    "accept message and attempt delivery");
+	return true;
+}
+
+static bool
+session_cmd_expn(struct session *s)
+{
+	return session_error(s, 502, "5.5.1", "EXPN not available");
+}
+
+static bool
+session_cmd_unknown(struct session *s)
+{
+	return session_error(s, 500, "5.5.2", "Command not recognized");
+}
+
+#define AT(state)	(1u << (state))
+
+/* In these states a command gets this reply (an error, counted) and its
+ * handler does not run. */
+struct session_refusal {
+	unsigned	 states;		/* AT() bits; 0 ends the list */
+	int		 code;
+	const char	*enhanced;
+	const char	*text;
+};
+
+struct session_command_def {
+	bool			(*handler)(struct session *);
+	/* checked in order, the first that matches answers */
+	struct session_refusal	 refuse[3];
+};
+
+/* Mid-BDAT (RFC 3030 2): only the next chunk, or giving up. */
+#define REFUSE_IN_BDAT \
+	{ AT(SESSION_BDAT_WAIT), 503, "5.5.1", "Only BDAT, RSET, NOOP or " \
+	    "QUIT during a BDAT transfer" }
+#define REFUSE_BEFORE_EHLO(text) \
+	{ AT(SESSION_GREETED), 503, "5.5.1", text }
+
+/*
+ * Every command, the states it is refused in, and who handles it. The
+ * session reaches this table only in the states that read commands
+ * (GREETED, READY, MAIL, RCPT, BDAT_WAIT). Refusals that depend on more
+ * than the state (STARTTLS under TLS, AUTH without TLS or users) stay
+ * in the handlers; a refused BDAT is answered by its handler, since its
+ * chunk must still be read and dropped.
+ */
+static const struct session_command_def session_commands[] = {
+	[SMTP_VERB_UNKNOWN] = { session_cmd_unknown, { REFUSE_IN_BDAT } },
+	[SMTP_VERB_HELO] = { session_cmd_helo, { REFUSE_IN_BDAT } },
+	[SMTP_VERB_EHLO] = { session_cmd_ehlo, { REFUSE_IN_BDAT } },
+	[SMTP_VERB_MAIL] = { session_mail, { REFUSE_IN_BDAT,
+	    REFUSE_BEFORE_EHLO("Send EHLO or HELO first"),
+	    { ~AT(SESSION_READY), 503, "5.5.1", "Nested MAIL command" } } },
+	[SMTP_VERB_RCPT] = { session_rcpt, { REFUSE_IN_BDAT,
+	    REFUSE_BEFORE_EHLO("Send EHLO or HELO first"),
+	    { ~(AT(SESSION_MAIL) | AT(SESSION_RCPT)), 503, "5.5.1",
+	    "Need MAIL command" } } },
+	[SMTP_VERB_DATA] = { session_data, { REFUSE_IN_BDAT,
+	    { AT(SESSION_MAIL), 554, "5.5.1", "No valid recipients" },
+	    { ~AT(SESSION_RCPT), 503, "5.5.1", "Need RCPT command" } } },
+	[SMTP_VERB_BDAT] = { session_bdat, { { 0 } } },
+	[SMTP_VERB_RSET] = { session_cmd_rset, { { 0 } } },
+	[SMTP_VERB_NOOP] = { session_cmd_noop, { { 0 } } },
+	[SMTP_VERB_QUIT] = { session_cmd_quit, { { 0 } } },
+	[SMTP_VERB_HELP] = { session_cmd_help, { REFUSE_IN_BDAT } },
+	[SMTP_VERB_VRFY] = { session_cmd_vrfy, { REFUSE_IN_BDAT } },
+	[SMTP_VERB_EXPN] = { session_cmd_expn, { REFUSE_IN_BDAT } },
+	[SMTP_VERB_STARTTLS] = { session_starttls, { REFUSE_IN_BDAT } },
+	[SMTP_VERB_AUTH] = { session_auth, { REFUSE_IN_BDAT,
+	    REFUSE_BEFORE_EHLO("Send EHLO first") } },
+};
+
+/* The state's refusal of the command, or its handler. */
+static bool
+session_dispatch(struct session *s, enum smtp_verb verb)
+{
+	const struct session_command_def *d;
+	const struct session_refusal *r;
+	size_t i;
+
+	if ((size_t)verb >= sizeof(session_commands) /
+	    sizeof(session_commands[0]) || session_commands[verb].handler ==
+	    NULL)
+		verb = SMTP_VERB_UNKNOWN;
+	d = &session_commands[verb];
+	for (i = 0; i < sizeof(d->refuse) / sizeof(d->refuse[0]) &&
+	    d->refuse[i].states != 0; i++) {
+		r = &d->refuse[i];
+		if (r->states & AT(s->state))
+			return session_error(s, r->code, r->enhanced, "%s",
+			    r->text);
+	}
+	return d->handler(s);
+}
+
+static bool
 session_command(struct session *s, const char *line, size_t len)
 {
 	struct smtp_cmd *c = &s->cmd;
@@ -1780,53 +1908,7 @@ session_command(struct session *s, const char *line, size_t len)
 		session_reply_struct(s, &c->reply);
 		return session_count_error(s);
 	}
-	if (s->state == SESSION_BDAT_WAIT && c->verb != SMTP_VERB_BDAT &&
-	    c->verb != SMTP_VERB_RSET && c->verb != SMTP_VERB_QUIT &&
-	    c->verb != SMTP_VERB_NOOP)
-		return session_error(s, 503, "5.5.1", "Only BDAT, RSET, NOOP "
-		    "or QUIT during a BDAT transfer");
-	switch (c->verb) {
-	case SMTP_VERB_HELO:
-		return session_helo(s, false);
-	case SMTP_VERB_EHLO:
-		return session_helo(s, true);
-	case SMTP_VERB_MAIL:
-		return session_mail(s);
-	case SMTP_VERB_RCPT:
-		return session_rcpt(s);
-	case SMTP_VERB_DATA:
-		return session_data(s);
-	case SMTP_VERB_BDAT:
-		return session_bdat(s);
-	case SMTP_VERB_RSET:
-		session_txn_reset(s);
-		session_reply(s, 250, "2.0.0", "Ok");
-		return session_enter(s, session_idle_state(s));
-	case SMTP_VERB_NOOP:
-		session_reply(s, 250, "2.0.0", "Ok");
-		return true;
-	case SMTP_VERB_QUIT:
-		session_reply(s, 221, "2.0.0", "Bye");
-		s->close_reason = "quit";
-		return session_enter(s, SESSION_CLOSING);
-	case SMTP_VERB_HELP:
-		session_reply(s, 214, "2.0.0", "See RFC 5321; commands: EHLO "
-		    "HELO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS");
-		return true;
-	case SMTP_VERB_VRFY:
-		session_reply(s, 252, "2.5.0", "Cannot VRFY user, but will "
-		    "accept message and attempt delivery");
-		return true;
-	case SMTP_VERB_EXPN:
-		return session_error(s, 502, "5.5.1", "EXPN not available");
-	case SMTP_VERB_STARTTLS:
-		return session_starttls(s);
-	case SMTP_VERB_AUTH:
-		return session_auth(s);
-	case SMTP_VERB_UNKNOWN:
-		break;
-	}
-	return session_error(s, 500, "5.5.2", "Command not recognized");
+	return session_dispatch(s, c->verb);
 }
 
 /* ---- input ---------------------------------------------------------------- */

@@ -241,6 +241,42 @@ def test_simple_commands(server):
         assert c.at_eof()
 
 
+def test_the_state_table(server):
+    """Every refusal the command table gives by state, and that the
+    session goes on after each one."""
+    with raw(server) as c:
+        # before EHLO
+        for cmd in ("MAIL FROM:<a@b.example>", "RCPT TO:<alice@example.test>"):
+            assert c.cmd(cmd) == "503 5.5.1 Send EHLO or HELO first", cmd
+        assert c.cmd("AUTH PLAIN") == "503 5.5.1 Send EHLO first"
+        assert any("CHUNKING" in ln for ln in ehlo(c))
+        # no transaction yet
+        assert c.cmd("DATA") == "503 5.5.1 Need RCPT command"
+        assert c.cmd("RCPT TO:<alice@example.test>") == \
+            "503 5.5.1 Need MAIL command"
+        assert c.cmd("MAIL FROM:<a@b.example>") == "250 2.1.0 Ok"
+        assert c.cmd("DATA") == "554 5.5.1 No valid recipients"
+        # the transaction is still there
+        assert c.cmd("RCPT TO:<alice@example.test>") == "250 2.1.5 Ok"
+        assert c.cmd("MAIL FROM:<a@b.example>") == \
+            "503 5.5.1 Nested MAIL command"
+        # between BDAT chunks only BDAT, RSET, NOOP and QUIT
+        c.send(b"BDAT 5\r\nhello")
+        assert c.reply() == "250 2.0.0 5 octets received"
+        only = "503 5.5.1 Only BDAT, RSET, NOOP or QUIT during a BDAT " \
+            "transfer"
+        for cmd in ("DATA", "MAIL FROM:<x@b.example>", "HELP", "EHLO x",
+                    "STARTTLS", "VRFY alice"):
+            assert c.cmd(cmd) == only, cmd
+        # a line that is no command at all is the parser's 500, as ever
+        assert c.cmd("FOOBAR").startswith("500 5.5.")
+        assert c.cmd("NOOP") == "250 2.0.0 Ok"
+        assert c.cmd("RSET") == "250 2.0.0 Ok"
+        # and back to a fresh transaction
+        assert c.cmd("MAIL FROM:<a@b.example>") == "250 2.1.0 Ok"
+        assert c.cmd("QUIT") == "221 2.0.0 Bye"
+
+
 @pytest.mark.parametrize("line,prefix", [
     ("FOOBAR", "500 5.5."),
     ("", "500 5.5."),
