@@ -172,7 +172,7 @@ analyze_print_text(const struct verdict *v, const struct findings *f,
 	buf_printf(out, "\nfindings:\n");
 	for (i = 0; i < f->n; i++)
 		buf_printf(out, "  %-24s %+5.1f  %s%s%s\n", f->v[i].symbol,
-		    f->v[i].score, f->v[i].reason,
+		    f->v[i].score, finding_reason(&f->v[i], f->arena),
 		    f->v[i].wants != FINDING_WANTS_NOTHING ? "; asks for " : "",
 		    f->v[i].wants != FINDING_WANTS_NOTHING ?
 		    finding_wants_name(f->v[i].wants) : "");

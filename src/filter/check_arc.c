@@ -21,26 +21,33 @@ struct arc_state {
 	struct pipeline_hold	*hold;
 };
 
+/* The reason, made when someone asks (finding.h). */
+static const char *
+arc_explain(const void *ctx, struct arena *a)
+{
+	const struct authres_resinfo *ri = ctx;
+	const char *c = ri->comment;
+
+	return arena_printf(a, "the ARC chain is %s%s%s",
+	    strcmp(ri->result, "pass") == 0 ? "intact" : "broken",
+	    c != NULL ? ": " : "", c != NULL ? c : "");
+}
+
 static void
 arc_finding(struct pipeline *p, const struct authres_resinfo *ri)
 {
 	struct findings *f = pipeline_findings(p);
 	struct finding *x;
 
-	if (ri == NULL) {
-		findings_add(f, "arc", "ARC_NONE", 0, "no ARC chain");
-		return;
+	if (ri != NULL && strcmp(ri->result, "pass") == 0)
+		x = findings_add_lazy(f, "arc", "ARC_PASS", 0, arc_explain, ri);
+	else if (ri != NULL && strcmp(ri->result, "fail") == 0)
+		x = findings_add_lazy(f, "arc", "ARC_FAIL", ARC_FAIL_SCORE,
+		    arc_explain, ri);
+	else {
+		x = findings_add_lazy(f, "arc", "ARC_NONE", 0, NULL, NULL);
+		x->reason = "no ARC chain";
 	}
-	if (strcmp(ri->result, "pass") == 0)
-		x = findings_add(f, "arc", "ARC_PASS", 0, "the ARC chain is "
-		    "intact%s%s", ri->comment != NULL ? ": " : "",
-		    ri->comment != NULL ? ri->comment : "");
-	else if (strcmp(ri->result, "fail") == 0)
-		x = findings_add(f, "arc", "ARC_FAIL", ARC_FAIL_SCORE, "the "
-		    "ARC chain is broken%s%s", ri->comment != NULL ? ": " : "",
-		    ri->comment != NULL ? ri->comment : "");
-	else
-		x = findings_add(f, "arc", "ARC_NONE", 0, "no ARC chain");
 	x->authres = ri;
 }
 

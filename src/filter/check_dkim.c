@@ -95,6 +95,17 @@ dkim_copy(const struct dkim_sig_result *r, size_t n, struct arena *a)
 	return d;
 }
 
+/* The reason of one signature, made when someone asks (finding.h). */
+static const char *
+dkim_explain(const void *ctx, struct arena *a)
+{
+	const struct dkim_sig_result *d = ctx;
+
+	return arena_printf(a, "DKIM signature of %s (selector %s): %s",
+	    d->domain, d->selector, d->reason != NULL ? d->reason :
+	    "verifies");
+}
+
 static void
 dkim_findings(struct pipeline *p, const struct dkim_sig_result *d,
     size_t n)
@@ -108,8 +119,8 @@ dkim_findings(struct pipeline *p, const struct dkim_sig_result *d,
 	size_t i;
 
 	if (n == 0) {
-		x = findings_add(f, "dkim", "DKIM_NONE", 0, "the message "
-		    "carries no DKIM signature");
+		x = findings_add_lazy(f, "dkim", "DKIM_NONE", 0, NULL, NULL);
+		x->reason = "the message carries no DKIM signature";
 		memset(&tmp, 0, sizeof(tmp));
 		ri = authres_add(&tmp, pipeline_arena(p), "dkim", "none");
 		authres_resinfo_comment(ri, pipeline_arena(p), "no signature");
@@ -118,9 +129,8 @@ dkim_findings(struct pipeline *p, const struct dkim_sig_result *d,
 	}
 	for (i = 0; i < n; i++) {
 		sym = dkim_symbol(d[i].result, &score);
-		x = findings_add(f, "dkim", sym, score, "DKIM signature of %s "
-		    "(selector %s): %s", d[i].domain, d[i].selector,
-		    d[i].reason != NULL ? d[i].reason : "verifies");
+		x = findings_add_lazy(f, "dkim", sym, score, dkim_explain,
+		    &d[i]);
 		x->authres = dkim_authres(pipeline_arena(p), &d[i]);
 	}
 }

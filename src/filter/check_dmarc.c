@@ -71,70 +71,96 @@ dmarc_monitor(const struct pipeline *p)
 	return cfg != NULL && cfg->dmarc_monitor;
 }
 
-/* The finding of a failing domain: its policy as a request. */
-static struct finding *
-dmarc_fail_finding(struct pipeline *p, const struct dmarc_outcome *d)
+/* The reason, made when someone asks (finding.h). */
+static const char *
+dmarc_explain(const void *ctx, struct arena *a)
 {
-	struct findings *f = pipeline_findings(p);
+	const struct dmarc_outcome *d = ctx;
 	const char *dom = d->header_from != NULL ? d->header_from : "-";
-	struct finding *x;
+	const char *why = d->reason != NULL ? d->reason : "";
+
+	switch (d->result) {
+	case DMARC_RESULT_PASS:
+		return arena_printf(a, "%s passes DMARC: %s aligns with the "
+		    "From domain", dom, d->dkim_aligned ? "DKIM" : "SPF");
+	case DMARC_RESULT_FAIL:
+		if (d->applied == DMARC_POLICY_REJECT ||
+		    d->applied == DMARC_POLICY_QUARANTINE)
+			return arena_printf(a, "DMARC policy of %s says %s: "
+			    "neither SPF nor DKIM aligns with the From domain",
+			    dom, dmarc_policy_name(d->applied));
+		return arena_printf(a, "%s fails DMARC, and its policy asks "
+		    "for nothing (%s)", dom, d->sampled_out ?
+		    "sampled out by pct=" : "p=none");
+	case DMARC_RESULT_TEMPERROR:
+		return arena_printf(a, "the DMARC policy of %s could not be "
+		    "looked up: %s", dom, why);
+	case DMARC_RESULT_PERMERROR:
+		return arena_printf(a, "the DMARC record of %s is broken: %s",
+		    dom, why);
+	case DMARC_RESULT_NONE:
+	default:
+		break;
+	}
+	return arena_printf(a, "no DMARC policy for %s%s%s", dom,
+	    why[0] != '\0' ? ": " : "", why);
+}
+
+/* A failing domain's policy: a request to the verdict, unless it is
+ * only monitored. */
+static void
+dmarc_fail_symbol(const struct pipeline *p, const struct dmarc_outcome *d,
+    const char **sym, double *score, enum finding_wants *wants)
+{
+	bool enforce = !dmarc_monitor(p);
 
 	switch (d->applied) {
 	case DMARC_POLICY_REJECT:
-		x = findings_add(f, "dmarc", "DMARC_POLICY_REJECT",
-		    DMARC_REJECT_SCORE, "DMARC policy of %s says reject: "
-		    "neither SPF nor DKIM aligns with the From domain", dom);
-		if (!dmarc_monitor(p))
-			x->wants = FINDING_WANTS_REJECT;
-		return x;
+		*sym = "DMARC_POLICY_REJECT";
+		*score = DMARC_REJECT_SCORE;
+		*wants = enforce ? FINDING_WANTS_REJECT : FINDING_WANTS_NOTHING;
+		return;
 	case DMARC_POLICY_QUARANTINE:
-		x = findings_add(f, "dmarc", "DMARC_POLICY_QUARANTINE",
-		    DMARC_QUARANTINE_SCORE, "DMARC policy of %s says "
-		    "quarantine: neither SPF nor DKIM aligns with the From "
-		    "domain", dom);
-		if (!dmarc_monitor(p))
-			x->wants = FINDING_WANTS_JUNK;
-		return x;
+		*sym = "DMARC_POLICY_QUARANTINE";
+		*score = DMARC_QUARANTINE_SCORE;
+		*wants = enforce ? FINDING_WANTS_JUNK : FINDING_WANTS_NOTHING;
+		return;
 	case DMARC_POLICY_UNSET:
 	case DMARC_POLICY_NONE:
 		break;
 	}
-	return findings_add(f, "dmarc", "DMARC_POLICY_NONE", DMARC_NONE_SCORE,
-	    "%s fails DMARC, and its policy asks for nothing (%s)", dom,
-	    d->sampled_out ? "sampled out by pct=" : "p=none");
+	*sym = "DMARC_POLICY_NONE";
+	*score = DMARC_NONE_SCORE;
 }
 
 static void
 dmarc_finding(struct pipeline *p, const struct dmarc_outcome *d)
 {
-	struct findings *f = pipeline_findings(p);
-	const char *dom = d->header_from != NULL ? d->header_from : "-";
-	const char *why = d->reason != NULL ? d->reason : "";
+	enum finding_wants wants = FINDING_WANTS_NOTHING;
+	const char *sym = "DMARC_NONE";
+	double score = 0;
 	struct finding *x;
 
 	switch (d->result) {
 	case DMARC_RESULT_PASS:
-		x = findings_add(f, "dmarc", "DMARC_PASS", 0, "%s passes "
-		    "DMARC: %s aligns with the From domain", dom,
-		    d->dkim_aligned ? "DKIM" : "SPF");
+		sym = "DMARC_PASS";
 		break;
 	case DMARC_RESULT_FAIL:
-		x = dmarc_fail_finding(p, d);
+		dmarc_fail_symbol(p, d, &sym, &score, &wants);
 		break;
 	case DMARC_RESULT_TEMPERROR:
-		x = findings_add(f, "dmarc", "DMARC_TEMPERROR", 0, "the DMARC "
-		    "policy of %s could not be looked up: %s", dom, why);
+		sym = "DMARC_TEMPERROR";
 		break;
 	case DMARC_RESULT_PERMERROR:
-		x = findings_add(f, "dmarc", "DMARC_PERMERROR", 0, "the DMARC "
-		    "record of %s is broken: %s", dom, why);
+		sym = "DMARC_PERMERROR";
 		break;
 	case DMARC_RESULT_NONE:
 	default:
-		x = findings_add(f, "dmarc", "DMARC_NONE", 0, "no DMARC "
-		    "policy for %s%s%s", dom, why[0] != '\0' ? ": " : "", why);
 		break;
 	}
+	x = findings_add_lazy(pipeline_findings(p), "dmarc", sym, score,
+	    dmarc_explain, d);
+	x->wants = wants;
 	x->authres = dmarc_authres(pipeline_arena(p), d);
 }
 

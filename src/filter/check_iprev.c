@@ -42,39 +42,61 @@ iprev_authres(struct arena *a, const struct iprev_outcome *o)
 	return ri;
 }
 
-static void
-iprev_finding(struct pipeline *p, const struct iprev_outcome *o)
+/* The reason, made when someone asks (finding.h). */
+static const char *
+iprev_explain(const void *ctx, struct arena *a)
 {
-	struct findings *f = pipeline_findings(p);
-	struct finding *x;
+	const struct iprev_outcome *o = ctx;
+	const char *why = o->reason;
 	char ip[IP_STRLEN];
 
 	ip_format(&o->ip, ip, sizeof(ip));
 	switch (o->result) {
 	case IPREV_RESULT_PASS:
-		x = findings_add(f, "iprev", "IPREV_PASS", 0, "the client "
-		    "%s is %s, and that name points back to it", ip,
-		    o->name != NULL ? o->name : "named");
+		return arena_printf(a, "the client %s is %s, and that name "
+		    "points back to it", ip, o->name != NULL ? o->name :
+		    "named");
+	case IPREV_RESULT_FAIL:
+		return arena_printf(a, "the client %s has no reverse name that "
+		    "points back to it (%s)", ip, why != NULL ? why : "no PTR");
+	case IPREV_RESULT_PERMERROR:
+		return arena_printf(a, "the client %s has no usable reverse "
+		    "name (%s)", ip, why != NULL ? why : "permerror");
+	case IPREV_RESULT_TEMPERROR:
+	case IPREV_RESULT_NONE:
+	default:
+		break;
+	}
+	return arena_printf(a, "the reverse DNS of %s could not be looked up "
+	    "(%s)", ip, why != NULL ? why : "DNS trouble");
+}
+
+static void
+iprev_finding(struct pipeline *p, const struct iprev_outcome *o)
+{
+	const char *sym = "IPREV_TEMPERROR";
+	double score = 0;
+	struct finding *x;
+
+	switch (o->result) {
+	case IPREV_RESULT_PASS:
+		sym = "IPREV_PASS";
 		break;
 	case IPREV_RESULT_FAIL:
-		x = findings_add(f, "iprev", "IPREV_FAIL", IPREV_FAIL_SCORE,
-		    "the client %s has no reverse name that points back to "
-		    "it (%s)", ip, o->reason != NULL ? o->reason : "no PTR");
+		sym = "IPREV_FAIL";
+		score = IPREV_FAIL_SCORE;
 		break;
 	case IPREV_RESULT_PERMERROR:
-		x = findings_add(f, "iprev", "IPREV_PERMERROR",
-		    IPREV_PERMERROR_SCORE, "the client %s has no usable "
-		    "reverse name (%s)", ip, o->reason != NULL ? o->reason :
-		    "permerror");
+		sym = "IPREV_PERMERROR";
+		score = IPREV_PERMERROR_SCORE;
 		break;
 	case IPREV_RESULT_TEMPERROR:
 	case IPREV_RESULT_NONE:
 	default:
-		x = findings_add(f, "iprev", "IPREV_TEMPERROR", 0, "the "
-		    "reverse DNS of %s could not be looked up (%s)", ip,
-		    o->reason != NULL ? o->reason : "DNS trouble");
 		break;
 	}
+	x = findings_add_lazy(pipeline_findings(p), "iprev", sym, score,
+	    iprev_explain, o);
 	x->authres = iprev_authres(pipeline_arena(p), o);
 }
 

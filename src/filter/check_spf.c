@@ -98,19 +98,27 @@ spf_words(struct arena *a, const struct spf_outcome *o, const char *ip)
 	return arena_printf(a, "the SPF record of %s is broken: %s", d, why);
 }
 
+/* The reason, made when someone asks (finding.h). */
+static const char *
+spf_explain(const void *ctx, struct arena *a)
+{
+	const struct spf_outcome *o = ctx;
+	char ip[IP_STRLEN];
+
+	ip_format(&o->ip, ip, sizeof(ip));
+	return arena_printf(a, "%s: %s", o->identity == SPF_IDENTITY_MAILFROM ?
+	    "envelope sender" : "HELO name", spf_words(a, o, ip));
+}
+
 static void
 spf_finding(struct pipeline *p, const struct spf_outcome *o)
 {
 	const struct spf_weight *w = &spf_weights[o->result];
 	bool mf = o->identity == SPF_IDENTITY_MAILFROM;
-	char ip[IP_STRLEN];
 	struct finding *x;
 
-	ip_format(&o->ip, ip, sizeof(ip));
-	x = findings_add(pipeline_findings(p), "spf", mf ? w->mailfrom :
-	    w->helo, mf ? w->score_mailfrom : w->score_helo, "%s: %s",
-	    mf ? "envelope sender" : "HELO name",
-	    spf_words(pipeline_arena(p), o, ip));
+	x = findings_add_lazy(pipeline_findings(p), "spf", mf ? w->mailfrom :
+	    w->helo, mf ? w->score_mailfrom : w->score_helo, spf_explain, o);
 	x->authres = spf_authres(pipeline_arena(p), o);
 }
 

@@ -137,7 +137,7 @@ explain_findings_json(const struct findings *f, struct json *j)
 		snprintf(num, sizeof(num), "%.2f", f->v[i].score);
 		json_number(j, num);
 		json_kv_str(j, "check", f->v[i].check);
-		json_kv_str(j, "reason", f->v[i].reason);
+		json_kv_str(j, "reason", finding_reason(&f->v[i], f->arena));
 		if (f->v[i].wants != FINDING_WANTS_NOTHING)
 			json_kv_str(j, "wants",
 			    finding_wants_name(f->v[i].wants));

@@ -54,6 +54,32 @@ findings_add(struct findings *f, const char *check, const char *symbol,
 	return x;
 }
 
+struct finding *
+findings_add_lazy(struct findings *f, const char *check, const char *symbol,
+    double score, finding_explain_fn *explain, const void *ctx)
+{
+	struct finding *x;
+
+	if (f->n == f->cap)
+		findings_grow(f);
+	x = &f->v[f->n++];
+	memset(x, 0, sizeof(*x));
+	x->check = check;
+	x->symbol = symbol;
+	x->score = score;
+	x->explain = explain;
+	x->ctx = ctx;
+	return x;
+}
+
+const char *
+finding_reason(const struct finding *x, struct arena *a)
+{
+	if (x->reason != NULL)
+		return x->reason;
+	return x->explain != NULL ? x->explain(x->ctx, a) : "";
+}
+
 const struct finding *
 findings_get(const struct findings *f, const char *symbol)
 {

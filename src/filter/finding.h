@@ -13,6 +13,12 @@
  * p=reject asks for a refusal, a greylist for a temporary one; the
  * verdict (verdict.h) weighs those requests against exemptions.
  *
+ * A reason can be written at once (findings_add) or on demand
+ * (findings_add_lazy: a function and what it reads), so a message
+ * nobody asks about costs no formatting: the verdict words only the
+ * finding that decided, and `netjes analyze` every one. Read a reason
+ * with finding_reason().
+ *
  * Everything lives in the transaction's arena; a findings list never
  * frees anything itself.
  */
@@ -36,11 +42,16 @@ enum finding_wants {
 #define FINDING_SYMBOL_MAX	48	/* octets, A-Z 0-9 _ */
 #define FINDING_REASON_MAX	512	/* octets; longer reasons are cut */
 
+/* The reason of a lazy finding, from ctx, into a (or a literal). */
+typedef const char *finding_explain_fn(const void *ctx, struct arena *a);
+
 struct finding {
 	const char			*check;		/* "spf", "dmarc" */
 	const char			*symbol;	/* "SPF_FAIL" */
 	double				 score;
-	const char			*reason;	/* one sentence */
+	const char			*reason;	/* one sentence, or NULL: */
+	finding_explain_fn		*explain;	/* made from ctx */
+	const void			*ctx;
 	enum finding_wants		 wants;
 	const struct authres_resinfo	*authres;	/* or NULL */
 };
@@ -63,6 +74,15 @@ void		 findings_init(struct findings *, struct arena *);
 struct finding	*findings_add(struct findings *, const char *check,
 		    const char *symbol, double score, const char *fmt, ...)
 		    __attribute__((format(printf, 5, 6)));
+
+/* The same with the reason made on demand by explain(ctx, arena); ctx
+ * must live as long as the arena. */
+struct finding	*findings_add_lazy(struct findings *, const char *check,
+		    const char *symbol, double score, finding_explain_fn *explain,
+		    const void *ctx);
+
+/* The finding's one sentence (made now, into a, when it is lazy). */
+const char	*finding_reason(const struct finding *, struct arena *a);
 
 /* The first finding with symbol, or NULL. */
 const struct finding *findings_get(const struct findings *,

@@ -128,7 +128,8 @@ decide_by_score(const struct findings *f, enum verdict_action action,
 	else if (top != NULL)
 		v->reason = arena_printf(a, "score %.1f reached the %s "
 		    "threshold %.1f; most of it: %s (%s %+.1f)", v->score,
-		    verdict_action_name(action), at, top->reason, top->symbol,
+		    verdict_action_name(action), at, finding_reason(top, a),
+		    top->symbol,
 		    top->score);
 	else
 		v->reason = arena_printf(a, "score %.1f reached the %s "
@@ -189,7 +190,7 @@ verdict_decide(const struct findings *f, const struct verdict_subject *s,
 	if (req != NULL && by_request >= by_score) {
 		v->action = by_request;
 		v->decider = req;
-		v->reason = arena_printf(a, "%s (%s)", req->reason,
+		v->reason = arena_printf(a, "%s (%s)", finding_reason(req, a),
 		    req->symbol);
 	} else {
 		v->action = by_score;

@@ -23,6 +23,15 @@
 
 /* ---- findings ---- */
 
+static int explained;
+
+static const char *
+explain_count(const void *ctx, struct arena *a)
+{
+	explained++;
+	return arena_printf(a, "made from %s", (const char *)ctx);
+}
+
 static void
 test_findings_add_get_score(void **state)
 {
@@ -56,6 +65,16 @@ test_findings_add_get_score(void **state)
 	big[sizeof(big) - 1] = '\0';
 	x = findings_add(&f, "t", "LONG", 0, "%s", big);
 	assert_int_equal(strlen(x->reason), FINDING_REASON_MAX - 1);
+	assert_string_equal(finding_reason(x, a), x->reason);
+	/* a lazy reason costs nothing until it is read, then each read */
+	explained = 0;
+	x = findings_add_lazy(&f, "t", "LAZY", 2, explain_count, "ctx");
+	assert_null(x->reason);
+	assert_int_equal(explained, 0);
+	assert_string_equal(finding_reason(x, a), "made from ctx");
+	assert_int_equal(explained, 1);
+	x = findings_add_lazy(&f, "t", "NONE", 0, NULL, NULL);
+	assert_string_equal(finding_reason(x, a), "");
 	arena_free(a);
 }
 
