@@ -5,14 +5,12 @@
 # dkimpy. EOM_DELAY (seconds per DNS answer), EOM_TRANSFER (seconds from
 # MAIL FROM to the final dot), EOM_N (messages).
 set -eu
-cd "$(dirname "$0")/../.."
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/common.sh"
+cd "$ROOT"
 if [ -z "${NETJES_BIN:-}" ]; then
-	if [ ! -f build/bench/build.ninja ]; then
-		meson setup build/bench --buildtype=release -Dbench=true \
-		    -Dwerror=false >/dev/null
-	fi
-	ninja -C build/bench src/netjes >/dev/null
-	NETJES_BIN=build/bench/src/netjes
+	BENCH_TARGETS="" bench_build
+	NETJES_BIN=$BUILD/src/netjes
 fi
 export NETJES_BIN
 timeout 600 /usr/bin/python3 bench/eom/eom_bench.py \

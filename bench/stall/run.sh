@@ -5,14 +5,12 @@
 # (release) unless NETJES_BIN names a binary; needs nsd and dkimpy.
 # STALL_MB sets the size, STALL_RUNS the number of runs (a line each).
 set -eu
-cd "$(dirname "$0")/../.."
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/common.sh"
+cd "$ROOT"
 if [ -z "${NETJES_BIN:-}" ]; then
-	if [ ! -f build/bench/build.ninja ]; then
-		meson setup build/bench --buildtype=release -Dbench=true \
-		    -Dwerror=false >/dev/null
-	fi
-	ninja -C build/bench src/netjes >/dev/null
-	NETJES_BIN=build/bench/src/netjes
+	BENCH_TARGETS="" bench_build
+	NETJES_BIN=$BUILD/src/netjes
 fi
 export NETJES_BIN
 runs=${STALL_RUNS:-3}
