@@ -60,6 +60,8 @@ PKGS="$PKGS libspf2-dev spfquery libopendkim-dev unbound"
 PKGS="$PKGS rspamd"
 # bench/smtp: OpenDMARC as Postfix's milter in the "checks on" row
 PKGS="$PKGS opendmarc"
+# AUTH_CALLGRIND=1 bench/auth: instructions per message under callgrind
+PKGS="$PKGS valgrind"
 fi
 
 missing=""

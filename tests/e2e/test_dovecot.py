@@ -40,9 +40,14 @@ EXTRA = """
 banner_delay = 0
 """
 
-pytestmark = pytest.mark.skipif(not os.access(DOVECOT, os.X_OK),
-                                reason=f"{DOVECOT} not installed "
-                                "(Debian package dovecot-imapd)")
+
+
+@pytest.fixture(autouse=True)
+def dovecot_installed():
+    """`make test` installs dovecot-imapd: missing is a failure, not a
+    skip that would hide the test."""
+    assert os.access(DOVECOT, os.X_OK), \
+        f"{DOVECOT} not installed (scripts/deps.sh test: dovecot-imapd)"
 
 
 def dovecot_conf(tmp, users, mail_root, uid, gid, port):

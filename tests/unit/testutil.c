@@ -18,9 +18,12 @@
 char *
 testutil_tmpdir(const char *tag)
 {
+	const char *base = getenv("TMPDIR");
 	char tmpl[PATH_MAX], *d;
 
-	snprintf(tmpl, sizeof(tmpl), "/tmp/netjes-%s-test.XXXXXX", tag);
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	snprintf(tmpl, sizeof(tmpl), "%s/netjes-%s-test.XXXXXX", base, tag);
 	assert_non_null(mkdtemp(tmpl));
 	d = strdup(tmpl);
 	assert_non_null(d);
