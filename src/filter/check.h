@@ -80,5 +80,12 @@ const char	*check_stage_name(enum check_stage);
 /* The length of msg's header section with the empty line after it (all
  * of msg when it has no body): check_txn.header_len. */
 size_t		 check_header_len(const char *msg, size_t n);
+/*
+ * The same as the message grows: *pos is where to resume (0 at first,
+ * then what the last call left there: the start of the line not yet
+ * complete). true with *pos the header section's length once its empty
+ * line is in.
+ */
+bool		 check_header_end(const char *msg, size_t n, size_t *pos);
 
 #endif

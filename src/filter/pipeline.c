@@ -62,20 +62,38 @@ check_stage_name(enum check_stage s)
 }
 
 /* Line by line with memchr (a header section is a few dozen lines of
- * ~80 octets): faster than a substring search for the empty line. */
+ * ~80 octets): faster than a substring search for the empty line. A
+ * line ends at CRLF only; a bare LF is a byte of the line, as in a
+ * search for CRLF CRLF. */
+bool
+check_header_end(const char *msg, size_t n, size_t *pos)
+{
+	const char *line = msg + *pos, *end = msg + n, *p = line, *nl;
+
+	while (line < end) {
+		if (end - line >= 2 && line[0] == '\r' && line[1] == '\n') {
+			*pos = (size_t)(line - msg) + 2;
+			return true;
+		}
+		/* the CRLF that ends this line */
+		do {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				goto partial;
+			p = nl + 1;
+		} while (nl == line || nl[-1] != '\r');
+		line = p;
+	}
+partial:
+	*pos = (size_t)(line - msg);
+	return false;
+}
+
 size_t
 check_header_len(const char *msg, size_t n)
 {
-	const char *p = msg, *end = msg + n, *nl;
+	size_t pos = 0;
 
-	while (p < end) {
-		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-			return (size_t)(p - msg) + 2;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			break;
-		p = nl + 1;
-	}
-	return n;
+	return check_header_end(msg, n, &pos) ? pos : n;
 }
 
 static void pipeline_on_wake(evutil_socket_t, short, void *);

@@ -381,6 +381,32 @@ test_explain_headers(void **state)
 	arena_free(a);
 }
 
+/* ---- the header section's end ---- */
+
+static void
+test_header_end(void **state)
+{
+	static const char msg[] = "A: 1\r\nB: 2\r\n\tfold\r\n\r\nbody\r\n\r\n";
+	size_t pos = 0, i;
+
+	(void)state;
+	assert_int_equal(check_header_len(msg, strlen(msg)), 21);
+	assert_int_equal(check_header_len("\r\nbody", 6), 2);
+	assert_int_equal(check_header_len("A: 1\r\n", 6), 6);	/* no body */
+	assert_int_equal(check_header_len("", 0), 0);
+	/* a bare LF ends no line: the empty line is the CRLF after CRLF */
+	assert_int_equal(check_header_len("\n\n\r\n\r\n", 6), 6);
+	assert_int_equal(check_header_len("A: 1\n\r\nB\r\n\r\n", 12), 12);
+	/* fed a byte at a time: the same end, found when it is in */
+	for (i = 1; i <= strlen(msg); i++) {
+		if (check_header_end(msg, i, &pos))
+			break;
+		assert_true(pos <= i);
+	}
+	assert_int_equal(i, 21);
+	assert_int_equal(pos, 21);
+}
+
 /* ---- pipeline ---- */
 
 /* A check that records what it saw and, at the stages listed in
@@ -663,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_verdict_reply_is_clean_ascii),
 		cmocka_unit_test(test_verdict_exempt),
 		cmocka_unit_test(test_explain_headers),
+		cmocka_unit_test(test_header_end),
 		cmocka_unit_test(test_pipeline_stages_and_holds),
 		cmocka_unit_test(test_pipeline_waits_where_needed),
 		cmocka_unit_test(test_pipeline_deadline_and_cancel),
