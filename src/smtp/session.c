@@ -215,6 +215,7 @@ struct session {
 	/* the header section as it streams in, so the headers stage (DKIM
 	 * keys, the DMARC record) runs while the body still comes */
 	struct buf			 hdrs;
+	size_t				 hdrs_scan;	/* check_header_end */
 	bool				 headers_run;	/* the stage ran */
 	bool				 hdrs_overflow;	/* too big: at EOM */
 	bool				 dkim_given;	/* s->dkim is the
@@ -380,6 +381,7 @@ session_txn_free_stream(struct session *s)
 	s->dkim = NULL;
 	s->dkim_given = false;
 	buf_free(&s->hdrs);
+	s->hdrs_scan = 0;
 	s->headers_run = false;
 	s->hdrs_overflow = false;
 }
@@ -975,19 +977,26 @@ session_trim(struct session *s, const char *v, size_t n)
 static void
 session_note_message_id(struct session *s)
 {
-	struct hdr_section hs;
+	const struct hdr_section *hs = s->pipe != NULL ?
+	    pipeline_facts(s->pipe)->headers : NULL;
+	struct hdr_section parsed;
 	const char *p;
 	size_t n, i;
 
-	if (s->msg == NULL || spool_msg_map(s->msg, &p, &n) != 0 ||
-	    n < s->received_len)
-		return;
-	hdr_parse(p + s->received_len, n - s->received_len, s->txn, &hs);
-	for (i = 0; i < hs.n; i++) {
-		if (!hdr_name_is(&hs.fields[i], "Message-ID"))
+	/* the headers stage parsed the section already, when it ran */
+	if (hs == NULL) {
+		if (s->msg == NULL || spool_msg_map(s->msg, &p, &n) != 0 ||
+		    n < s->received_len)
+			return;
+		hdr_parse(p + s->received_len, n - s->received_len, s->txn,
+		    &parsed);
+		hs = &parsed;
+	}
+	for (i = 0; i < hs->n; i++) {
+		if (!hdr_name_is(&hs->fields[i], "Message-ID"))
 			continue;
-		s->message_id = session_trim(s, hs.fields[i].value,
-		    hs.fields[i].value_len);
+		s->message_id = session_trim(s, hs->fields[i].value,
+		    hs->fields[i].value_len);
 		return;
 	}
 }
@@ -1069,23 +1078,16 @@ session_headers_in(struct session *s, size_t header_len)
 static void
 session_collect_headers(struct session *s, const char *p, size_t n)
 {
-	size_t from = s->hdrs.len > 3 ? s->hdrs.len - 3 : 0;
-	const char *end;
-
 	if (s->hdrs.len + n > SESSION_HDRS_MAX) {
 		s->hdrs_overflow = true;
 		buf_free(&s->hdrs);
 		return;
 	}
 	buf_append(&s->hdrs, p, n);
-	if (s->hdrs.len >= 2 && s->hdrs.data[0] == '\r' &&
-	    s->hdrs.data[1] == '\n') {
-		session_headers_in(s, 2);
-		return;
-	}
-	end = memmem(s->hdrs.data + from, s->hdrs.len - from, "\r\n\r\n", 4);
-	if (end != NULL)
-		session_headers_in(s, (size_t)(end - s->hdrs.data) + 4);
+	/* the scan resumes at the line it stopped in, so many small
+	 * pieces cost one pass over the section */
+	if (check_header_end(s->hdrs.data, s->hdrs.len, &s->hdrs_scan))
+		session_headers_in(s, s->hdrs_scan);
 }
 
 /* The first accepted recipient that is never refused (verdict.h), or
