@@ -6,10 +6,13 @@ processes from outside (/proc), as an auditor would."""
 import os
 import pwd
 import re
+import shutil
+import signal
 import smtplib
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -138,6 +141,51 @@ def test_session_runs_unprivileged_and_mail_belongs_to_the_account(tmp_path):
         assert stat.S_IMODE((srv.data_dir / "tls").stat().st_mode) == 0o700
     finally:
         srv.assert_clean_stop()
+
+
+def test_ordinary_user_runs_as_itself(tmp_path):
+    """Started by an ordinary user (here nobody, through setpriv), netjes
+    needs no account of its own: it serves as that user, every process
+    of it, and its files are that user's."""
+    nobody = pwd.getpwnam("nobody")
+    base = Path(tempfile.mkdtemp(prefix="netjes-plain-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        srv = d.Daemon(base, hostname=HOST)
+        srv.data_dir.mkdir()
+        os.chown(srv.data_dir, nobody.pw_uid, nobody.pw_gid)
+        srv.write_files()
+        err = open(base / "stderr", "wb")
+        proc = subprocess.Popen(
+            ["setpriv", f"--reuid={nobody.pw_uid}",
+             f"--regid={nobody.pw_gid}", "--clear-groups", d.netjes_bin(),
+             "serve", "-c", str(srv.config_path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            env=d.sanitizer_env(), start_new_session=True)
+        log = lambda: (base / "stderr").read_text(errors="replace")
+        try:
+            d.wait_for(lambda: log().count("event=server.listening ") ==
+                       len(srv.listeners) or proc.poll() is not None,
+                       d.IO_TIMEOUT, "listening")
+            assert proc.poll() is None, log()
+            c = srv.connect()
+            assert c.reply().startswith("220 ")
+            inode = socket_inode_of_peer(c.sock.getsockname()[1])
+            (holder,) = pids_holding(inode)
+            assert uids(holder) == [nobody.pw_uid] * 4
+            for pid in [proc.pid] + children(proc.pid):
+                assert uids(pid) == [nobody.pw_uid] * 4, pid
+            c.close()
+            for p in (srv.data_dir / "spool", srv.data_dir / "mail"):
+                assert p.stat().st_uid == nobody.pw_uid, p
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=30)
+            err.close()
+        assert rc == 0, log()
+        assert "AddressSanitizer" not in log()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def private_scalar(key_path):
